@@ -1,0 +1,79 @@
+# Two commands a newcomer needs:  `make run`  and  `make test`.
+# Each installs what it needs (Debian packages, Python packages, npm assets)
+# and starts what it needs (Docker engine, PostgreSQL) when it is not running.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+LMS := $(VENV)/bin/lms
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: install system-deps python-deps assets services docker-engine base-images postgres \
+        run serve demo-data test test-sqlite test-postgres lint bench clean
+
+install: system-deps python-deps assets
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+python-deps: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -d $(VENV) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -U pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+assets: node_modules/.package-lock.json
+	@bash scripts/copy-assets.sh
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+services: docker-engine base-images
+
+docker-engine:
+	@bash scripts/start-docker.sh
+
+base-images: docker-engine
+	@bash scripts/build-base-images.sh
+
+postgres:
+	@bash scripts/start-postgres.sh
+
+demo-data: install services
+	$(LMS) init
+	$(LMS) demo
+	$(LMS) labs build
+
+# Installs everything, loads demo data on SQLite and serves http://127.0.0.1:5000
+run: demo-data serve
+
+serve:
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) 'lms:create_app()'
+
+# Installs everything and runs the whole suite: on SQLite, then the database
+# tests again on PostgreSQL.
+test: install services postgres
+	$(VENV)/bin/ruff check lms tests bench
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+
+test-sqlite:
+	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-postgres:
+	LMS_TEST_DATABASE_URL=postgresql+psycopg://lms:lms@127.0.0.1:5432/lms_test \
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m "not docker and not browser" $(PYTEST_ARGS)
+
+lint:
+	$(VENV)/bin/ruff check lms tests bench
+	$(VENV)/bin/ruff format --check lms tests bench
+
+bench: install services
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) node_modules lms/static/vendor

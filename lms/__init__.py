@@ -1,0 +1,78 @@
+"""The cyber-range LMS: a Flask application factory.
+
+``create_app`` wires configuration, extensions and one blueprint per domain.
+It does no I/O beyond reading configuration: no Docker calls, no sleeps.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from lms.config import Config, env_settings
+from lms.extensions import csrf, db, limiter, login_manager, migrate, sock
+
+# Each domain package exposes ``bp`` (a blueprint) and may expose ``init_app(app)``.
+DOMAINS = ("web", "auth", "catalog", "progress", "labs", "centres", "authoring", "api")
+
+
+def create_app(config: dict | type | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    _configure(app, config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    sock.init_app(app)
+
+    for name in DOMAINS:
+        if importlib.util.find_spec(f"lms.{name}") is None:
+            continue  # a domain not installed in this build
+        module = importlib.import_module(f"lms.{name}")
+        if hasattr(module, "bp"):
+            app.register_blueprint(module.bp)
+        if hasattr(module, "init_app"):
+            module.init_app(app)
+
+    from lms import cli
+
+    cli.register(app)
+    return app
+
+
+def _configure(app: Flask, config: dict | type | None) -> None:
+    app.config.from_object(Config)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(env_settings())
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config["SECRET_KEY"] = app.config.get("LMS_SECRET_KEY") or _instance_secret(app)
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI",
+        app.config.get("LMS_DATABASE_URL")
+        or f"sqlite:///{Path(app.instance_path) / 'lms.sqlite'}",
+    )
+    if app.config.get("LMS_DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["LMS_DATABASE_URL"]
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["LMS_RATELIMIT_STORAGE_URI"]
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgres"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+
+def _instance_secret(app: Flask) -> str:
+    """A random secret kept in the instance folder, so sessions and flags survive restarts."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

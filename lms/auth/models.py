@@ -1,0 +1,151 @@
+"""Users, roles, API tokens and invitations."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from lms.extensions import db
+
+
+def utcnow() -> datetime:
+    """Naive UTC: SQLite and PostgreSQL then store and compare times the same way."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Role(enum.StrEnum):
+    TRAINEE = "trainee"
+    INSTRUCTOR = "instructor"
+    CENTRE_ADMIN = "centre_admin"
+    PLATFORM_ADMIN = "platform_admin"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+def normalise_email(email: str) -> str:
+    """One person, one account: case and surrounding white space never make a new address."""
+    return (email or "").strip().lower()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(20), default=Role.TRAINEE.value)
+    # The centre a person belongs to (their home centre). Centre admins may run more
+    # than one centre: see lms.centres.
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), index=True)
+    is_active_account: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    tokens: Mapped[list[ApiToken]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a disabled account cannot sign in
+        return self.is_active_account
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in {r.value for r in roles}
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.role == Role.PLATFORM_ADMIN.value
+
+    @property
+    def is_staff(self) -> bool:
+        """Instructors and admins: people who follow others' progress."""
+        return self.role != Role.TRAINEE.value
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API. Only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    @classmethod
+    def issue(cls, user: User, label: str = "") -> tuple[ApiToken, str]:
+        """A new token for ``user``; the plain value is returned once and never stored."""
+        plain = "lms_" + secrets.token_urlsafe(32)
+        token = cls(user=user, token_hash=hash_token(plain), label=label)
+        return token, plain
+
+
+class Invitation(db.Model):
+    """A single-use sign-up link that expires."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[str] = mapped_column(String(20), default=Role.TRAINEE.value)
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"))
+    cohort_id: Mapped[int | None] = mapped_column()
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    @classmethod
+    def issue(cls, email: str, role: str, days: int = 7, **fields) -> tuple[Invitation, str]:
+        plain = secrets.token_urlsafe(32)
+        invitation = cls(
+            email=normalise_email(email), role=role, token_hash=hash_token(plain),
+            expires_at=utcnow() + timedelta(days=days), **fields,
+        )
+        return invitation, plain
+
+    @property
+    def is_usable(self) -> bool:
+        return self.used_at is None and self.expires_at > utcnow()
+
+
+class SiteSetting(db.Model):
+    """Settings a platform admin changes in the browser (e.g. self-registration)."""
+
+    __tablename__ = "site_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(500), default="")

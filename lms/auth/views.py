@@ -1,0 +1,179 @@
+"""Sign-in, sign-out, registration, invitations, settings and the user admin page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from lms.auth import bp, forms, services
+from lms.auth.access import role_required
+from lms.auth.models import ApiToken, Invitation, Role, User, normalise_email
+from lms.extensions import db, limiter
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _submitted_email() -> str:
+    return "login:" + normalise_email(request.form.get("email", ""))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow a relative ``next`` on this site (no open redirects)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("progress.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email)
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = forms.LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user:
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+        flash("That email and password do not match an active account.", "danger")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def register():
+    if not services.self_registration_open(current_app.config["LMS_SELF_REGISTRATION"]):
+        flash("Self-registration is closed. Ask your centre for an invitation.", "info")
+        return redirect(url_for("auth.login"))
+    form = forms.RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(form.email.data, form.password.data, name=form.name.data)
+            db.session.commit()
+        except services.AccountError as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+        else:
+            login_user(user)
+            flash("Welcome! Your account is ready.", "success")
+            return redirect(url_for("progress.home"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    invitation = services.find_invitation(token)
+    if invitation is None or not invitation.is_usable:
+        return render_template("auth/invitation_invalid.html"), 404
+    form = forms.AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            user = services.accept_invitation(invitation, form.name.data, form.password.data)
+        except services.AccountError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+        else:
+            login_user(user)
+            flash("Welcome! Your account is ready.", "success")
+            return redirect(url_for("progress.home"))
+    return render_template("auth/accept_invitation.html", form=form, invitation=invitation)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    profile = forms.ProfileForm(prefix="profile", obj=current_user)
+    password = forms.ChangePasswordForm(prefix="password")
+    token_form = forms.TokenForm(prefix="token")
+    new_token = None
+    if profile.submit.data and profile.validate_on_submit():
+        current_user.name = profile.name.data.strip()
+        db.session.commit()
+        flash("Your profile is saved.", "success")
+        return redirect(url_for("auth.settings"))
+    if password.submit.data and password.validate_on_submit():
+        if current_user.check_password(password.current.data):
+            current_user.set_password(password.password.data)
+            db.session.commit()
+            flash("Your password is changed.", "success")
+            return redirect(url_for("auth.settings"))
+        password.current.errors.append("That is not your current password.")
+    if token_form.submit.data and token_form.validate_on_submit():
+        new_token = services.issue_token(current_user, token_form.label.data or "")
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at)
+    ).all()
+    return render_template(
+        "auth/settings.html", profile=profile, password=password, token_form=token_form,
+        tokens=tokens, new_token=new_token,
+    )
+
+
+@bp.post("/settings/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        return render_template("errors/error.html", status=404, title="Token not found",
+                               message="That token does not exist."), 404
+    db.session.delete(token)
+    db.session.commit()
+    flash("The token is revoked.", "success")
+    return redirect(url_for("auth.settings"))
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@role_required(Role.PLATFORM_ADMIN)
+def admin_users():
+    create = forms.CreateUserForm(prefix="create")
+    invite = forms.InviteForm(prefix="invite")
+    registration = forms.RegistrationSettingForm(
+        prefix="reg",
+        data={"open": services.self_registration_open(current_app.config["LMS_SELF_REGISTRATION"])},
+    )
+    invite_link = None
+    if create.submit.data and create.validate_on_submit():
+        try:
+            user = services.create_user(
+                create.email.data, create.password.data, role=create.role.data, name=create.name.data
+            )
+            db.session.commit()
+            flash(f"Account created for {user.email}.", "success")
+            return redirect(url_for("auth.admin_users"))
+        except services.AccountError as exc:
+            db.session.rollback()
+            create.email.errors.append(str(exc))
+    if invite.submit.data and invite.validate_on_submit():
+        try:
+            token = services.invite(invite.email.data, invite.role.data, created_by=current_user)
+            invite_link = url_for("auth.accept_invitation", token=token, _external=True)
+        except services.AccountError as exc:
+            invite.email.errors.append(str(exc))
+    if registration.submit.data and registration.validate_on_submit():
+        services.set_self_registration(registration.open.data)
+        flash("Self-registration is now " + ("open." if registration.open.data else "closed."), "success")
+        return redirect(url_for("auth.admin_users"))
+    users = db.session.scalars(select(User).order_by(User.role, User.email)).all()
+    pending = db.session.scalars(
+        select(Invitation).where(Invitation.used_at.is_(None)).order_by(Invitation.created_at.desc())
+    ).all()
+    return render_template(
+        "auth/admin_users.html", users=users, create=create, invite=invite,
+        registration=registration, invite_link=invite_link,
+        pending=[i for i in pending if i.is_usable],
+    )

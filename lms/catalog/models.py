@@ -1,0 +1,61 @@
+"""Courses and modules as imported by `lms courses sync` (HTML rendered once, stored)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.auth.models import utcnow
+from lms.extensions import db
+
+
+class Course(db.Model):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    level: Mapped[str] = mapped_column(String(20), default="beginner")
+    estimated_hours: Mapped[float | None]
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    authors: Mapped[list] = mapped_column(JSON, default=list)
+    source_dir: Mapped[str] = mapped_column(String(500), default="")
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    is_published: Mapped[bool] = mapped_column(default=True)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    modules: Mapped[list[Module]] = relationship(
+        back_populates="course", order_by="Module.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def live_modules(self) -> list[Module]:
+        return [m for m in self.modules if not m.retired]
+
+    @property
+    def objectives(self) -> list[str]:
+        return [o for m in self.live_modules for o in m.objectives]
+
+
+class Module(db.Model):
+    __tablename__ = "modules"
+    __table_args__ = (UniqueConstraint("course_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+    title: Mapped[str] = mapped_column(String(200))
+    duration: Mapped[int | None]
+    objectives: Mapped[list] = mapped_column(JSON, default=list)
+    lab_slug: Mapped[str | None] = mapped_column(String(64))
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    toc_html: Mapped[str] = mapped_column(Text, default="")
+    quiz: Mapped[list] = mapped_column(JSON, default=list)
+    # A module removed from the course keeps its row so trainees' records stay intact.
+    retired: Mapped[bool] = mapped_column(default=False)
+
+    course: Mapped[Course] = relationship(back_populates="modules")

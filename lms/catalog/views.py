@@ -1,0 +1,74 @@
+"""Catalogue, course and module pages, and course images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Response, abort, render_template, request, send_from_directory
+from flask_login import current_user, login_required
+from pygments.formatters import HtmlFormatter
+
+from lms.catalog import bp, services
+from lms.catalog.loader import LEVELS
+from lms.catalog.rendering import IMAGE_SUFFIXES
+from lms.progress import services as progress
+from lms.progress.pages import render_module_page
+
+
+@bp.get("/catalogue")
+@login_required
+def catalogue():
+    query = request.args.get("q", "")[:100]
+    level = request.args.get("level", "")
+    tag = request.args.get("tag", "")
+    courses = services.search_courses(query, level if level in LEVELS else "", tag)
+    return render_template(
+        "catalog/catalogue.html", courses=courses, query=query, level=level, tag=tag,
+        levels=LEVELS, tags=services.all_tags(),
+        progress={c.id: progress.course_progress(current_user, c) for c in courses},
+    )
+
+
+def _course_or_404(slug: str):
+    course = services.get_course(slug)
+    if course is None:
+        abort(404, description="There is no course at this address. It may have been withdrawn.")
+    return course
+
+
+@bp.get("/courses/<slug>")
+@login_required
+def course(slug: str):
+    course = _course_or_404(slug)
+    return render_template(
+        "catalog/course.html", course=course,
+        progress=progress.course_progress(current_user, course),
+    )
+
+
+@bp.get("/courses/<slug>/<module_slug>")
+@login_required
+def module(slug: str, module_slug: str):
+    course = _course_or_404(slug)
+    modules = course.live_modules
+    index = next((i for i, m in enumerate(modules) if m.slug == module_slug), None)
+    if index is None:
+        abort(404, description="This module does not exist in the course.")
+    progress.record_visit(current_user, modules[index])
+    return render_module_page(course, modules[index])
+
+
+@bp.get("/courses/<slug>/assets/<path:path>")
+@login_required
+def course_asset(slug: str, path: str):
+    course = _course_or_404(slug)
+    if Path(path).suffix.lower() not in IMAGE_SUFFIXES:
+        abort(404)
+    # send_from_directory refuses any path that leaves the course folder
+    return send_from_directory(course.source_dir, path, max_age=3600)
+
+
+@bp.get("/static/pygments.css")
+def pygments_css():
+    css = HtmlFormatter(style="default").get_style_defs(".codehilite")
+    return Response(css, mimetype="text/css", headers={"Cache-Control": "public, max-age=86400"})

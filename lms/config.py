@@ -1,0 +1,75 @@
+"""Configuration, read from the environment (``LMS_*``) and ``instance/config.py``.
+
+The keys are part of the contract in DESIGN.md: extend, never rename.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Keys that may come from the environment, and how to read each one.
+ENV_KEYS: dict[str, type] = {
+    "LMS_SECRET_KEY": str,
+    "LMS_DATABASE_URL": str,
+    "LMS_COURSES_DIR": str,
+    "LMS_LABS_DIR": str,
+    "LMS_DOCKER_URL": str,
+    "LMS_MAX_LABS_PER_USER": int,
+    "LMS_MAX_LABS_TOTAL": int,
+    "LMS_RATELIMIT_STORAGE_URI": str,
+    "LMS_SELF_REGISTRATION": bool,
+}
+
+
+def _parse_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_settings(environ: dict[str, str] | None = None) -> dict[str, object]:
+    """The ``LMS_*`` settings present in the environment, typed."""
+    environ = os.environ if environ is None else environ
+    settings: dict[str, object] = {}
+    for key, kind in ENV_KEYS.items():
+        if key in environ:
+            raw = environ[key]
+            settings[key] = _parse_bool(raw) if kind is bool else kind(raw)
+    return settings
+
+
+class Config:
+    LMS_SECRET_KEY: str | None = None
+    LMS_DATABASE_URL: str | None = None  # default: sqlite under the instance folder
+    LMS_COURSES_DIR = str(PROJECT_ROOT / "courses")
+    LMS_LABS_DIR = str(PROJECT_ROOT / "labs")
+    LMS_DOCKER_URL: str | None = None  # default: the local engine's socket
+    LMS_MAX_LABS_PER_USER = 1
+    LMS_MAX_LABS_TOTAL = 40
+    LMS_SELF_REGISTRATION = False
+    LMS_RATELIMIT_STORAGE_URI = "memory://"
+    # Platform ceilings: a lab.yaml can ask for less, never more.
+    LMS_LAB_MAX_MEMORY = "1g"
+    LMS_LAB_MAX_CPUS = 1.0
+    LMS_LAB_MAX_PIDS = 512
+    LMS_START_LAB_WORKERS = 4
+    LMS_REAPER_INTERVAL = 30  # seconds; 0 disables the background reaper
+
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # tokens last for the session: a slow reader keeps their form
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute"
+    TESTING = False
+
+
+class TestingConfig(Config):
+    TESTING = True
+    LMS_SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
+    WTF_CSRF_ENABLED = False
+    LMS_REAPER_INTERVAL = 0

@@ -1,0 +1,33 @@
+"""Enrolment, module progress, quizzes; the trainee's home page."""
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("progress", __name__, template_folder="templates")
+
+from lms.progress import views  # noqa: E402,F401  (routes attach to bp)
+
+
+def init_app(app: Flask) -> None:
+    from flask import url_for
+    from flask_login import current_user
+
+    @app.context_processor
+    def _navigation():
+        def main_nav():
+            """The top menu for the signed-in user; domains add entries when present."""
+            items = [("progress.home", "Home", "progress."), ("catalog.catalogue", "Catalogue", "catalog.")]
+            if current_user.is_authenticated and current_user.is_staff:
+                items += [
+                    ("centres.index", "Centres", "centres."),
+                    ("authoring.index", "Authoring", "authoring."),
+                    ("labs.admin_sessions", "Labs", "labs.admin"),
+                ]
+            if current_user.is_authenticated and current_user.is_platform_admin:
+                items.append(("auth.admin_users", "Users", "auth.admin"))
+            return [
+                {"url": url_for(endpoint), "label": label, "prefix": prefix}
+                for endpoint, label, prefix in items
+                if endpoint in app.view_functions
+            ]
+
+        return {"main_nav": main_nav}

@@ -1,0 +1,210 @@
+"""Recording what a trainee did: visits, quiz attempts, completions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from lms.auth.models import User, utcnow
+from lms.catalog.models import Course, Module
+from lms.extensions import db
+from lms.progress.models import DONE, IN_PROGRESS, NOT_STARTED, Enrolment, ModuleProgress, QuizAttempt
+
+PASS_MARK = 0.8  # share of quiz questions right to pass
+
+# Other domains (labs) add conditions a module needs before it counts as done.
+# Each returns the list of unmet requirements, in words a trainee understands.
+CompletionRule = Callable[[User, Module], list[str]]
+completion_rules: list[CompletionRule] = []
+
+
+class QuizSubmissionError(ValueError):
+    """A submission that does not fit the quiz (tampered or incomplete)."""
+
+
+@dataclass
+class QuestionResult:
+    index: int
+    chosen: list[int]
+    correct: bool
+
+
+@dataclass
+class QuizResult:
+    questions: list[QuestionResult]
+    score: float
+    passed: bool
+
+    @property
+    def right(self) -> int:
+        return sum(q.correct for q in self.questions)
+
+
+@dataclass
+class CourseProgress:
+    course: Course
+    enrolment: Enrolment | None
+    statuses: dict[int, str]  # module id -> status
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    def status(self, module: Module) -> str:
+        return self.statuses.get(module.id, NOT_STARTED)
+
+    @property
+    def next_module(self) -> Module | None:
+        modules = self.course.live_modules
+        if self.enrolment and self.enrolment.last_module and not self.enrolment.last_module.retired:
+            last = self.enrolment.last_module
+            if self.status(last) != DONE:
+                return last
+        return next((m for m in modules if self.status(m) != DONE), modules[0] if modules else None)
+
+
+def enrolment_for(user: User, course: Course) -> Enrolment | None:
+    return db.session.scalar(
+        select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.course_id == course.id)
+    )
+
+
+def enrol(user: User, course: Course) -> Enrolment:
+    """Start a course (idempotent)."""
+    enrolment = enrolment_for(user, course)
+    if enrolment is None:
+        enrolment = Enrolment(user_id=user.id, course_id=course.id)
+        db.session.add(enrolment)
+        db.session.commit()
+    return enrolment
+
+
+def module_progress(user: User, module: Module, create: bool = False) -> ModuleProgress | None:
+    record = db.session.scalar(
+        select(ModuleProgress).where(
+            ModuleProgress.user_id == user.id, ModuleProgress.module_id == module.id
+        )
+    )
+    if record is None and create:
+        record = ModuleProgress(user_id=user.id, module_id=module.id, status=IN_PROGRESS)
+        db.session.add(record)
+    return record
+
+
+def record_visit(user: User, module: Module) -> ModuleProgress:
+    """Opening a module enrols in its course, starts the module and remembers the place."""
+    enrolment = enrol(user, module.course)
+    enrolment.last_module_id = module.id
+    enrolment.last_seen_at = utcnow()
+    record = module_progress(user, module, create=True)
+    db.session.commit()
+    return record
+
+
+def parse_quiz_answers(module: Module, form) -> dict[int, list[int]]:
+    """Read ``q<N>`` fields (1-based choice numbers); reject anything that doesn't fit."""
+    quiz = module.quiz or []
+    known = {f"q{i}" for i in range(len(quiz))}
+    unknown = [k for k in form if k.startswith("q") and k not in known]
+    if unknown:
+        raise QuizSubmissionError(f"Unknown question '{unknown[0]}' in the submission.")
+    answers: dict[int, list[int]] = {}
+    for index, question in enumerate(quiz):
+        raw = form.getlist(f"q{index}")
+        if not raw:
+            raise QuizSubmissionError(f"Question {index + 1} has no answer. Answer every question.")
+        try:
+            chosen = sorted({int(v) for v in raw})
+        except ValueError:
+            raise QuizSubmissionError(f"Question {index + 1}: answers are choice numbers.") from None
+        if any(c < 1 or c > len(question["choices"]) for c in chosen):
+            raise QuizSubmissionError(f"Question {index + 1}: that choice does not exist.")
+        if not question.get("multiple") and len(chosen) > 1:
+            raise QuizSubmissionError(f"Question {index + 1} takes one answer.")
+        answers[index] = chosen
+    return answers
+
+
+def grade_quiz(module: Module, answers: dict[int, list[int]]) -> QuizResult:
+    results = [
+        QuestionResult(i, answers.get(i, []), sorted(answers.get(i, [])) == sorted(q["answer"]))
+        for i, q in enumerate(module.quiz or [])
+    ]
+    score = sum(r.correct for r in results) / len(results) if results else 1.0
+    return QuizResult(results, score, score >= PASS_MARK)
+
+
+def submit_quiz(user: User, module: Module, answers: dict[int, list[int]]) -> QuizResult:
+    result = grade_quiz(module, answers)
+    db.session.add(
+        QuizAttempt(
+            user_id=user.id, module_id=module.id, score=result.score, passed=result.passed,
+            answers={str(k): v for k, v in answers.items()},
+        )
+    )
+    record = module_progress(user, module, create=True)
+    record.quiz_score = max(record.quiz_score or 0.0, result.score)
+    record.quiz_passed = record.quiz_passed or result.passed
+    db.session.commit()
+    return result
+
+
+def last_attempt(user: User, module: Module) -> QuizAttempt | None:
+    return db.session.scalar(
+        select(QuizAttempt)
+        .where(QuizAttempt.user_id == user.id, QuizAttempt.module_id == module.id)
+        .order_by(QuizAttempt.id.desc())
+        .limit(1)
+    )
+
+
+def unmet_requirements(user: User, module: Module) -> list[str]:
+    record = module_progress(user, module)
+    missing = []
+    if module.quiz and not (record and record.quiz_passed):
+        missing.append(f"pass the quiz ({round(PASS_MARK * 100)}% of answers right)")
+    for rule in completion_rules:
+        missing.extend(rule(user, module))
+    return missing
+
+
+def complete_module(user: User, module: Module) -> list[str]:
+    """Mark the module done if nothing is missing; returns what is still missing."""
+    missing = unmet_requirements(user, module)
+    if missing:
+        return missing
+    record = module_progress(user, module, create=True)
+    if record.status != DONE:
+        record.status = DONE
+        record.completed_at = utcnow()
+    enrolment = enrol(user, module.course)
+    progress = course_progress(user, module.course)
+    if progress.done == progress.total and enrolment.completed_at is None:
+        enrolment.completed_at = utcnow()
+    db.session.commit()
+    return []
+
+
+def course_progress(user: User, course: Course) -> CourseProgress:
+    modules = course.live_modules
+    ids = [m.id for m in modules]
+    records = db.session.scalars(
+        select(ModuleProgress).where(
+            ModuleProgress.user_id == user.id, ModuleProgress.module_id.in_(ids)
+        )
+    ).all() if ids else []
+    statuses = {r.module_id: r.status for r in records}
+    done = sum(1 for s in statuses.values() if s == DONE)
+    return CourseProgress(course, enrolment_for(user, course), statuses, done, len(modules))
+
+
+def enrolled_progress(user: User) -> list[CourseProgress]:
+    """Progress in every course the user started, most recently used first."""
+    enrolments = db.session.scalars(
+        select(Enrolment).where(Enrolment.user_id == user.id).order_by(Enrolment.last_seen_at.desc())
+    ).all()
+    return [course_progress(user, e.course) for e in enrolments if e.course.is_published]

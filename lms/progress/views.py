@@ -1,0 +1,66 @@
+"""Home page, starting a course, quiz submission and completion."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from lms.catalog import services as catalog
+from lms.progress import bp, services
+from lms.progress.pages import render_module_page
+
+
+@bp.get("/")
+@login_required
+def home():
+    courses = services.enrolled_progress(current_user)
+    started = {p.course.id for p in courses}
+    suggestions = [c for c in catalog.visible_courses(current_user) if c.id not in started]
+    resume = next((p for p in courses if p.percent < 100 and p.next_module), None)
+    return render_template("progress/home.html", courses=courses, suggestions=suggestions, resume=resume)
+
+
+def _module_or_404(slug: str, module_slug: str):
+    course = catalog.get_course(slug)
+    module = next((m for m in course.live_modules if m.slug == module_slug), None) if course else None
+    if module is None:
+        abort(404, description="This module does not exist.")
+    return course, module
+
+
+@bp.post("/courses/<slug>/start")
+@login_required
+def start_course(slug: str):
+    course = catalog.get_course(slug)
+    if course is None or not course.live_modules:
+        abort(404, description="There is no course at this address.")
+    services.enrol(current_user, course)
+    first = services.course_progress(current_user, course).next_module
+    return redirect(url_for("catalog.module", slug=slug, module_slug=first.slug))
+
+
+@bp.post("/courses/<slug>/<module_slug>/quiz")
+@login_required
+def submit_quiz(slug: str, module_slug: str):
+    course, module = _module_or_404(slug, module_slug)
+    try:
+        answers = services.parse_quiz_answers(module, request.form)
+    except services.QuizSubmissionError as exc:
+        abort(400, description=str(exc))
+    result = services.submit_quiz(current_user, module, answers)
+    return render_module_page(course, module, result=result)
+
+
+@bp.post("/courses/<slug>/<module_slug>/complete")
+@login_required
+def complete_module(slug: str, module_slug: str):
+    course, module = _module_or_404(slug, module_slug)
+    missing = services.complete_module(current_user, module)
+    if missing:
+        flash("Not yet: " + "; ".join(missing) + ".", "warning")
+        return redirect(url_for("catalog.module", slug=slug, module_slug=module_slug))
+    flash(f"“{module.title}” is complete.", "success")
+    following = services.course_progress(current_user, course).next_module
+    if following and following.id != module.id:
+        return redirect(url_for("catalog.module", slug=slug, module_slug=following.slug))
+    return redirect(url_for("catalog.course", slug=slug))

@@ -1,0 +1,112 @@
+"""Site-wide web concerns: security headers, error pages, template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",  # no inline script, ever
+        # xterm.js and the replay player set styles from script
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self' data:",
+        "worker-src 'self' blob:",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "object-src 'none'",
+    ]
+)
+
+ERROR_TITLES = {
+    400: "That request could not be understood",
+    401: "Please sign in",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    405: "That action is not allowed here",
+    409: "That conflicts with the current state",
+    413: "That upload is too large",
+    429: "Too many attempts",
+    500: "Something went wrong on our side",
+    503: "A service is unavailable",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(status: int, message: str, error: str | None = None):
+    """An error as JSON for the API, as a friendly page for people."""
+    if wants_json():
+        body = {"error": error or ERROR_TITLES.get(status, "error").lower(), "message": message}
+        return jsonify(body), status
+    return (
+        render_template(
+            "errors/error.html", status=status, title=ERROR_TITLES.get(status, "Error"),
+            message=message,
+        ),
+        status,
+    )
+
+
+def _handle_http_error(exc: HTTPException):
+    status = exc.code or 500
+    message = exc.description or ERROR_TITLES.get(status, "")
+    if status == 429:
+        message = (
+            "You tried too many times in a short while. Wait a minute, then try again."
+        )
+    response = error_response(status, message, error=exc.name.lower().replace(" ", "_"))
+    if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+        response[0].headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def _handle_unexpected(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return _handle_http_error(exc)
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(
+        500, "The error has been logged. Try again, and tell your administrator if it persists.",
+        error="internal_error",
+    )
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(Exception, _handle_unexpected)
+    app.after_request(_security_headers)
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc):
+        return error_response(
+            400,
+            "Your form expired or was sent from elsewhere. Reload the page and try again.",
+            error="csrf_failed",
+        )
+
+    @app.template_filter("minutes")
+    def _minutes(value):
+        if not value:
+            return ""
+        hours, minutes = divmod(int(value), 60)
+        return f"{hours} h {minutes} min" if hours else f"{minutes} min"

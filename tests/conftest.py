@@ -1,0 +1,120 @@
+"""Shared fixtures: an app on a real database file, users, signed-in clients.
+
+``LMS_TEST_DATABASE_URL`` runs the same tests on PostgreSQL (the Makefile sets it).
+Fixtures for Docker live in tests/integration/conftest.py, for the browser in
+tests/browser/conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from lms import create_app
+from lms.config import TestingConfig
+from lms.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_COURSES = ROOT / "tests" / "fixtures" / "courses"
+PASSWORD = "correct horse battery"  # noqa: S105
+
+
+def test_config(tmp_path: Path, **overrides) -> dict:
+    url = os.environ.get("LMS_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'lms.sqlite'}"
+    config = {
+        key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()
+    }
+    config.update(
+        LMS_DATABASE_URL=url,
+        LMS_COURSES_DIR=str(FIXTURE_COURSES),
+        LMS_LABS_DIR=str(ROOT / "labs"),
+        RATELIMIT_ENABLED=False,
+    )
+    config.update(overrides)
+    return config
+
+
+def reset_schema() -> None:
+    """Empty database for each test. PostgreSQL: drop everything, whatever left it there."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+    db.create_all()
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app(test_config(tmp_path))
+    with app.app_context():
+        reset_schema()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """make_user(email, role='trainee', password=PASSWORD, **fields) -> user id."""
+
+    def _make(email="trainee@example.org", role="trainee", password=PASSWORD, **fields):
+        from lms.auth.services import create_user
+
+        with app.app_context():
+            user = create_user(email, password, role=role, **fields)
+            db.session.commit()
+            return user.id
+
+    return _make
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email="trainee@example.org", password=PASSWORD, follow=False):
+        return self.client.post(
+            "/login", data={"email": email, "password": password}, follow_redirects=follow
+        )
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def courses(app):
+    """The fixture courses, synced into the database."""
+    from lms.catalog.services import sync_courses
+
+    with app.app_context():
+        report = sync_courses(FIXTURE_COURSES)
+        assert not report.issues, report.issues
+    return report
+
+
+@pytest.fixture
+def trainee(make_user, auth):
+    """A signed-in trainee (the test client carries the session)."""
+    user_id = make_user("trainee@example.org")
+    auth.login()
+    return user_id
