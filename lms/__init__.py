@@ -17,7 +17,7 @@ from lms.config import Config, env_settings
 from lms.extensions import csrf, db, limiter, login_manager, migrate, sock
 
 # Each domain package exposes ``bp`` (a blueprint) and may expose ``init_app(app)``.
-DOMAINS = ("web", "auth", "catalog", "progress", "labs", "centres", "authoring", "api")
+DOMAINS = ("web", "auth", "catalog", "progress", "labs", "terminal", "centres", "authoring", "api")
 
 
 def create_app(config: dict | type | None = None) -> Flask:
@@ -59,8 +59,7 @@ def _configure(app: Flask, config: dict | type | None) -> None:
     app.config["SECRET_KEY"] = app.config.get("LMS_SECRET_KEY") or _instance_secret(app)
     app.config.setdefault(
         "SQLALCHEMY_DATABASE_URI",
-        app.config.get("LMS_DATABASE_URL")
-        or f"sqlite:///{Path(app.instance_path) / 'lms.sqlite'}",
+        app.config.get("LMS_DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'lms.sqlite'}",
     )
     if app.config.get("LMS_DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = app.config["LMS_DATABASE_URL"]

@@ -73,8 +73,12 @@ users = click.Group("users", help="Manage user accounts.")
 
 @users.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["trainee", "instructor", "centre_admin", "platform_admin"]),
-              default="trainee", show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["trainee", "instructor", "centre_admin", "platform_admin"]),
+    default="trainee",
+    show_default=True,
+)
 @click.option("--centre", "centre_slug", help="Slug of the user's centre.")
 @click.option("--name", default="", help="Full name.")
 @click.option("--password", help="Prompted for when not given.")

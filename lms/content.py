@@ -47,7 +47,11 @@ def key_lines(text: str, first_line: int = 1) -> dict[str, int]:
 
 
 def yaml_error_issue(path: Path | str, exc: yaml.YAMLError, first_line: int = 1) -> ContentIssue:
-    mark = getattr(exc, "problem_mark", None)
+    # The context (an unclosed bracket, a key missing its ':') points where the author
+    # must look; the problem mark is often the end of the file.
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
     line = (mark.line + first_line) if mark else first_line
     problem = getattr(exc, "problem", None) or str(exc)
+    if getattr(exc, "context", None):
+        problem = f"{exc.context}: {problem}"
     return ContentIssue(str(path), line, f"invalid YAML: {problem}")

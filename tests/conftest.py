@@ -24,9 +24,7 @@ PASSWORD = "correct horse battery"  # noqa: S105
 
 def test_config(tmp_path: Path, **overrides) -> dict:
     url = os.environ.get("LMS_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'lms.sqlite'}"
-    config = {
-        key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()
-    }
+    config = {key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()}
     config.update(
         LMS_DATABASE_URL=url,
         LMS_COURSES_DIR=str(FIXTURE_COURSES),
@@ -35,6 +33,9 @@ def test_config(tmp_path: Path, **overrides) -> dict:
     )
     config.update(overrides)
     return config
+
+
+test_config.__test__ = False  # a helper, not a test
 
 
 def reset_schema() -> None:

@@ -9,8 +9,13 @@ def error_responses(*codes: int) -> dict:
     return {
         str(code): {"description": text, "content": {"application/json": {"schema": ERROR}}}
         for code, text in {
-            400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found",
-            409: "Conflict", 429: "Too many requests", 503: "Service unavailable",
+            400: "Bad request",
+            401: "Not signed in",
+            403: "Forbidden",
+            404: "Not found",
+            409: "Conflict",
+            429: "Too many requests",
+            503: "Service unavailable",
         }.items()
         if code in codes
     }

@@ -12,19 +12,27 @@ from lms.progress import services as progress
 
 def course_summary(course) -> dict:
     return {
-        "slug": course.slug, "title": course.title, "summary": course.summary,
-        "level": course.level, "estimated_hours": course.estimated_hours,
-        "tags": course.tags or [], "modules": len(course.live_modules),
+        "slug": course.slug,
+        "title": course.title,
+        "summary": course.summary,
+        "level": course.level,
+        "estimated_hours": course.estimated_hours,
+        "tags": course.tags or [],
+        "modules": len(course.live_modules),
     }
 
 
 def course_progress_json(p) -> dict:
     return {
-        "course": p.course.slug, "title": p.course.title, "percent": p.percent,
-        "done": p.done, "total": p.total,
+        "course": p.course.slug,
+        "title": p.course.title,
+        "percent": p.percent,
+        "done": p.done,
+        "total": p.total,
         "started_at": p.enrolment.started_at.isoformat() + "Z" if p.enrolment else None,
         "completed_at": p.enrolment.completed_at.isoformat() + "Z"
-        if p.enrolment and p.enrolment.completed_at else None,
+        if p.enrolment and p.enrolment.completed_at
+        else None,
         "next_module": p.next_module.slug if p.next_module else None,
     }
 
@@ -50,8 +58,12 @@ def get_course(slug: str):
     body = course_summary(course) | {"progress": course_progress_json(p)}
     body["modules"] = [
         {
-            "slug": m.slug, "title": m.title, "duration": m.duration, "lab": m.lab_slug,
-            "questions": len(m.quiz or []), "status": p.status(m),
+            "slug": m.slug,
+            "title": m.title,
+            "duration": m.duration,
+            "lab": m.lab_slug,
+            "questions": len(m.quiz or []),
+            "status": p.status(m),
         }
         for m in course.live_modules
     ]
@@ -63,7 +75,11 @@ def get_course(slug: str):
 def my_progress():
     return jsonify(
         {
-            "user": {"email": current_user.email, "name": current_user.name, "role": current_user.role},
+            "user": {
+                "email": current_user.email,
+                "name": current_user.name,
+                "role": current_user.role,
+            },
             "courses": [course_progress_json(p) for p in progress.enrolled_progress(current_user)],
         }
     )
@@ -72,40 +88,79 @@ def my_progress():
 _COURSE = {
     "type": "object",
     "properties": {
-        "slug": {"type": "string"}, "title": {"type": "string"}, "summary": {"type": "string"},
-        "level": {"type": "string"}, "estimated_hours": {"type": ["number", "null"]},
-        "tags": {"type": "array", "items": {"type": "string"}}, "modules": {},
+        "slug": {"type": "string"},
+        "title": {"type": "string"},
+        "summary": {"type": "string"},
+        "level": {"type": "string"},
+        "estimated_hours": {"type": ["number", "null"]},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "modules": {},
     },
 }
 _PROGRESS = {
     "type": "object",
     "properties": {
-        "course": {"type": "string"}, "percent": {"type": "integer"}, "done": {"type": "integer"},
-        "total": {"type": "integer"}, "next_module": {"type": ["string", "null"]},
+        "course": {"type": "string"},
+        "percent": {"type": "integer"},
+        "done": {"type": "integer"},
+        "total": {"type": "integer"},
+        "next_module": {"type": ["string", "null"]},
     },
 }
 openapi.add_paths(
     {
-        "/courses": {"get": {
-            "summary": "The courses this user can see",
-            "responses": {"200": openapi.json_response("Courses", {
-                "type": "object",
-                "properties": {"courses": {"type": "array", "items": {"$ref": "#/components/schemas/Course"}}},
-            })} | openapi.error_responses(401),
-        }},
-        "/courses/{slug}": {"get": {
-            "summary": "A course with its modules and this user's status in each",
-            "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": openapi.json_response("Course", {"$ref": "#/components/schemas/Course"})}
-            | openapi.error_responses(401, 404),
-        }},
-        "/me/progress": {"get": {
-            "summary": "This user's progress in every enrolled course",
-            "responses": {"200": openapi.json_response("Progress", {
-                "type": "object",
-                "properties": {"courses": {"type": "array", "items": {"$ref": "#/components/schemas/CourseProgress"}}},
-            })} | openapi.error_responses(401),
-        }},
+        "/courses": {
+            "get": {
+                "summary": "The courses this user can see",
+                "responses": {
+                    "200": openapi.json_response(
+                        "Courses",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "courses": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Course"},
+                                }
+                            },
+                        },
+                    )
+                }
+                | openapi.error_responses(401),
+            }
+        },
+        "/courses/{slug}": {
+            "get": {
+                "summary": "A course with its modules and this user's status in each",
+                "parameters": [
+                    {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": openapi.json_response("Course", {"$ref": "#/components/schemas/Course"})
+                }
+                | openapi.error_responses(401, 404),
+            }
+        },
+        "/me/progress": {
+            "get": {
+                "summary": "This user's progress in every enrolled course",
+                "responses": {
+                    "200": openapi.json_response(
+                        "Progress",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "courses": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/CourseProgress"},
+                                }
+                            },
+                        },
+                    )
+                }
+                | openapi.error_responses(401),
+            }
+        },
     },
     {"Course": _COURSE, "CourseProgress": _PROGRESS},
 )

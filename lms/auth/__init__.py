@@ -38,7 +38,9 @@ def init_app(app: Flask) -> None:
         from lms.web import error_response, wants_json
 
         if wants_json():
-            return error_response(401, "Sign in, or send an API token as 'Authorization: Bearer ...'.", "unauthorized")
+            return error_response(
+                401, "Sign in, or send an API token as 'Authorization: Bearer ...'.", "unauthorized"
+            )
         flash(login_manager.login_message, "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 

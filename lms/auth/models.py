@@ -132,8 +132,11 @@ class Invitation(db.Model):
     def issue(cls, email: str, role: str, days: int = 7, **fields) -> tuple[Invitation, str]:
         plain = secrets.token_urlsafe(32)
         invitation = cls(
-            email=normalise_email(email), role=role, token_hash=hash_token(plain),
-            expires_at=utcnow() + timedelta(days=days), **fields,
+            email=normalise_email(email),
+            role=role,
+            token_hash=hash_token(plain),
+            expires_at=utcnow() + timedelta(days=days),
+            **fields,
         )
         return invitation, plain
 

@@ -45,7 +45,9 @@ def create_user(
     if "@" not in email or len(email) > 254:
         raise AccountError(f"'{email}' is not an email address.")
     if role not in {r.value for r in Role}:
-        raise AccountError(f"Unknown role '{role}'. Choose one of: {', '.join(r.value for r in Role)}.")
+        raise AccountError(
+            f"Unknown role '{role}'. Choose one of: {', '.join(r.value for r in Role)}."
+        )
     if find_user_by_email(email):
         raise AccountError(f"An account for {email} already exists.")
     user = User(email=email, name=(name or "").strip(), role=role, centre_id=centre_id)
@@ -104,7 +106,10 @@ def accept_invitation(invitation: Invitation, name: str, password: str) -> User:
     if not invitation.is_usable:
         raise AccountError("This invitation has expired or was already used. Ask for a new one.")
     user = create_user(
-        invitation.email, password, role=invitation.role, name=name,
+        invitation.email,
+        password,
+        role=invitation.role,
+        name=name,
         centre_id=invitation.centre_id,
     )
     invitation.used_at = utcnow()

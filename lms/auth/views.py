@@ -26,7 +26,12 @@ def _safe_next(target: str | None) -> str:
     """Only follow a relative ``next`` on this site (no open redirects)."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
             return target
     return url_for("progress.home")
 
@@ -119,8 +124,12 @@ def settings():
         select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at)
     ).all()
     return render_template(
-        "auth/settings.html", profile=profile, password=password, token_form=token_form,
-        tokens=tokens, new_token=new_token,
+        "auth/settings.html",
+        profile=profile,
+        password=password,
+        token_form=token_form,
+        tokens=tokens,
+        new_token=new_token,
     )
 
 
@@ -129,8 +138,12 @@ def settings():
 def revoke_token(token_id: int):
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != current_user.id:
-        return render_template("errors/error.html", status=404, title="Token not found",
-                               message="That token does not exist."), 404
+        return render_template(
+            "errors/error.html",
+            status=404,
+            title="Token not found",
+            message="That token does not exist.",
+        ), 404
     db.session.delete(token)
     db.session.commit()
     flash("The token is revoked.", "success")
@@ -150,7 +163,10 @@ def admin_users():
     if create.submit.data and create.validate_on_submit():
         try:
             user = services.create_user(
-                create.email.data, create.password.data, role=create.role.data, name=create.name.data
+                create.email.data,
+                create.password.data,
+                role=create.role.data,
+                name=create.name.data,
             )
             db.session.commit()
             flash(f"Account created for {user.email}.", "success")
@@ -166,14 +182,23 @@ def admin_users():
             invite.email.errors.append(str(exc))
     if registration.submit.data and registration.validate_on_submit():
         services.set_self_registration(registration.open.data)
-        flash("Self-registration is now " + ("open." if registration.open.data else "closed."), "success")
+        flash(
+            "Self-registration is now " + ("open." if registration.open.data else "closed."),
+            "success",
+        )
         return redirect(url_for("auth.admin_users"))
     users = db.session.scalars(select(User).order_by(User.role, User.email)).all()
     pending = db.session.scalars(
-        select(Invitation).where(Invitation.used_at.is_(None)).order_by(Invitation.created_at.desc())
+        select(Invitation)
+        .where(Invitation.used_at.is_(None))
+        .order_by(Invitation.created_at.desc())
     ).all()
     return render_template(
-        "auth/admin_users.html", users=users, create=create, invite=invite,
-        registration=registration, invite_link=invite_link,
+        "auth/admin_users.html",
+        users=users,
+        create=create,
+        invite=invite,
+        registration=registration,
+        invite_link=invite_link,
         pending=[i for i in pending if i.is_usable],
     )

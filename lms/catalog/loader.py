@@ -101,10 +101,15 @@ def load_course(folder: Path, known_labs: set[str] | None = None) -> CourseSourc
     if issues.issues:
         raise ContentError(issues.issues)
     return CourseSource(
-        slug=slug, folder=folder, title=str(meta["title"]).strip(),
-        summary=str(meta["summary"]).strip(), level=meta.get("level", "beginner"),
-        estimated_hours=meta.get("estimated_hours"), tags=[str(t) for t in meta.get("tags") or []],
-        authors=[str(a) for a in meta.get("authors") or []], modules=modules,
+        slug=slug,
+        folder=folder,
+        title=str(meta["title"]).strip(),
+        summary=str(meta["summary"]).strip(),
+        level=meta.get("level", "beginner"),
+        estimated_hours=meta.get("estimated_hours"),
+        tags=[str(t) for t in meta.get("tags") or []],
+        authors=[str(a) for a in meta.get("authors") or []],
+        modules=modules,
         content_hash=_content_hash(folder),
     )
 
@@ -116,7 +121,9 @@ def load_courses(courses_dir: Path, known_labs: set[str] | None = None):
     if (courses_dir / "course.yaml").exists():  # PATH may name one course
         folders = [courses_dir]
     else:
-        folders = sorted(p for p in courses_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        folders = sorted(
+            p for p in courses_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+        )
     for folder in folders:
         if not (folder / "course.yaml").exists():
             issues.append(ContentIssue(str(folder), 1, "no course.yaml in this course folder"))
@@ -137,7 +144,8 @@ def _read_course_yaml(path: Path, issues: _Collector) -> tuple[dict, dict[str, i
         return {}, {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         issues.issues.append(
-            yaml_error_issue(path, exc) if isinstance(exc, yaml.YAMLError)
+            yaml_error_issue(path, exc)
+            if isinstance(exc, yaml.YAMLError)
             else ContentIssue(str(path), 1, "not UTF-8 text")
         )
         return {}, {}
@@ -157,7 +165,9 @@ def _check_course_meta(path, meta, lines, issues):
         issues.add(path, lines["level"], f"level must be one of {', '.join(LEVELS)}")
     hours = meta.get("estimated_hours")
     if hours is not None and (not isinstance(hours, int | float) or hours <= 0):
-        issues.add(path, lines.get("estimated_hours", 1), "estimated_hours must be a positive number")
+        issues.add(
+            path, lines.get("estimated_hours", 1), "estimated_hours must be a positive number"
+        )
     for key in ("tags", "authors", "modules"):
         value = meta.get(key)
         if value is not None and not isinstance(value, list):
@@ -177,13 +187,17 @@ def _module_files(folder: Path, meta: dict, lines: dict, issues: _Collector) -> 
     for name in listed:
         path = folder / str(name)
         if not MODULE_FILE.match(str(name)) or not path.is_file():
-            issues.add(folder / "course.yaml", lines.get("modules", 1), f"module '{name}' not found")
+            issues.add(
+                folder / "course.yaml", lines.get("modules", 1), f"module '{name}' not found"
+            )
         else:
             files.append(path)
     return files
 
 
-def _load_module(folder, course_slug, path: Path, issues: _Collector, known_labs) -> ModuleSource | None:
+def _load_module(
+    folder, course_slug, path: Path, issues: _Collector, known_labs
+) -> ModuleSource | None:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -242,8 +256,12 @@ def _module_meta(path, meta, lines, issues, known_labs) -> ModuleSource:
     if lab is not None and known_labs is not None and str(lab) not in known_labs:
         issues.add(path, lines.get("lab", 2), f"unknown lab '{lab}': no labs/{lab}/lab.yaml")
     return ModuleSource(
-        slug=match.group(2), filename=path.name, title=title, duration=duration,
-        objectives=[str(o) for o in objectives], lab=str(lab) if lab else None,
+        slug=match.group(2),
+        filename=path.name,
+        title=title,
+        duration=duration,
+        objectives=[str(o) for o in objectives],
+        lab=str(lab) if lab else None,
         lab_line=lines.get("lab", 2),
     )
 
@@ -298,7 +316,9 @@ def _parse_question(path, item, line, issues) -> QuizQuestion | None:
     if problems:
         return None
     return QuizQuestion(
-        question=text, choices=[str(c) for c in choices], answer=sorted(set(answers)),
+        question=text,
+        choices=[str(c) for c in choices],
+        answer=sorted(set(answers)),
         explain=str(item.get("explain") or "").strip(),
     )
 
@@ -309,7 +329,9 @@ def _check_image(folder: Path, module_path: Path, image: str, text: str, issues)
     if not target.is_relative_to(folder.resolve()) or image.startswith(".."):
         issues.add(module_path, line, f"image '{image}' is outside the course folder")
     elif target.suffix.lower() not in IMAGE_SUFFIXES:
-        issues.add(module_path, line, f"image '{image}' must be one of {', '.join(sorted(IMAGE_SUFFIXES))}")
+        issues.add(
+            module_path, line, f"image '{image}' must be one of {', '.join(sorted(IMAGE_SUFFIXES))}"
+        )
     elif not target.is_file():
         issues.add(module_path, line, f"image '{image}' not found")
 

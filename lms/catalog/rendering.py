@@ -12,9 +12,33 @@ from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
 ALLOWED_TAGS = nh3.ALLOWED_TAGS | {
-    "div", "span", "pre", "code", "table", "thead", "tbody", "tr", "th", "td", "img", "hr",
-    "h1", "h2", "h3", "h4", "h5", "h6", "details", "summary", "sup", "sub", "dl", "dt", "dd",
-    "kbd", "mark",
+    "div",
+    "span",
+    "pre",
+    "code",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "img",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "details",
+    "summary",
+    "sup",
+    "sub",
+    "dl",
+    "dt",
+    "dd",
+    "kbd",
+    "mark",
 }
 ALLOWED_ATTRIBUTES = {
     "*": {"class", "id", "title"},
@@ -37,7 +61,10 @@ class RenderedMarkdown:
 def sanitise(html: str) -> str:
     """Allow-list sanitising: no script, no event handlers, no javascript: URLs."""
     return nh3.clean(
-        html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
     )
 
@@ -75,12 +102,21 @@ class _RelativeImagesExtension(Extension):
         md.treeprocessors.register(self.processor, "lms_relative_images", 5)
 
 
-def render_markdown(text: str, asset_url=lambda path: path, module_dir: str = "") -> RenderedMarkdown:
+def render_markdown(
+    text: str, asset_url=lambda path: path, module_dir: str = ""
+) -> RenderedMarkdown:
     images = _RelativeImagesExtension(asset_url, module_dir)
     md = markdown.Markdown(
         extensions=[
-            "tables", "fenced_code", "admonition", "sane_lists", "def_list", "abbr",
-            "codehilite", "toc", images,
+            "tables",
+            "fenced_code",
+            "admonition",
+            "sane_lists",
+            "def_list",
+            "abbr",
+            "codehilite",
+            "toc",
+            images,
         ],
         extension_configs={
             "codehilite": {"css_class": "codehilite", "guess_lang": False},

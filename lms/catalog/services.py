@@ -65,7 +65,10 @@ def sync_courses(courses_dir: str | Path, labs_dir: str | Path | None = None) ->
     report = SyncReport(issues=issues)
     bad_courses = {Path(i.path).resolve() for i in issues}
     for source in courses:
-        if any(p == source.folder.resolve() or source.folder.resolve() in p.parents for p in bad_courses):
+        if any(
+            p == source.folder.resolve() or source.folder.resolve() in p.parents
+            for p in bad_courses
+        ):
             continue  # a lab this course uses is broken
         outcome = _upsert_course(source)
         getattr(report, outcome).append(source.slug)

@@ -23,8 +23,13 @@ def catalogue():
     tag = request.args.get("tag", "")
     courses = services.search_courses(query, level if level in LEVELS else "", tag)
     return render_template(
-        "catalog/catalogue.html", courses=courses, query=query, level=level, tag=tag,
-        levels=LEVELS, tags=services.all_tags(),
+        "catalog/catalogue.html",
+        courses=courses,
+        query=query,
+        level=level,
+        tag=tag,
+        levels=LEVELS,
+        tags=services.all_tags(),
         progress={c.id: progress.course_progress(current_user, c) for c in courses},
     )
 
@@ -41,7 +46,8 @@ def _course_or_404(slug: str):
 def course(slug: str):
     course = _course_or_404(slug)
     return render_template(
-        "catalog/course.html", course=course,
+        "catalog/course.html",
+        course=course,
         progress=progress.course_progress(current_user, course),
     )
 

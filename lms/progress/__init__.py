@@ -15,7 +15,10 @@ def init_app(app: Flask) -> None:
     def _navigation():
         def main_nav():
             """The top menu for the signed-in user; domains add entries when present."""
-            items = [("progress.home", "Home", "progress."), ("catalog.catalogue", "Catalogue", "catalog.")]
+            items = [
+                ("progress.home", "Home", "progress."),
+                ("catalog.catalogue", "Catalogue", "catalog."),
+            ]
             if current_user.is_authenticated and current_user.is_staff:
                 items += [
                     ("centres.index", "Centres", "centres."),

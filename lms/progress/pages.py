@@ -13,7 +13,9 @@ def render_module_page(course, module, result=None, status=200):
     modules = course.live_modules
     index = modules.index(module)
     return render_template(
-        "catalog/module.html", course=course, module=module,
+        "catalog/module.html",
+        course=course,
+        module=module,
         record=progress.module_progress(current_user, module),
         previous=modules[index - 1] if index > 0 else None,
         next=modules[index + 1] if index + 1 < len(modules) else None,

@@ -10,7 +10,14 @@ from sqlalchemy import select
 from lms.auth.models import User, utcnow
 from lms.catalog.models import Course, Module
 from lms.extensions import db
-from lms.progress.models import DONE, IN_PROGRESS, NOT_STARTED, Enrolment, ModuleProgress, QuizAttempt
+from lms.progress.models import (
+    DONE,
+    IN_PROGRESS,
+    NOT_STARTED,
+    Enrolment,
+    ModuleProgress,
+    QuizAttempt,
+)
 
 PASS_MARK = 0.8  # share of quiz questions right to pass
 
@@ -120,7 +127,9 @@ def parse_quiz_answers(module: Module, form) -> dict[int, list[int]]:
         try:
             chosen = sorted({int(v) for v in raw})
         except ValueError:
-            raise QuizSubmissionError(f"Question {index + 1}: answers are choice numbers.") from None
+            raise QuizSubmissionError(
+                f"Question {index + 1}: answers are choice numbers."
+            ) from None
         if any(c < 1 or c > len(question["choices"]) for c in chosen):
             raise QuizSubmissionError(f"Question {index + 1}: that choice does not exist.")
         if not question.get("multiple") and len(chosen) > 1:
@@ -142,7 +151,10 @@ def submit_quiz(user: User, module: Module, answers: dict[int, list[int]]) -> Qu
     result = grade_quiz(module, answers)
     db.session.add(
         QuizAttempt(
-            user_id=user.id, module_id=module.id, score=result.score, passed=result.passed,
+            user_id=user.id,
+            module_id=module.id,
+            score=result.score,
+            passed=result.passed,
             answers={str(k): v for k, v in answers.items()},
         )
     )
@@ -192,11 +204,15 @@ def complete_module(user: User, module: Module) -> list[str]:
 def course_progress(user: User, course: Course) -> CourseProgress:
     modules = course.live_modules
     ids = [m.id for m in modules]
-    records = db.session.scalars(
-        select(ModuleProgress).where(
-            ModuleProgress.user_id == user.id, ModuleProgress.module_id.in_(ids)
-        )
-    ).all() if ids else []
+    records = (
+        db.session.scalars(
+            select(ModuleProgress).where(
+                ModuleProgress.user_id == user.id, ModuleProgress.module_id.in_(ids)
+            )
+        ).all()
+        if ids
+        else []
+    )
     statuses = {r.module_id: r.status for r in records}
     done = sum(1 for s in statuses.values() if s == DONE)
     return CourseProgress(course, enrolment_for(user, course), statuses, done, len(modules))
@@ -205,6 +221,8 @@ def course_progress(user: User, course: Course) -> CourseProgress:
 def enrolled_progress(user: User) -> list[CourseProgress]:
     """Progress in every course the user started, most recently used first."""
     enrolments = db.session.scalars(
-        select(Enrolment).where(Enrolment.user_id == user.id).order_by(Enrolment.last_seen_at.desc())
+        select(Enrolment)
+        .where(Enrolment.user_id == user.id)
+        .order_by(Enrolment.last_seen_at.desc())
     ).all()
     return [course_progress(user, e.course) for e in enrolments if e.course.is_published]

@@ -17,12 +17,16 @@ def home():
     started = {p.course.id for p in courses}
     suggestions = [c for c in catalog.visible_courses(current_user) if c.id not in started]
     resume = next((p for p in courses if p.percent < 100 and p.next_module), None)
-    return render_template("progress/home.html", courses=courses, suggestions=suggestions, resume=resume)
+    return render_template(
+        "progress/home.html", courses=courses, suggestions=suggestions, resume=resume
+    )
 
 
 def _module_or_404(slug: str, module_slug: str):
     course = catalog.get_course(slug)
-    module = next((m for m in course.live_modules if m.slug == module_slug), None) if course else None
+    module = (
+        next((m for m in course.live_modules if m.slug == module_slug), None) if course else None
+    )
     if module is None:
         abort(404, description="This module does not exist.")
     return course, module

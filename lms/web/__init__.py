@@ -47,7 +47,9 @@ def error_response(status: int, message: str, error: str | None = None):
         return jsonify(body), status
     return (
         render_template(
-            "errors/error.html", status=status, title=ERROR_TITLES.get(status, "Error"),
+            "errors/error.html",
+            status=status,
+            title=ERROR_TITLES.get(status, "Error"),
             message=message,
         ),
         status,
@@ -58,9 +60,7 @@ def _handle_http_error(exc: HTTPException):
     status = exc.code or 500
     message = exc.description or ERROR_TITLES.get(status, "")
     if status == 429:
-        message = (
-            "You tried too many times in a short while. Wait a minute, then try again."
-        )
+        message = "You tried too many times in a short while. Wait a minute, then try again."
     response = error_response(status, message, error=exc.name.lower().replace(" ", "_"))
     if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
         response[0].headers["Allow"] = ", ".join(exc.valid_methods)
@@ -74,7 +74,8 @@ def _handle_unexpected(exc: Exception):
 
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(
-        500, "The error has been logged. Try again, and tell your administrator if it persists.",
+        500,
+        "The error has been logged. Try again, and tell your administrator if it persists.",
         error="internal_error",
     )
 

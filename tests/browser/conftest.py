@@ -21,8 +21,13 @@ from tests.conftest import FIXTURE_COURSES, PASSWORD, ROOT, reset_schema, test_c
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 _user_numbers = itertools.count(1)
 
@@ -42,8 +47,9 @@ def live_app(tmp_path_factory):
     courses = tmp / "courses"
     shutil.copytree(ROOT / "courses", courses)
     shutil.copytree(FIXTURE_COURSES / "demo-course", courses / "demo-course")
-    app = create_app(test_config(tmp, LMS_COURSES_DIR=str(courses), WTF_CSRF_ENABLED=True,
-                                 SERVER_NAME=None))
+    app = create_app(
+        test_config(tmp, LMS_COURSES_DIR=str(courses), WTF_CSRF_ENABLED=True, SERVER_NAME=None)
+    )
     with app.app_context():
         reset_schema()
         from lms.catalog.services import sync_courses
@@ -98,7 +104,9 @@ def create_live_user(live_app):
 
         email = fields.pop("email", None) or f"{role}{next(_user_numbers)}@example.org"
         with live_app.app_context():
-            create_user(email, PASSWORD, role=role, name=fields.pop("name", f"Test {role}"), **fields)
+            create_user(
+                email, PASSWORD, role=role, name=fields.pop("name", f"Test {role}"), **fields
+            )
             db.session.commit()
         return email
 

@@ -54,5 +54,8 @@ def test_trainee_reads_a_module_and_passes_the_quiz(page, sign_in):
 def test_pages_send_a_strict_content_security_policy(page, live_server):
     response = page.goto("/login")
     csp = response.headers["content-security-policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert (
+        "script-src 'self'" in csp
+        and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    )
     assert page.locator("input[name=csrf_token]").count() == 1

@@ -26,12 +26,19 @@ def test_fixture_course_loads():
 
 def test_every_error_is_reported_with_file_and_line(tmp_path):
     course = tmp_path / "broken"
-    write(course, "course.yaml", """
+    write(
+        course,
+        "course.yaml",
+        """
         title: Broken
         level: expert
         estimated_hours: -1
-    """)
-    write(course, "01-a.md", """
+    """,
+    )
+    write(
+        course,
+        "01-a.md",
+        """
         ---
         duration: ten
         lab: no-such-lab
@@ -45,7 +52,8 @@ def test_every_error_is_reported_with_file_and_line(tmp_path):
         - choices: [a]
           answer: 1
         ```
-    """)
+    """,
+    )
     write(course, "Notes.md", "stray")
     with pytest.raises(ContentError) as err:
         load_course(course, known_labs={"real-lab"})

@@ -23,8 +23,10 @@ def test_raw_html_is_sanitised():
 
 
 def test_relative_images_point_at_the_course_assets():
-    out = render_markdown("![d](images/a.png) ![e](https://example.org/b.png)",
-                          asset_url=lambda p: f"/courses/c/assets/{p}")
+    out = render_markdown(
+        "![d](images/a.png) ![e](https://example.org/b.png)",
+        asset_url=lambda p: f"/courses/c/assets/{p}",
+    )
     assert 'src="/courses/c/assets/images/a.png"' in out.html
     assert 'src="https://example.org/b.png"' in out.html
     assert out.images == ["images/a.png"]
