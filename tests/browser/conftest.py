@@ -55,7 +55,7 @@ def live_app(tmp_path_factory):
         from lms.catalog.services import sync_courses
 
         report = sync_courses(courses)
-        assert "demo-course" in report.created, report.issues
+        assert not report.issues, report.issues
     yield app
     with app.app_context():
         db.session.remove()
