@@ -1,0 +1,192 @@
+"""The lab-runtime interface: what views and services may rely on.
+
+An engine (Docker today; Swarm or Kubernetes later) implements ``LabRuntime``.
+Callers see only the plain dataclasses and the ``LabError`` family defined
+here, never an engine object, so a second engine can be added without touching
+views, services or the terminal bridge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from lms.labs.spec import LabSpec
+
+# Labels put on every engine object the platform creates. Sweeps use the same
+# constants, so a sweep can never miss what a start created.
+LABEL_PLATFORM = "lms.platform"
+PLATFORM_NAME = "cyberrange-lms"
+LABEL_SESSION = "lms.session"
+LABEL_OWNER = "lms.owner"
+LABEL_LAB = "lms.lab"
+LABEL_CONTAINER = "lms.container"
+
+ProgressCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SecretFile:
+    """A file written into a container before it starts (never via its environment)."""
+
+    container: str
+    path: str
+    content: bytes
+    mode: int = 0o400
+    uid: int = 0
+    gid: int = 0
+
+
+@dataclass(frozen=True)
+class LabHandle:
+    """A started lab: engine ids of its containers and of its network (None: no network)."""
+
+    session_key: str
+    containers: dict[str, str]
+    network_id: str | None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of a check command. ``output`` is the last 4 KiB, decoded leniently."""
+
+    exit_code: int
+    output: str
+    timed_out: bool
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+@dataclass(frozen=True)
+class RunningLab:
+    """A lab found on the engine by its labels (for `lms labs ls` and reconciling)."""
+
+    session_key: str
+    owner: str
+    lab_slug: str
+    container_names: tuple[str, ...] = field(default_factory=tuple)
+    created_at: datetime | None = None
+
+
+class LabError(Exception):
+    """Root of every error the runtime raises; its message is fit for a user."""
+
+
+class EngineUnavailable(LabError):
+    """The container engine cannot be reached."""
+
+
+class ImageMissing(LabError):
+    """A lab image is not built (or not pulled). ``image`` names it."""
+
+    def __init__(self, image: str, message: str | None = None):
+        self.image = image
+        super().__init__(message or f"image {image} is missing")
+
+
+class StartFailed(LabError):
+    """The lab could not be started; nothing it created is left behind."""
+
+
+class LabNotFound(LabError):
+    """No running lab (or no such container in it) for this session key."""
+
+
+class BuildFailed(LabError):
+    """Building a lab image failed; the message carries the engine's last lines."""
+
+
+class ShellClosed(LabError):
+    """The shell behind a ShellChannel has ended (raised by ``recv`` after the last byte)."""
+
+
+@runtime_checkable
+class ShellChannel(Protocol):
+    """An interactive shell with a TTY inside a lab container (the terminal of issue 4).
+
+    ``recv`` returns the bytes available, waiting at most ``timeout`` seconds
+    (None: wait until some arrive); it returns b"" on timeout and raises
+    ``ShellClosed`` once the shell has exited and everything was read.
+    ``close`` kills the shell's whole process group in the container, is
+    idempotent, and must be called even after the shell exited by itself.
+    """
+
+    def recv(self, timeout: float | None = None) -> bytes: ...
+
+    def send(self, data: bytes) -> None: ...
+
+    def resize(self, cols: int, rows: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class LabRuntime(Protocol):
+    """Start, inspect, grade and stop labs on one container engine.
+
+    Every method may raise ``EngineUnavailable``. Session keys are short
+    strings of ``[a-z0-9-]`` chosen by the caller (unique per lab session).
+    """
+
+    def ping(self) -> None:
+        """Return when the engine answers; raise EngineUnavailable otherwise."""
+
+    def image_tags(self, spec: LabSpec) -> dict[str, str]:
+        """The image each container of ``spec`` runs: content-hash tags, or ``image:``."""
+
+    def build(
+        self, spec: LabSpec, progress: ProgressCallback | None = None, force: bool = False
+    ) -> dict[str, str]:
+        """Build the lab's images (skipped when the content-hash tag exists unless
+        ``force``); forwards progress lines; raises BuildFailed. Returns image_tags."""
+
+    def start(
+        self, session_key: str, spec: LabSpec, owner: str, secrets: list[SecretFile]
+    ) -> LabHandle:
+        """Create the network and containers, write ``secrets`` before starting them,
+        start them. On any failure removes what it created and raises ImageMissing
+        or StartFailed."""
+
+    def stop(self, session_key: str) -> None:
+        """Remove the session's containers and network; idempotent."""
+
+    def is_running(self, session_key: str) -> bool:
+        """True when every container of the session exists and runs."""
+
+    def run_check(
+        self, session_key: str, container: str, command: str, timeout_seconds: int
+    ) -> CheckResult:
+        """Run ``sh -c command`` as root in the container, killed after the timeout.
+        Raises LabNotFound when the session or container does not exist."""
+
+    def list_running(self) -> list[RunningLab]:
+        """Every lab session the engine holds for this platform (containers running or
+        exited: use ``is_running`` to tell them apart)."""
+
+    def remove_orphans(self, live_session_keys: set[str], *, key_prefix: str = "") -> list[str]:
+        """Remove platform containers and networks whose session key is not live;
+        return the session keys removed. Only keys starting with ``key_prefix`` are
+        considered (for several platforms, or test runs, sharing one engine)."""
+
+    def container_address(self, session_key: str, container: str) -> str:
+        """The container's IP address on the lab network (for the web proxy; the host
+        may connect to it, the container may not connect to the host). LabNotFound
+        when there is none (no such container, or ``network: none``)."""
+
+    def open_shell(
+        self,
+        session_key: str,
+        container: str,
+        user: str | None,
+        workdir: str | None,
+        cols: int,
+        rows: int,
+    ) -> ShellChannel:
+        """Open an interactive login shell with a TTY of ``cols`` x ``rows`` as ``user``
+        (None: the image's user) in ``workdir``. Raises LabNotFound, or LabError when
+        the shell does not start (an unknown user, say)."""

@@ -1,0 +1,209 @@
+"""Docker fixtures for the lab runtime tests: a real engine, built images, and lab
+sessions that are always swept by label, even when a test fails.
+
+Every session key of a run starts with ``RUN_PREFIX`` (``test-`` and a random
+part). The sweep removes this run's sessions, and ``test-`` sessions older than
+``STALE_SECONDS`` (a crashed run), so labs of a platform, or of another test run
+going on at the same time on the same engine, are left alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import suppress
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from lms.labs.runtime import (
+    LABEL_CONTAINER,
+    LABEL_PLATFORM,
+    LABEL_SESSION,
+    PLATFORM_NAME,
+    SecretFile,
+)
+from lms.labs.spec import LabSpec, load_lab, load_labs
+
+docker = pytest.importorskip("docker")
+
+ROOT = Path(__file__).resolve().parents[2]
+LABS_DIR = ROOT / "labs"
+TEST_PREFIX = "test-"
+RUN_PREFIX = f"{TEST_PREFIX}{uuid.uuid4().hex[:6]}-"
+STALE_SECONDS = 1800
+BASE_IMAGES = ("lms-base/debian:bookworm", "lms-base/busybox:latest")
+
+PROBE_LAB = {
+    "lab.yaml": """\
+title: Runtime probe
+limits: {memory: 64m, cpus: 0.25, pids: 64}
+containers:
+  main: {build: main, user: tester, workdir: /home/tester, capabilities: [NET_RAW]}
+  peer: {build: peer, ports: [8000]}
+flag: {container: main, path: /opt/secret/deep/flag.txt, mode: 0440, uid: 1000, gid: 1000}
+tasks:
+  - {id: flag, title: Read the flag, type: flag}
+""",
+    "main/Dockerfile": """\
+FROM lms-base/debian:bookworm
+RUN useradd --create-home --uid 1000 --shell /bin/bash tester
+CMD ["/bin/bash"]
+""",
+    "peer/Dockerfile": """\
+FROM lms-base/debian:bookworm
+CMD ["python3", "-m", "http.server", "8000"]
+""",
+}
+
+
+BUSYBOX_LAB = {
+    "lab.yaml": "title: Busybox probe\nnetwork: none\nlimits: {memory: 32m, pids: 32}\n",
+    "Dockerfile": "FROM lms-base/busybox:latest\n",
+}
+
+
+def new_key(label: str = "") -> str:
+    return f"{RUN_PREFIX}{label}{uuid.uuid4().hex[:8]}"
+
+
+def _sweepable(session_key: str, created: str | int) -> bool:
+    """This run's sessions, and test sessions a crashed run left (by their age)."""
+    if session_key.startswith(RUN_PREFIX):
+        return True
+    if not session_key.startswith(TEST_PREFIX):
+        return False
+    if isinstance(created, int):  # container lists give epoch seconds
+        born = datetime.fromtimestamp(created, UTC)
+    else:  # networks give an ISO date
+        born = datetime.fromisoformat(created[:19]).replace(tzinfo=UTC)
+    return (datetime.now(UTC) - born).total_seconds() > STALE_SECONDS
+
+
+def sweep_test_labs(client) -> None:
+    """Remove the platform containers and networks of sweepable test sessions."""
+    platform = {"label": [f"{LABEL_PLATFORM}={PLATFORM_NAME}"]}
+    # sparse: no inspect per container, which fails when another run removes one meanwhile
+    for container in client.containers.list(all=True, filters=platform, sparse=True):
+        labels = container.attrs.get("Labels") or {}
+        if _sweepable(labels.get(LABEL_SESSION, ""), container.attrs["Created"]):
+            with suppress(docker.errors.NotFound, docker.errors.APIError):
+                container.remove(force=True, v=True)
+    for network in client.networks.list(filters=platform):
+        key = (network.attrs.get("Labels") or {}).get(LABEL_SESSION, "")
+        if _sweepable(key, network.attrs["Created"]):
+            with suppress(docker.errors.NotFound, docker.errors.APIError):
+                network.remove()
+
+
+def flag_secrets(spec: LabSpec, flag: str | None) -> list[SecretFile]:
+    if spec.flag is None or flag is None:
+        return []
+    f = spec.flag
+    return [SecretFile(f.container, f.path, flag.encode() + b"\n", f.mode, f.uid, f.gid)]
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        pytest.skip(f"no Docker engine: {exc} (make docker-engine)")
+    for image in BASE_IMAGES:
+        try:
+            client.images.get(image)
+        except docker.errors.ImageNotFound:
+            pytest.skip(f"base image {image} missing (scripts/build-base-images.sh)")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def docker_runtime(docker_client):
+    """The Docker LabRuntime; test sessions are swept before and after the run."""
+    from lms.labs.runtime import get_runtime
+
+    sweep_test_labs(docker_client)
+    try:
+        yield get_runtime()
+    finally:
+        sweep_test_labs(docker_client)
+
+
+@pytest.fixture(scope="session")
+def shipped_labs(docker_runtime) -> dict[str, LabSpec]:
+    """The labs in labs/, validated and built once (skipped when their tag exists)."""
+    labs, issues = load_labs(LABS_DIR)
+    assert not issues, issues
+    for spec in labs.values():
+        docker_runtime.build(spec)
+    return labs
+
+
+def _build_lab(runtime, tmp_path_factory, slug: str, files: dict[str, str]) -> LabSpec:
+    folder = tmp_path_factory.mktemp("labs") / slug
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    spec = load_lab(folder)
+    runtime.build(spec)
+    return spec
+
+
+@pytest.fixture(scope="session")
+def probe_lab(docker_runtime, tmp_path_factory) -> LabSpec:
+    """A two-container lab with small limits, a capability and a web port, built once."""
+    return _build_lab(docker_runtime, tmp_path_factory, "runtime-probe", PROBE_LAB)
+
+
+@pytest.fixture(scope="session")
+def busybox_lab(docker_runtime, tmp_path_factory) -> LabSpec:
+    """One busybox container (a bare-shell image) with `network: none`."""
+    return _build_lab(docker_runtime, tmp_path_factory, "busybox-probe", BUSYBOX_LAB)
+
+
+@pytest.fixture
+def lab_session(docker_runtime):
+    """start(spec, flag=None, key=None, owner=...) -> LabHandle; stopped after the test."""
+    started: list[str] = []
+
+    def start(
+        spec: LabSpec, flag: str | None = None, key: str | None = None, owner: str = "trainee-1"
+    ):
+        key = key or new_key()
+        started.append(key)
+        return docker_runtime.start(key, spec, owner, flag_secrets(spec, flag))
+
+    try:
+        yield start
+    finally:
+        for key in started:
+            with suppress(Exception):
+                docker_runtime.stop(key)
+
+
+@pytest.fixture(scope="module")
+def probe_session(docker_runtime, probe_lab):
+    """One running probe lab shared by a module's read-only tests."""
+    key = new_key("probe-")
+    try:
+        yield docker_runtime.start(
+            key, probe_lab, "trainee-probe", flag_secrets(probe_lab, "FLAG{probe}")
+        )
+    finally:
+        docker_runtime.stop(key)
+
+
+@pytest.fixture
+def lab_exec(docker_client):
+    """lab_exec(session_key, container, command, user) -> (exit code, output), as that user."""
+
+    def run(session_key: str, container: str, command: str, user: str = "trainee"):
+        labels = [f"{LABEL_SESSION}={session_key}", f"{LABEL_CONTAINER}={container}"]
+        found = docker_client.containers.list(filters={"label": labels})
+        assert found, f"no running container {container} in {session_key}"
+        result = found[0].exec_run(["sh", "-c", command], user=user)
+        return result.exit_code, result.output.decode("utf-8", "replace")
+
+    return run
