@@ -1,0 +1,152 @@
+"""Editing course files on disk safely.
+
+A save is validated against a copy of the whole course first: a change that
+breaks the course is refused with the problems listed, and the file on disk
+stays as it was. Publishing is `lms courses sync` for one course.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import frontmatter
+from flask import current_app
+
+from lms.catalog.loader import COURSE_SLUG, MODULE_FILE, QUIZ_FENCE, asset_url, load_course
+from lms.catalog.rendering import render_markdown
+from lms.catalog.services import SyncReport, known_lab_slugs, sync_courses
+from lms.content import ContentError, ContentIssue
+
+MAX_FILE_BYTES = 512 * 1024
+
+
+class AuthoringError(ValueError):
+    """A request the author can fix: unknown course, bad file name, file too large."""
+
+
+@dataclass
+class CourseFolder:
+    slug: str
+    path: Path
+    files: list[str]
+
+
+def courses_dir() -> Path:
+    return Path(current_app.config["LMS_COURSES_DIR"])
+
+
+def course_folders() -> list[CourseFolder]:
+    root = courses_dir()
+    if not root.is_dir():
+        return []
+    return [
+        course_folder(p.name)
+        for p in sorted(root.iterdir())
+        if p.is_dir() and (p / "course.yaml").is_file()
+    ]
+
+
+def course_folder(slug: str) -> CourseFolder:
+    if not COURSE_SLUG.match(slug or ""):
+        raise AuthoringError("That is not a course name.")
+    path = courses_dir() / slug
+    if not (path / "course.yaml").is_file():
+        raise AuthoringError(f"There is no course folder '{slug}'.")
+    files = ["course.yaml"] + sorted(p.name for p in path.glob("*.md") if MODULE_FILE.match(p.name))
+    return CourseFolder(slug, path, files)
+
+
+def editable_path(folder: CourseFolder, filename: str) -> Path:
+    """Only course.yaml and NN-slug.md files directly in the course folder are editable."""
+    if filename != "course.yaml" and not MODULE_FILE.match(filename or ""):
+        raise AuthoringError(
+            "Only course.yaml and module files named like 01-topic.md can be edited."
+        )
+    return folder.path / filename
+
+
+def read_file(folder: CourseFolder, filename: str) -> str:
+    path = editable_path(folder, filename)
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def validate_change(folder: CourseFolder, filename: str, text: str) -> list[ContentIssue]:
+    """Problems the course would have with ``text`` as ``filename`` (empty list: fine)."""
+    if len(text.encode()) > MAX_FILE_BYTES:
+        raise AuthoringError(f"The file is larger than {MAX_FILE_BYTES // 1024} KiB.")
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / folder.slug
+        shutil.copytree(folder.path, copy)
+        (copy / filename).write_text(text, encoding="utf-8")
+        try:
+            load_course(copy, known_labs=known_lab_slugs())
+        except ContentError as exc:
+            return [
+                ContentIssue(str(folder.path / Path(i.path).relative_to(copy)), i.line, i.message)
+                if Path(i.path).is_relative_to(copy)
+                else i
+                for i in exc.issues
+            ]
+    return []
+
+
+def save_file(folder: CourseFolder, filename: str, text: str) -> list[ContentIssue]:
+    """Write the file if the course stays valid; otherwise change nothing and return the issues."""
+    path = editable_path(folder, filename)
+    issues = validate_change(folder, filename, text)
+    if issues:
+        return issues
+    # Write then rename: a reader never sees half a file.
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".edit-", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as tmp:
+        tmp.write(text)
+    os.replace(tmp_name, path)
+    return []
+
+
+def preview(course_slug: str, text: str) -> str:
+    """Module Markdown as the trainee will see it (front matter and quiz left out)."""
+    try:
+        _front, body = frontmatter.YAMLHandler().split(text)
+    except ValueError:
+        body = text
+    body = QUIZ_FENCE.sub("", body)
+    return render_markdown(body, lambda p: asset_url(course_slug, p)).html
+
+
+NEW_MODULE_TEMPLATE = """---
+title: {title}
+duration: 20
+objectives:
+  - What the trainee will be able to do
+---
+## Introduction
+
+Write the module here.
+
+```quiz
+- question: A first question?
+  choices: ["Right answer", "Wrong answer"]
+  answer: 1
+  explain: Why the right answer is right.
+```
+"""
+
+
+def create_module(folder: CourseFolder, filename: str, title: str) -> list[ContentIssue]:
+    if not MODULE_FILE.match(filename or ""):
+        raise AuthoringError(
+            "Name the file like 06-topic-name.md (number, dash, lower-case words)."
+        )
+    if (folder.path / filename).exists():
+        raise AuthoringError(f"{filename} already exists.")
+    safe_title = (title or "New module").replace('"', "'")
+    return save_file(folder, filename, NEW_MODULE_TEMPLATE.format(title=f'"{safe_title}"'))
+
+
+def publish(folder: CourseFolder) -> SyncReport:
+    return sync_courses(folder.path)
