@@ -1,0 +1,73 @@
+// Charts of the cohort dashboard and the programme view (Chart.js, loaded before this file).
+// The figures come from a JSON block in the page (#chart-data): no inline script, no fetch.
+(function () {
+  "use strict";
+  const source = document.getElementById("chart-data");
+  if (!source || typeof window.Chart === "undefined") {
+    return;
+  }
+  const data = JSON.parse(source.textContent);
+  const colours = {
+    done: "#198754", inProgress: "#ffc107", notStarted: "#ced4da", primary: "#0d6efd", info: "#0dcaf0",
+  };
+  const shortLabel = (text) => (text.length > 22 ? text.slice(0, 21) + "…" : text);
+  const percentAxis = { beginAtZero: true, max: 100, ticks: { callback: (v) => v + " %" } };
+  const common = { responsive: true, maintainAspectRatio: false, animation: false };
+
+  const builders = {
+    modules: () => ({
+      type: "bar",
+      data: {
+        labels: data.modules.labels.map(shortLabel),
+        datasets: [
+          { label: "Done", data: data.modules.done, backgroundColor: colours.done },
+          { label: "In progress", data: data.modules.in_progress, backgroundColor: colours.inProgress },
+          { label: "Not started", data: data.modules.not_started, backgroundColor: colours.notStarted },
+        ],
+      },
+      options: { ...common, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+    }),
+    scores: () => ({
+      type: "bar",
+      data: {
+        labels: data.modules.labels.map(shortLabel),
+        datasets: [{ label: "Average best quiz score", data: data.modules.average_score, backgroundColor: colours.primary }],
+      },
+      options: { ...common, scales: { y: percentAxis }, plugins: { legend: { display: false } } },
+    }),
+    distribution: () => ({
+      type: "bar",
+      data: {
+        labels: data.distribution.labels,
+        datasets: [{ label: "Trainees", data: data.distribution.trainees, backgroundColor: colours.info }],
+      },
+      options: { ...common, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }, plugins: { legend: { display: false } } },
+    }),
+    activity: () => ({
+      type: "line",
+      data: {
+        labels: data.activity.labels.map((d) => d.slice(5)),
+        datasets: [{ label: "Modules completed", data: data.activity.completions, borderColor: colours.done, backgroundColor: colours.done, tension: 0.25 }],
+      },
+      options: { ...common, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }, plugins: { legend: { display: false } } },
+    }),
+    programme: () => ({
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [
+          { label: "Completion", data: data.completion, backgroundColor: colours.done },
+          { label: "Average quiz score", data: data.average_score, backgroundColor: colours.primary },
+        ],
+      },
+      options: { ...common, scales: { y: percentAxis } },
+    }),
+  };
+
+  document.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
+    const build = builders[canvas.dataset.chart];
+    if (build) {
+      canvas.chart = new window.Chart(canvas, build());
+    }
+  });
+})();
