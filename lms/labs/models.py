@@ -1,4 +1,4 @@
-"""Lab sessions (one per trainee and running lab), task attempts and completions."""
+"""Lab sessions (one per trainee and running lab), task attempts, completions, flag shares."""
 
 from __future__ import annotations
 
@@ -13,8 +13,16 @@ from lms.extensions import db
 STARTING, RUNNING, STOPPED, FAILED = "starting", "running", "stopped", "failed"
 LIVE_STATUSES = (STARTING, RUNNING)
 
+# TaskAttempt.kind
+FLAG, CHECK, HINT = "flag", "check", "hint"
+
 
 class LabSession(db.Model):
+    """One start of a lab by a trainee, from "starting" to "stopped" or "failed".
+
+    ``key`` names the session on the container engine (labels, container names).
+    """
+
     __tablename__ = "lab_sessions"
     __table_args__ = (
         # At most one live session per trainee and lab, enforced by the database:
@@ -27,17 +35,18 @@ class LabSession(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(32), unique=True, index=True)  # runtime session key
+    key: Mapped[str] = mapped_column(String(48), unique=True, index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     lab_slug: Mapped[str] = mapped_column(String(64), index=True)
     module_id: Mapped[int | None] = mapped_column(ForeignKey("modules.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default=STARTING, index=True)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)  # shown to the trainee when status is failed
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
-    end_reason: Mapped[str | None] = mapped_column(String(32))  # stopped, expired, restarted...
+    # stopped | expired | restarted | admin | vanished | capacity | start-timeout
+    end_reason: Mapped[str | None] = mapped_column(String(32))
 
     user: Mapped[User] = relationship()
 
@@ -45,14 +54,25 @@ class LabSession(db.Model):
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
 
+    def seconds_left(self, now: datetime | None = None) -> int:
+        if not self.is_live:
+            return 0
+        return max(0, int((self.expires_at - (now or utcnow())).total_seconds()))
+
 
 class TaskAttempt(db.Model):
     """Every flag submitted, check run and hint revealed, for instructors' reports."""
 
     __tablename__ = "lab_task_attempts"
+    __table_args__ = (
+        # Rate limits count a trainee's recent attempts in one lab.
+        Index("ix_lab_task_attempts_recent", "user_id", "lab_slug", "kind", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int | None] = mapped_column(ForeignKey("lab_sessions.id", ondelete="SET NULL"), index=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lab_sessions.id", ondelete="SET NULL"), index=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     lab_slug: Mapped[str] = mapped_column(String(64))
     task_id: Mapped[str] = mapped_column(String(64))
@@ -73,7 +93,9 @@ class TaskCompletion(db.Model):
     lab_slug: Mapped[str] = mapped_column(String(64))
     task_id: Mapped[str] = mapped_column(String(64))
     points: Mapped[int] = mapped_column(default=0)
-    session_id: Mapped[int | None] = mapped_column(ForeignKey("lab_sessions.id", ondelete="SET NULL"))
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lab_sessions.id", ondelete="SET NULL")
+    )
     completed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -83,11 +105,16 @@ class FlagShare(db.Model):
     __tablename__ = "lab_flag_shares"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submitter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    submitter_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     lab_slug: Mapped[str] = mapped_column(String(64))
-    session_id: Mapped[int | None] = mapped_column(ForeignKey("lab_sessions.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    task_id: Mapped[str] = mapped_column(String(64), default="")
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lab_sessions.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     submitter: Mapped[User] = relationship(foreign_keys=[submitter_id])
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])

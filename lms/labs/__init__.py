@@ -1,0 +1,48 @@
+"""Hands-on labs: sessions on the container engine, grading, per-trainee flags.
+
+``lms.labs.spec`` reads lab folders, ``lms.labs.runtime`` drives the engine;
+this package adds the sessions (``services``), grading (``grading``,
+``flags``), the reaper (``reaper``), the pages (``views``), the JSON API
+(``api``, on the /api/v1 blueprint) and the ``lms labs`` commands (``cli``).
+
+For the terminal: ``services.get_session_for(user, session_id, allow_staff)``
+authorises access to a session, ``engine.lab_runtime()`` opens shells.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("labs", __name__, url_prefix="/labs", template_folder="templates",
+               static_folder="static")
+
+from lms.labs import api, views  # noqa: E402,F401  (routes attach to bp and the api blueprint)
+
+
+def init_app(app: Flask) -> None:
+    from flask_login import current_user
+
+    from lms.labs import cli, grading, reaper
+    from lms.labs.errors import LabActionError
+    from lms.progress import services as progress
+
+    app.cli.add_command(cli.labs)
+    if grading.lab_completion_rule not in progress.completion_rules:
+        progress.completion_rules.append(grading.lab_completion_rule)
+    app.register_error_handler(LabActionError, api.lab_error_response)
+
+    @app.context_processor
+    def _lab_panel():
+        def lab_panel(module):
+            from lms.labs.panel import panel_for
+
+            return panel_for(current_user, module)
+
+        return {"lab_panel": lab_panel}
+
+    @app.before_request
+    def _start_reaper_once():
+        # The serving process reconciles and reaps in a thread started on its first
+        # request: create_app itself starts nothing (it also serves the CLI and tests).
+        if "lab_reaper" not in app.extensions:
+            reaper.start_in_background(app)

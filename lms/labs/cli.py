@@ -1,0 +1,108 @@
+"""`lms labs ...`: build lab images, list running labs, reap expired ones."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from lms.labs.spec import load_labs
+
+
+@click.group("labs", help="Lab images and running labs.")
+def labs():
+    pass
+
+
+@labs.command("build")
+@click.argument("slug", required=False)
+@click.option("--force", is_flag=True, help="Rebuild even when the content tag exists.")
+@click.option("--quiet", "-q", is_flag=True, help="Only say what is built or up to date.")
+@with_appcontext
+def build_command(slug, force, quiet):
+    """Build the images of every lab (or of SLUG), tagged by content: unchanged labs are skipped."""
+    from lms.labs.engine import lab_runtime
+    from lms.labs.runtime import EngineUnavailable, LabError
+
+    labs_dir = Path(current_app.config["LMS_LABS_DIR"])
+    specs, issues = load_labs(labs_dir)
+    if slug:
+        issues = [i for i in issues if Path(i.path).parent.name == slug]
+        if slug not in specs and not issues:
+            raise click.ClickException(f"no lab '{slug}' in {labs_dir}")
+        specs = {slug: specs[slug]} if slug in specs else {}
+    for issue in issues:
+        click.echo(str(issue), err=True)
+    runtime = lab_runtime()
+
+    def say(line: str) -> None:
+        if not quiet or ": building " in line or "up to date" in line:
+            click.echo(f"  {line}")
+
+    failed = bool(issues)
+    for name, spec in sorted(specs.items()):
+        click.echo(f"{name}: {spec.title}")
+        try:
+            tags = runtime.build(spec, progress=say, force=force)
+        except EngineUnavailable as exc:
+            raise click.ClickException(str(exc)) from None
+        except LabError as exc:
+            click.echo(f"  failed: {exc}", err=True)
+            failed = True
+            continue
+        for container, tag in sorted(tags.items()):
+            click.echo(f"  {container}: {tag}")
+    if failed:
+        sys.exit(1)
+
+
+@labs.command("ls")
+@with_appcontext
+def ls_command():
+    """Running labs: sessions of the database, and what the engine holds."""
+    from lms.labs import services
+
+    overview = services.platform_labs()
+    limits = services.limits()
+    click.echo(f"{len(overview.sessions)} live lab sessions "
+               f"(limits: {limits['per_user']} per trainee, {limits['total']} in all)")
+    if overview.sessions:
+        click.echo(f"{'ID':>5}  {'STATUS':9} {'LAB':20} {'TRAINEE':28} {'LEFT':>8}  KEY")
+    for session in overview.sessions:
+        left = session.seconds_left()
+        engine_note = ""
+        if overview.on_engine is not None and session.status == "running" \
+                and session.key not in overview.running_keys:
+            engine_note = "  (no containers on the engine)"
+        click.echo(f"{session.id:>5}  {session.status:9} {session.lab_slug:20} "
+                   f"{session.user.email:28} {left // 60:>5} min  {session.key}{engine_note}")
+    if overview.engine_error:
+        click.echo(f"engine: {overview.engine_error}", err=True)
+        sys.exit(1)
+    for lab in overview.orphans:
+        click.echo(f"orphan on the engine: {lab.session_key} ({lab.lab_slug}, owner "
+                   f"{lab.owner}): `lms labs reap` removes it")
+
+
+@labs.command("reap")
+@with_appcontext
+def reap_command():
+    """Stop expired labs and reconcile the engine with the database (orphans, vanished labs)."""
+    from lms.labs.reaper import reconcile
+
+    report = reconcile()
+    click.echo(f"expired: {len(report.expired)}, start timed out: {len(report.timed_out)}, "
+               f"vanished: {len(report.vanished)}, orphans removed: {len(report.orphans)}")
+    for key in report.expired:
+        click.echo(f"  stopped expired {key}")
+    for key in report.vanished:
+        click.echo(f"  marked vanished {key}")
+    for key in report.orphans:
+        click.echo(f"  removed orphan {key}")
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    if report.errors:
+        sys.exit(1)

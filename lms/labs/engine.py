@@ -1,0 +1,179 @@
+"""The lab runtime of an app, its background workers and what we know of the engine's health.
+
+One of each per app, created on first use (``create_app`` does no I/O):
+``app.extensions["lab_runtime"]`` may be set beforehand to inject another
+runtime (a fake for unit tests).
+
+Web requests never wait on the container engine: starts and stops run on a
+bounded thread pool (``LMS_START_LAB_WORKERS``), and whether the engine is up
+is answered from a cached probe that a request waits on for at most a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+from flask import Flask, current_app
+
+from lms.labs.runtime import EngineUnavailable, LabRuntime, get_runtime
+from lms.labs.spec import parse_size
+
+log = logging.getLogger(__name__)
+
+RUNTIME_KEY = "lab_runtime"
+WORKERS_KEY = "lab_workers"
+HEALTH_KEY = "lab_engine_health"
+_create_lock = threading.Lock()
+
+
+def lab_runtime(app: Flask | None = None) -> LabRuntime:
+    """The app's runtime, bounded by the platform maximums of the configuration."""
+    app = app or current_app._get_current_object()
+    runtime = app.extensions.get(RUNTIME_KEY)
+    if runtime is None:
+        with _create_lock:
+            runtime = app.extensions.get(RUNTIME_KEY)
+            if runtime is None:
+                config = app.config
+                runtime = get_runtime(
+                    config.get("LMS_DOCKER_URL"),
+                    memory_bytes=parse_size(config["LMS_LAB_MAX_MEMORY"]),
+                    cpus=float(config["LMS_LAB_MAX_CPUS"]),
+                    pids=int(config["LMS_LAB_MAX_PIDS"]),
+                )
+                app.extensions[RUNTIME_KEY] = runtime
+    return runtime
+
+
+class BackgroundWorkers:
+    """A bounded thread pool whose jobs run inside an app context.
+
+    Jobs log their own failures; ``wait_idle`` lets tests, the CLI and the
+    benchmark wait for the starts and stops they caused.
+    """
+
+    def __init__(self, app: Flask, workers: int):
+        self._app = app
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers),
+                                        thread_name_prefix="lab-worker")
+        self._pending: set[Future] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable, *args) -> Future:
+        future = self._pool.submit(self._run, job, *args)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _run(self, job: Callable, *args) -> None:
+        with self._app.app_context():
+            try:
+                job(*args)
+            except Exception:
+                self._app.logger.exception("lab background job %s failed", job.__name__)
+
+    def _forget(self, future: Future) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until every job submitted so far (and those they submit) has finished."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = set(self._pending)
+            if not pending:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            wait(pending, timeout=left)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+def background(app: Flask | None = None) -> BackgroundWorkers:
+    app = app or current_app._get_current_object()
+    workers = app.extensions.get(WORKERS_KEY)
+    if workers is None:
+        with _create_lock:
+            workers = app.extensions.get(WORKERS_KEY)
+            if workers is None:
+                workers = BackgroundWorkers(app, int(app.config["LMS_START_LAB_WORKERS"]))
+                app.extensions[WORKERS_KEY] = workers
+    return workers
+
+
+class EngineHealth:
+    """The last known state of the engine, refreshed by a probe at most every few seconds.
+
+    ``known_down`` never contacts the engine (pages use it); ``is_up`` may
+    probe, but waits for it at most ``wait`` seconds: a hung engine costs a
+    request one second, not a worker.
+    """
+
+    UP_TTL = 10.0  # seconds a successful probe (or start) is trusted
+    DOWN_TTL = 5.0  # seconds a failure is trusted before probing again
+
+    def __init__(self, runtime_of: Callable[[], LabRuntime]):
+        self._runtime_of = runtime_of
+        self._up: bool | None = None
+        self._checked = 0.0
+        self._probe: threading.Thread | None = None
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+
+    def mark(self, up: bool) -> None:
+        with self._lock:
+            self._up, self._checked = up, time.monotonic()
+
+    def known_down(self) -> bool:
+        with self._lock:
+            return self._up is False and time.monotonic() - self._checked < 60.0
+
+    def is_up(self, wait: float = 1.0) -> bool:
+        with self._lock:
+            age = time.monotonic() - self._checked
+            if self._up is not None and age < (self.UP_TTL if self._up else self.DOWN_TTL):
+                return self._up
+            if self._probe is None or not self._probe.is_alive():
+                self._done = threading.Event()
+                self._probe = threading.Thread(target=self._ping, args=(self._done,),
+                                               name="lab-engine-probe", daemon=True)
+                self._probe.start()
+            done = self._done
+        if not done.wait(wait):
+            return False
+        with self._lock:
+            return bool(self._up)
+
+    def _ping(self, done: threading.Event) -> None:
+        try:
+            self._runtime_of().ping()
+            self.mark(True)
+        except EngineUnavailable as exc:
+            log.warning("lab engine unavailable: %s", exc)
+            self.mark(False)
+        except Exception:
+            log.exception("probing the lab engine failed")
+            self.mark(False)
+        finally:
+            done.set()
+
+
+def engine_health(app: Flask | None = None) -> EngineHealth:
+    app = app or current_app._get_current_object()
+    health = app.extensions.get(HEALTH_KEY)
+    if health is None:
+        with _create_lock:
+            health = app.extensions.get(HEALTH_KEY)
+            if health is None:
+                health = EngineHealth(lambda: lab_runtime(app))
+                app.extensions[HEALTH_KEY] = health
+    return health

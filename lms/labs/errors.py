@@ -1,0 +1,71 @@
+"""Errors a trainee's lab action can end in, each with its HTTP status and a message they can act on.
+
+Views and the API turn them into a flash message or a JSON error; services raise them.
+"""
+
+from __future__ import annotations
+
+UNAVAILABLE_MESSAGE = (
+    "The lab service is unavailable right now; your progress is safe — "
+    "try again in a few minutes."
+)
+IMAGE_MISSING_MESSAGE = (
+    "This lab is not ready on the platform yet (its image has not been built). "
+    "The administrators have been told; try again later."
+)
+START_FAILED_MESSAGE = (
+    "The lab could not start. Try again; if it fails again, tell your instructor."
+)
+
+
+class LabActionError(Exception):
+    status = 400
+    error = "lab_error"
+
+    def __init__(self, message: str, **extra):
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class BadLabRequest(LabActionError):
+    status, error = 400, "bad_request"
+
+
+class LabUnknown(LabActionError):
+    status, error = 404, "unknown_lab"
+
+
+class SessionNotFound(LabActionError):
+    status, error = 404, "not_found"
+
+
+class TaskUnknown(LabActionError):
+    status, error = 400, "unknown_task"
+
+
+class CapacityReached(LabActionError):
+    status, error = 409, "capacity"
+
+
+class NotRunning(LabActionError):
+    status, error = 409, "not_running"
+
+
+class ExtendLimit(LabActionError):
+    status, error = 409, "extend_limit"
+
+
+class TooManyAttempts(LabActionError):
+    status, error = 429, "rate_limited"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(LabActionError):
+    status, error = 503, "lab_service_unavailable"
+
+    def __init__(self, message: str = UNAVAILABLE_MESSAGE, **extra):
+        super().__init__(message, **extra)

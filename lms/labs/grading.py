@@ -1,0 +1,182 @@
+"""Lab tasks: check runs, hints, completions, and what the panel and the API show of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from lms.auth.models import User, utcnow
+from lms.catalog.models import Module
+from lms.catalog.rendering import render_inline
+from lms.extensions import db
+from lms.labs import engine
+from lms.labs.errors import NotRunning, ServiceUnavailable, TaskUnknown, TooManyAttempts
+from lms.labs.models import (
+    CHECK,
+    HINT,
+    LIVE_STATUSES,
+    RUNNING,
+    STOPPED,
+    LabSession,
+    TaskAttempt,
+    TaskCompletion,
+)
+from lms.labs.runtime import EngineUnavailable, LabNotFound
+from lms.labs.spec import LabSpec, TaskSpec
+
+CHECKS_PER_MINUTE = 12
+OUTPUT_SHOWN = 1500  # characters of a check's output kept and shown
+
+
+def complete_task(user_id: int, lab_slug: str, task: TaskSpec, session_id: int | None) -> bool:
+    """Record the task as done (once); True when it was not done before. Caller commits."""
+    exists = db.session.scalar(select(TaskCompletion.id).where(
+        TaskCompletion.user_id == user_id, TaskCompletion.lab_slug == lab_slug,
+        TaskCompletion.task_id == task.id,
+    ))
+    if exists:
+        return False
+    db.session.add(TaskCompletion(user_id=user_id, lab_slug=lab_slug, task_id=task.id,
+                                  points=task.points, session_id=session_id))
+    return True
+
+
+@dataclass
+class CheckOutcome:
+    passed: bool
+    output: str
+
+
+def run_check(session: LabSession, spec: LabSpec, task_id: str) -> CheckOutcome:
+    """Run a check task's command in the trainee's running lab and record the result.
+
+    The command runs with the task's timeout (the runtime kills it). Raises
+    TaskUnknown, NotRunning, TooManyAttempts or ServiceUnavailable.
+    """
+    task = spec.task(task_id or "")
+    if task is None or task.type != "check":
+        raise TaskUnknown(f"This lab has no check task “{task_id}”.")
+    if session.status != RUNNING:
+        raise NotRunning("Start the lab first: checks look at what you did inside it.")
+    _check_rate(session.user_id, spec.slug)
+    try:
+        result = engine.lab_runtime().run_check(
+            session.key, task.container or spec.workstation, task.run or "false",
+            task.timeout_seconds,
+        )
+    except LabNotFound as exc:
+        _mark_vanished(session)
+        raise NotRunning("Your lab is no longer running. Start it again, then check.") from exc
+    except EngineUnavailable as exc:
+        engine.engine_health().mark(False)
+        raise ServiceUnavailable() from exc
+    output = result.output.strip()[-OUTPUT_SHOWN:]
+    if result.timed_out:
+        output = (output + "\n" if output else "") + (
+            f"(the check was stopped after {task.timeout_seconds} s)")
+    db.session.add(TaskAttempt(
+        session_id=session.id, user_id=session.user_id, lab_slug=spec.slug, task_id=task.id,
+        kind=CHECK, success=result.passed, output=output,
+    ))
+    if result.passed:
+        complete_task(session.user_id, spec.slug, task, session.id)
+    db.session.commit()
+    return CheckOutcome(result.passed, output)
+
+
+def _check_rate(user_id: int, lab_slug: str) -> None:
+    since = utcnow() - timedelta(minutes=1)
+    count = db.session.scalar(select(func.count()).select_from(TaskAttempt).where(
+        TaskAttempt.user_id == user_id, TaskAttempt.lab_slug == lab_slug,
+        TaskAttempt.kind == CHECK, TaskAttempt.created_at > since,
+    ))
+    if count >= CHECKS_PER_MINUTE:
+        raise TooManyAttempts("You asked for many checks in a minute. Wait a little, "
+                              "then check again.", 30)
+
+
+def _mark_vanished(session: LabSession) -> None:
+    db.session.execute(
+        update(LabSession)
+        .where(LabSession.id == session.id, LabSession.status.in_(LIVE_STATUSES))
+        .values(status=STOPPED, ended_at=utcnow(), end_reason="vanished")
+    )
+    db.session.commit()
+
+
+def reveal_hint(user: User, spec: LabSpec, task_id: str, session_id: int | None = None) -> str:
+    """The task's hint (safe HTML); the first reveal is recorded for instructors."""
+    task = spec.task(task_id or "")
+    if task is None or not task.hint:
+        raise TaskUnknown(f"Task “{task_id}” of this lab has no hint.")
+    if not _hints_revealed(user.id, spec.slug, [task.id]):
+        db.session.add(TaskAttempt(session_id=session_id, user_id=user.id, lab_slug=spec.slug,
+                                   task_id=task.id, kind=HINT, success=True, output=""))
+        db.session.commit()
+    return render_inline(task.hint)
+
+
+def _hints_revealed(user_id: int, lab_slug: str, task_ids: list[str] | None = None) -> set[str]:
+    query = select(TaskAttempt.task_id).where(
+        TaskAttempt.user_id == user_id, TaskAttempt.lab_slug == lab_slug,
+        TaskAttempt.kind == HINT,
+    )
+    if task_ids is not None:
+        query = query.where(TaskAttempt.task_id.in_(task_ids))
+    return set(db.session.scalars(query))
+
+
+def completed_tasks(user_id: int, lab_slug: str) -> set[str]:
+    return set(db.session.scalars(select(TaskCompletion.task_id).where(
+        TaskCompletion.user_id == user_id, TaskCompletion.lab_slug == lab_slug,
+    )))
+
+
+def task_states(user_id: int, spec: LabSpec) -> list[dict]:
+    """Each task of the lab with this trainee's state: done, hint revealed, last result."""
+    done = completed_tasks(user_id, spec.slug)
+    hints = _hints_revealed(user_id, spec.slug)
+    last: dict[str, TaskAttempt] = {}
+    for attempt in db.session.scalars(
+        select(TaskAttempt)
+        .where(TaskAttempt.user_id == user_id, TaskAttempt.lab_slug == spec.slug,
+               TaskAttempt.kind != HINT)
+        .order_by(TaskAttempt.id)
+    ):
+        last[attempt.task_id] = attempt
+    states = []
+    for task in spec.tasks:
+        attempt = last.get(task.id)
+        states.append({
+            "id": task.id,
+            "title": task.title,
+            "title_html": render_inline(task.title),
+            "type": task.type,
+            "points": task.points,
+            "done": task.id in done,
+            "has_hint": bool(task.hint),
+            "hint_html": render_inline(task.hint) if task.hint and task.id in hints else None,
+            "last_result": {
+                "kind": attempt.kind, "success": attempt.success,
+                "output": attempt.output if attempt.kind == CHECK else "",
+            } if attempt else None,
+        })
+    return states
+
+
+def lab_completion_rule(user: User, module: Module) -> list[str]:
+    """A module that names a lab is complete only when every task of that lab is done."""
+    if not module.lab_slug:
+        return []
+    from lms.labs.services import get_spec
+
+    spec = get_spec(module.lab_slug)
+    if spec is None or not spec.tasks:
+        return []
+    done = completed_tasks(user.id, spec.slug)
+    left = [t for t in spec.tasks if t.id not in done]
+    if not left:
+        return []
+    return [f"complete the lab tasks ({len(left)} of {len(spec.tasks)} left)"]

@@ -1,0 +1,445 @@
+"""Lab sessions: start, stop, restart, extend, and who may see which.
+
+A start never waits on the container engine: the request inserts a session
+in status ``starting`` and returns; a background worker starts the containers
+and sets ``running`` or ``failed``. Stops are marked at once and the
+containers removed in the background. Views, the API, the CLI and the reaper
+all go through these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from lms.auth.models import User, utcnow
+from lms.catalog.models import Module
+from lms.extensions import db
+from lms.labs import engine
+from lms.labs.errors import (
+    IMAGE_MISSING_MESSAGE,
+    START_FAILED_MESSAGE,
+    UNAVAILABLE_MESSAGE,
+    CapacityReached,
+    ExtendLimit,
+    LabUnknown,
+    NotRunning,
+    ServiceUnavailable,
+)
+from lms.labs.models import FAILED, LIVE_STATUSES, RUNNING, STARTING, STOPPED, LabSession
+from lms.labs.runtime import EngineUnavailable, ImageMissing, LabError, RunningLab
+from lms.labs.spec import SLUG_RE, LabSpec, LabSpecError, load_lab
+
+log = logging.getLogger(__name__)
+
+SPEC_CACHE_SECONDS = 30.0
+DEFAULT_KEY_PREFIX = "lab-"
+START_TIMEOUT = timedelta(minutes=10)  # a start still "starting" after this has failed
+RECONCILE_WAIT_SECONDS = 120
+
+# Closed while the serving process reconciles the engine with the database at
+# start-up, so no start of this process races with the sweep of orphans.
+reconcile_gate = threading.Event()
+reconcile_gate.set()
+
+
+# -- lab specs ----------------------------------------------------------------------------
+
+
+def get_spec(slug: str) -> LabSpec | None:
+    """The valid lab ``slug`` of LMS_LABS_DIR (cached for a few seconds), or None."""
+    if not slug or not SLUG_RE.match(slug):
+        return None
+    cache = current_app.extensions.setdefault("lab_specs", {})
+    hit = cache.get(slug)
+    if hit and time.monotonic() - hit[0] < SPEC_CACHE_SECONDS:
+        return hit[1]
+    folder = Path(current_app.config["LMS_LABS_DIR"]) / slug
+    try:
+        spec = load_lab(folder) if folder.is_dir() else None
+    except LabSpecError as exc:
+        log.warning("lab %s is invalid and cannot be started:\n%s", slug, exc)
+        spec = None
+    cache[slug] = (time.monotonic(), spec)
+    return spec
+
+
+def require_spec(slug: str) -> LabSpec:
+    spec = get_spec(slug)
+    if spec is None:
+        raise LabUnknown(f"There is no lab called “{slug}” on this platform.")
+    return spec
+
+
+def clear_spec_cache() -> None:
+    current_app.extensions.pop("lab_specs", None)
+
+
+# -- finding sessions ---------------------------------------------------------------------
+
+
+def key_prefix() -> str:
+    """The prefix of this platform's session keys: sweeps leave other keys alone."""
+    return current_app.config.get("LMS_LAB_SESSION_PREFIX") or DEFAULT_KEY_PREFIX
+
+
+def new_session_key() -> str:
+    return f"{key_prefix()}{secrets.token_hex(8)}"
+
+
+def live_session(user_id: int, lab_slug: str) -> LabSession | None:
+    return db.session.scalar(
+        select(LabSession).where(
+            LabSession.user_id == user_id, LabSession.lab_slug == lab_slug,
+            LabSession.status.in_(LIVE_STATUSES),
+        )
+    )
+
+
+def latest_session(user_id: int, lab_slug: str) -> LabSession | None:
+    """The live session of this lab, else the last one (to show how it ended)."""
+    return live_session(user_id, lab_slug) or db.session.scalar(
+        select(LabSession)
+        .where(LabSession.user_id == user_id, LabSession.lab_slug == lab_slug)
+        .order_by(LabSession.id.desc())
+        .limit(1)
+    )
+
+
+def live_sessions(user_id: int | None = None) -> list[LabSession]:
+    query = select(LabSession).where(LabSession.status.in_(LIVE_STATUSES))
+    if user_id is not None:
+        query = query.where(LabSession.user_id == user_id)
+    return list(db.session.scalars(query.order_by(LabSession.id)))
+
+
+def staff_may_view(viewer: User, owner_id: int) -> bool:
+    """Whether a staff member may look at a trainee's lab sessions.
+
+    For now every staff member may; the centres domain narrows this to the
+    trainees of their centres and cohorts.
+    """
+    return viewer.is_staff
+
+
+def get_session_for(user: User, session_id: int, allow_staff: bool = False) -> LabSession | None:
+    """The session if it is ``user``'s own (or, with ``allow_staff``, one staff may watch).
+
+    Callers answer 404 on None, so nobody learns that someone else's session exists.
+    """
+    session = db.session.get(LabSession, session_id)
+    if session is None or not user.is_authenticated:
+        return None
+    if session.user_id == user.id:
+        return session
+    if allow_staff and staff_may_view(user, session.user_id):
+        return session
+    return None
+
+
+# -- start ---------------------------------------------------------------------------------
+
+
+@dataclass
+class StartResult:
+    session: LabSession
+    created: bool  # False: the live session that already existed
+
+
+def start_lab(user: User, lab_slug: str, module_id: int | None = None) -> StartResult:
+    """Start ``lab_slug`` for ``user``, or return their live session of it.
+
+    Raises LabUnknown, CapacityReached or ServiceUnavailable; never waits on a start.
+    """
+    spec = require_spec(lab_slug)
+    existing = live_session(user.id, lab_slug)
+    if existing is not None:
+        return StartResult(existing, created=False)
+    if not engine.engine_health().is_up():
+        raise ServiceUnavailable()
+    _check_capacity(user.id, lab_slug)
+
+    now = utcnow()
+    session = LabSession(
+        key=new_session_key(), user_id=user.id, lab_slug=lab_slug,
+        module_id=_module_of(module_id, lab_slug), status=STARTING,
+        created_at=now, expires_at=now + timedelta(minutes=spec.ttl_minutes),
+    )
+    db.session.add(session)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A second click inserted first: the partial unique index let one through.
+        db.session.rollback()
+        existing = live_session(user.id, lab_slug)
+        if existing is None:
+            raise
+        return StartResult(existing, created=False)
+    try:
+        _check_capacity(user.id, lab_slug, inserted=session)
+    except CapacityReached as exc:
+        # Kept as failed (not deleted): a second click may already have been given it.
+        session.status, session.error, session.end_reason = FAILED, exc.message, "capacity"
+        session.ended_at = utcnow()
+        db.session.commit()
+        raise
+    engine.background().submit(_start_in_background, session.id)
+    return StartResult(session, created=True)
+
+
+def _module_of(module_id: int | None, lab_slug: str) -> int | None:
+    if module_id is None:
+        return None
+    module = db.session.get(Module, module_id)
+    return module.id if module is not None and module.lab_slug == lab_slug else None
+
+
+def _check_capacity(user_id: int, lab_slug: str, inserted: LabSession | None = None) -> None:
+    """Refuse a start above the per-trainee or platform limit.
+
+    Checked before inserting (the usual case) and again after, counting only
+    sessions inserted earlier, so two simultaneous starts cannot both slip in.
+    A live session of the same lab is not counted: a second click must get that
+    session back (through the unique index), not a refusal.
+    """
+    config = current_app.config
+    per_user, total = int(config["LMS_MAX_LABS_PER_USER"]), int(config["LMS_MAX_LABS_TOTAL"])
+    earlier = LabSession.status.in_(LIVE_STATUSES)
+    if inserted is not None:
+        earlier = earlier & (LabSession.id < inserted.id)
+    mine = list(db.session.scalars(
+        select(LabSession)
+        .where(earlier, LabSession.user_id == user_id, LabSession.lab_slug != lab_slug)
+        .order_by(LabSession.id)
+    ))
+    if len(mine) >= per_user:
+        other = get_spec(mine[0].lab_slug)
+        title = other.title if other else mine[0].lab_slug
+        plural = "lab" if per_user == 1 else "labs"
+        raise CapacityReached(
+            f"You already have a lab running: “{title}”. Stop it before starting another "
+            f"(you may run {per_user} {plural} at a time).",
+            running_session=mine[0].id, running_lab=mine[0].lab_slug,
+        )
+    same = (LabSession.user_id == user_id) & (LabSession.lab_slug == lab_slug)
+    running = db.session.scalar(
+        select(func.count()).select_from(LabSession).where(earlier, ~same))
+    if running >= total:
+        raise CapacityReached(
+            "All lab places of the platform are in use right now. "
+            "Try again in a few minutes; your progress is safe."
+        )
+
+
+def _start_in_background(session_id: int) -> None:
+    """Runs on a worker thread: start the containers, then mark running or failed."""
+    reconcile_gate.wait(RECONCILE_WAIT_SECONDS)
+    session = db.session.get(LabSession, session_id)
+    if session is None or session.status != STARTING:
+        return  # stopped (or restarted) before a worker got to it
+    spec = get_spec(session.lab_slug)
+    if spec is None:
+        _mark_failed(session, "This lab is no longer available on the platform.")
+        return
+    from lms.labs.flags import flag_secrets
+
+    runtime = engine.lab_runtime()
+    key, started = session.key, time.monotonic()
+    try:
+        runtime.start(key, spec, str(session.user_id), flag_secrets(spec, session.user_id))
+    except ImageMissing as exc:
+        current_app.logger.error(
+            "lab %s cannot start: image %s is missing; run `lms labs build %s`",
+            spec.slug, exc.image, spec.slug,
+        )
+        _mark_failed(session, IMAGE_MISSING_MESSAGE)
+        return
+    except EngineUnavailable as exc:
+        log.warning("lab %s (session %s) cannot start: %s", spec.slug, key, exc)
+        engine.engine_health().mark(False)
+        _mark_failed(session, UNAVAILABLE_MESSAGE)
+        return
+    except LabError as exc:
+        log.warning("lab %s (session %s) failed to start: %s", spec.slug, key, exc)
+        _mark_failed(session, START_FAILED_MESSAGE)
+        return
+    except Exception:
+        current_app.logger.exception("lab %s (session %s) failed to start", spec.slug, key)
+        _mark_failed(session, START_FAILED_MESSAGE)
+        with _quietly():
+            runtime.stop(key)
+        return
+    engine.engine_health().mark(True)
+    now = utcnow()
+    marked = db.session.execute(
+        update(LabSession)
+        .where(LabSession.id == session_id, LabSession.status == STARTING)
+        .values(status=RUNNING, started_at=now,
+                expires_at=now + timedelta(minutes=spec.ttl_minutes))
+    ).rowcount
+    db.session.commit()
+    if not marked:  # stopped while it was starting: nothing may stay behind
+        with _quietly():
+            runtime.stop(key)
+    log.info("lab %s (session %s) started in %.2f s", spec.slug, key, time.monotonic() - started)
+
+
+def _mark_failed(session: LabSession, message: str) -> None:
+    db.session.execute(
+        update(LabSession)
+        .where(LabSession.id == session.id, LabSession.status == STARTING)
+        .values(status=FAILED, error=message, ended_at=utcnow(), end_reason="failed")
+    )
+    db.session.commit()
+
+
+class _quietly:
+    """Log and swallow engine errors of a clean-up (the reaper retries later)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is not None and isinstance(exc, LabError):
+            log.warning("lab clean-up failed (the reaper retries): %s", exc)
+            return True
+        return False
+
+
+# -- stop, restart, extend -----------------------------------------------------------------
+
+
+def stop_lab(session: LabSession, reason: str = "stopped") -> LabSession:
+    """Mark the session stopped now; its containers are removed in the background."""
+    ended = db.session.execute(
+        update(LabSession)
+        .where(LabSession.id == session.id, LabSession.status.in_(LIVE_STATUSES))
+        .values(status=STOPPED, ended_at=utcnow(), end_reason=reason)
+    ).rowcount
+    db.session.commit()
+    db.session.refresh(session)
+    if ended:
+        engine.background().submit(_remove_in_background, session.key)
+    return session
+
+
+def _remove_in_background(key: str) -> None:
+    with _quietly():
+        engine.lab_runtime().stop(key)
+
+
+def restart_lab(user: User, session: LabSession) -> StartResult:
+    """Stop the session and start the same lab afresh (new containers, same flag)."""
+    module_id = session.module_id
+    stop_lab(session, reason="restarted")
+    return start_lab(user, session.lab_slug, module_id)
+
+
+def extend_limit(session: LabSession, spec: LabSpec) -> datetime:
+    """The latest a session may run until: ``max_minutes`` after it started."""
+    began = session.started_at or session.created_at
+    return began + timedelta(minutes=spec.max_minutes)
+
+
+def can_extend(session: LabSession, spec: LabSpec | None) -> bool:
+    return (spec is not None and session.status == RUNNING
+            and extend_limit(session, spec) - session.expires_at > timedelta(seconds=60))
+
+
+def extend_lab(session: LabSession) -> LabSession:
+    """Add the lab's ``ttl_minutes`` to the time left, up to ``max_minutes`` from its start."""
+    spec = require_spec(session.lab_slug)
+    if session.status != RUNNING:
+        raise NotRunning("Only a running lab can be extended.")
+    limit = extend_limit(session, spec)
+    if not can_extend(session, spec):
+        hours = spec.max_minutes / 60
+        raise ExtendLimit(f"This lab already runs until its maximum of {hours:g} h after its "
+                          "start. Save your work: it stops when the time is up.")
+    base = max(session.expires_at, utcnow())
+    session.expires_at = min(base + timedelta(minutes=spec.ttl_minutes), limit)
+    db.session.commit()
+    return session
+
+
+# -- views of sessions ----------------------------------------------------------------------
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def session_summary(session: LabSession) -> dict:
+    """What the API says about a session, tasks aside."""
+    spec = get_spec(session.lab_slug)
+    return {
+        "id": session.id,
+        "lab": session.lab_slug,
+        "status": session.status,
+        "error": session.error if session.status == FAILED else None,
+        "end_reason": session.end_reason,
+        "created_at": iso(session.created_at),
+        "started_at": iso(session.started_at),
+        "expires_at": iso(session.expires_at) if session.is_live else None,
+        "seconds_left": session.seconds_left(),
+        "can_extend": can_extend(session, spec),
+        "max_until": iso(extend_limit(session, spec)) if spec and session.is_live else None,
+        "workstation": spec.workstation if spec else None,
+    }
+
+
+# -- the platform admin's view ----------------------------------------------------------------
+
+
+@dataclass
+class PlatformLabs:
+    """Live sessions from the database, and what the engine holds (None: unreachable)."""
+
+    sessions: list[LabSession]
+    on_engine: list[RunningLab] | None
+    orphans: list[RunningLab]
+    engine_error: str | None
+
+    @property
+    def running_keys(self) -> set[str]:
+        return {lab.session_key for lab in self.on_engine or []}
+
+
+def platform_labs() -> PlatformLabs:
+    """For the admin page and `lms labs ls`: the only views that ask the engine directly."""
+    sessions = live_sessions()
+    health = engine.engine_health()
+    if not health.is_up():
+        return PlatformLabs(sessions, None, [], UNAVAILABLE_MESSAGE)
+    try:
+        on_engine = engine.lab_runtime().list_running()
+    except EngineUnavailable as exc:
+        health.mark(False)
+        return PlatformLabs(sessions, None, [], f"{UNAVAILABLE_MESSAGE} ({exc})")
+    live = {s.key for s in live_sessions()}  # read again: starts may have finished meanwhile
+    prefix = key_prefix()
+    orphans = [lab for lab in on_engine
+               if lab.session_key.startswith(prefix) and lab.session_key not in live]
+    return PlatformLabs(sessions, on_engine, orphans, None)
+
+
+def limits() -> dict[str, object]:
+    config = current_app.config
+    return {
+        "per_user": int(config["LMS_MAX_LABS_PER_USER"]),
+        "total": int(config["LMS_MAX_LABS_TOTAL"]),
+        "memory": config["LMS_LAB_MAX_MEMORY"],
+        "cpus": config["LMS_LAB_MAX_CPUS"],
+        "pids": config["LMS_LAB_MAX_PIDS"],
+        "start_workers": config["LMS_START_LAB_WORKERS"],
+        "reaper_interval": config["LMS_REAPER_INTERVAL"],
+    }

@@ -1,0 +1,177 @@
+"""Lab pages: the panel's form actions (without JavaScript), the admin page, flag shares."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from lms.auth.access import role_required
+from lms.auth.models import Role
+from lms.catalog.models import Module
+from lms.extensions import db
+from lms.labs import bp, flags, grading, services
+from lms.labs.errors import LabActionError
+from lms.labs.forms import FlagForm, LabActionForm, TaskForm
+from lms.labs.models import LabSession
+
+STAFF = (Role.INSTRUCTOR, Role.CENTRE_ADMIN, Role.PLATFORM_ADMIN)
+
+
+def _back(form: LabActionForm, session: LabSession | None = None):
+    """Back to the page the form was on (a local path only), else the lab's module."""
+    target = form.next.data or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
+        return redirect(target + "#lab-panel")
+    module = db.session.get(Module, session.module_id) if session and session.module_id else None
+    if module is not None:
+        return redirect(url_for("catalog.module", slug=module.course.slug,
+                                module_slug=module.slug) + "#lab-panel")
+    return redirect(url_for("progress.home"))
+
+
+def _own_session(session_id: int) -> LabSession:
+    session = services.get_session_for(current_user, session_id)
+    if session is None:
+        abort(404, description="You have no such lab session.")
+    return session
+
+
+def _valid(form: LabActionForm) -> None:
+    if not form.validate_on_submit():
+        errors = [e for field in form.errors.values() for e in field]
+        abort(400, description=errors[0] if errors else "That form was incomplete.")
+
+
+@bp.post("/<slug>/start")
+@login_required
+def start(slug: str):
+    form = LabActionForm()
+    _valid(form)
+    try:
+        result = services.start_lab(current_user, slug, form.module.data)
+    except LabActionError as exc:
+        flash(exc.message, "warning")
+        return _back(form)
+    flash("Your lab is starting: this page shows when it is ready." if result.created
+          else "Your lab is already running.", "info")
+    return _back(form, result.session)
+
+
+def _session_action(session_id: int, action, done: str):
+    form = LabActionForm()
+    _valid(form)
+    session = _own_session(session_id)
+    try:
+        result = action(session)
+    except LabActionError as exc:
+        flash(exc.message, "warning")
+        return _back(form, session)
+    flash(done, "success")
+    return _back(form, getattr(result, "session", session))
+
+
+@bp.post("/sessions/<int:session_id>/stop")
+@login_required
+def stop(session_id: int):
+    return _session_action(session_id, services.stop_lab, "Your lab was stopped.")
+
+
+@bp.post("/sessions/<int:session_id>/extend")
+@login_required
+def extend(session_id: int):
+    return _session_action(session_id, services.extend_lab, "Your lab was extended.")
+
+
+@bp.post("/sessions/<int:session_id>/restart")
+@login_required
+def restart(session_id: int):
+    return _session_action(session_id, lambda s: services.restart_lab(current_user, s),
+                           "Your lab is starting afresh.")
+
+
+@bp.post("/sessions/<int:session_id>/flag")
+@login_required
+def submit_flag(session_id: int):
+    form = FlagForm()
+    _valid(form)
+    session = _own_session(session_id)
+    try:
+        spec = services.require_spec(session.lab_slug)
+        outcome = flags.submit_flag(session, spec, form.task.data, form.flag.data)
+    except LabActionError as exc:
+        flash(exc.message, "warning")
+        return _back(form, session)
+    flash(outcome.message, "success" if outcome.correct else "danger")
+    return _back(form, session)
+
+
+@bp.post("/sessions/<int:session_id>/check")
+@login_required
+def check_task(session_id: int):
+    form = TaskForm()
+    _valid(form)
+    session = _own_session(session_id)
+    try:
+        spec = services.require_spec(session.lab_slug)
+        outcome = grading.run_check(session, spec, form.task.data)
+    except LabActionError as exc:
+        flash(exc.message, "warning")
+        return _back(form, session)
+    verdict = "Passed: task done." if outcome.passed else "Not yet: the check failed."
+    flash(f"{verdict} {outcome.output}".strip(), "success" if outcome.passed else "danger")
+    return _back(form, session)
+
+
+@bp.post("/<slug>/hint")
+@login_required
+def reveal_hint(slug: str):
+    form = TaskForm()
+    _valid(form)
+    try:
+        spec = services.require_spec(slug)
+        live = services.live_session(current_user.id, slug)
+        grading.reveal_hint(current_user, spec, form.task.data, live.id if live else None)
+    except LabActionError as exc:
+        flash(exc.message, "warning")
+    return _back(form)
+
+
+# -- staff pages ------------------------------------------------------------------------------
+
+
+@bp.get("/admin")
+@role_required(*STAFF)
+def admin_sessions():
+    if not current_user.is_platform_admin:
+        # Instructors and centre admins follow flag shares; capacity is the platform's.
+        return redirect(url_for("labs.flag_shares"))
+    return render_template("labs/admin.html", overview=services.platform_labs(),
+                           limits=services.limits(), spec_of=services.get_spec)
+
+
+@bp.post("/admin/sessions/<int:session_id>/stop")
+@role_required(Role.PLATFORM_ADMIN)
+def admin_stop(session_id: int):
+    form = LabActionForm()
+    _valid(form)
+    session = db.session.get(LabSession, session_id)
+    if session is None:
+        abort(404, description="There is no such lab session.")
+    if session.is_live:
+        services.stop_lab(session, reason="admin")
+        flash(f"Lab session {session.id} of {session.user.display_name} was stopped.", "success")
+    else:
+        flash(f"Lab session {session.id} had already ended.", "info")
+    return redirect(url_for("labs.admin_sessions"))
+
+
+@bp.get("/flag-shares")
+@role_required(*STAFF)
+def flag_shares():
+    shares = flags.recent_shares()
+    if request.args.get("lab"):
+        shares = [s for s in shares if s.lab_slug == request.args["lab"]]
+    return render_template("labs/flag_shares.html", shares=shares)

@@ -1,0 +1,152 @@
+"""Helpers for the lab-session tests (integration, unit, browser) and the lab benchmark.
+
+Every test app gets its own session-key prefix (``LMS_LAB_SESSION_PREFIX``),
+so its sweep removes its own containers and networks only, even when other
+test runs share the engine.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from contextlib import suppress
+from pathlib import Path
+
+from lms import create_app
+from lms.extensions import db
+from lms.labs.runtime import CheckResult, LabHandle, LabNotFound, RunningLab
+from tests.conftest import PASSWORD, ROOT, reset_schema, test_config
+
+FIXTURE_LABS = ROOT / "tests" / "fixtures" / "labs"
+LAB_COURSES = ROOT / "tests" / "fixtures" / "lab-courses"
+LAB_MODULE_URL = "/courses/lab-course/tiny"
+PREFIX_ROOT = "tlab-"
+
+
+def new_prefix() -> str:
+    return f"{PREFIX_ROOT}{uuid.uuid4().hex[:6]}-"
+
+
+def make_lab_app(tmp_path: Path, **overrides):
+    """An app on a fresh database with the fixture labs and the course that uses tiny-lab."""
+    config = test_config(
+        tmp_path, LMS_LABS_DIR=str(FIXTURE_LABS), LMS_COURSES_DIR=str(LAB_COURSES),
+        LMS_LAB_SESSION_PREFIX=new_prefix(),
+    )
+    config.update(overrides)
+    app = create_app(config)
+    with app.app_context():
+        reset_schema()
+        from lms.catalog.services import sync_courses
+
+        report = sync_courses(LAB_COURSES)
+        assert not report.issues, report.issues
+    return app
+
+
+def close_lab_app(app) -> None:
+    """Wait for the app's background starts and stops, sweep its prefix, close the database."""
+    from lms.labs import engine
+
+    with app.app_context():
+        workers = app.extensions.get(engine.WORKERS_KEY)
+        if workers is not None:
+            workers.wait_idle(60)
+        runtime = app.extensions.get(engine.RUNTIME_KEY)
+        if runtime is not None:
+            with suppress(Exception):
+                runtime.remove_orphans(set(), key_prefix=app.config["LMS_LAB_SESSION_PREFIX"])
+        if workers is not None:
+            workers.shutdown()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def create_user(app, email: str, role: str = "trainee") -> tuple[int, str]:
+    """A user and an API token for them: (user id, token)."""
+    from lms.auth.services import create_user as create
+    from lms.auth.services import issue_token
+
+    with app.app_context():
+        user = create(email, PASSWORD, role=role, name=email.split("@")[0])
+        db.session.commit()
+        return user.id, issue_token(user)
+
+
+class ApiClient:
+    """A test client that authenticates with a bearer token."""
+
+    def __init__(self, app, token: str):
+        self.client = app.test_client()
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, url: str):
+        return self.client.get(url, headers=self.headers)
+
+    def post(self, url: str, json: dict | None = None):
+        return self.client.post(url, json=json or {}, headers=self.headers)
+
+    def start(self, lab: str = "tiny-lab", module: int | None = None):
+        return self.post(f"/api/v1/labs/{lab}/start", {"module": module} if module else {})
+
+    def session(self, session_id: int) -> dict:
+        response = self.get(f"/api/v1/labs/sessions/{session_id}")
+        assert response.status_code == 200, response.json
+        return response.json
+
+    def wait_settled(self, session_id: int, timeout: float = 60.0) -> dict:
+        """Poll until the session is no longer starting, like the panel does."""
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.session(session_id)
+            if body["status"] != "starting" or time.monotonic() > deadline:
+                return body
+            time.sleep(0.05)
+
+
+class FakeRuntime:
+    """A LabRuntime in memory, for pure-logic tests (no engine)."""
+
+    def __init__(self):
+        self.labs: dict[str, dict] = {}
+        self.check_passes = False
+        self.up = True
+
+    def ping(self) -> None:
+        if not self.up:
+            from lms.labs.runtime import EngineUnavailable
+
+            raise EngineUnavailable("fake engine down")
+
+    def image_tags(self, spec):
+        return {name: f"fake/{spec.slug}-{name}" for name in spec.containers}
+
+    def build(self, spec, progress=None, force=False):
+        return self.image_tags(spec)
+
+    def start(self, session_key, spec, owner, secrets):
+        self.ping()
+        self.labs[session_key] = {"owner": owner, "lab": spec.slug, "secrets": secrets,
+                                  "containers": tuple(spec.containers)}
+        return LabHandle(session_key, {n: f"id-{n}" for n in spec.containers}, "net")
+
+    def stop(self, session_key):
+        self.labs.pop(session_key, None)
+
+    def is_running(self, session_key):
+        return session_key in self.labs
+
+    def run_check(self, session_key, container, command, timeout_seconds):
+        if session_key not in self.labs:
+            raise LabNotFound("no such lab")
+        return CheckResult(0 if self.check_passes else 1, "fake output", False)
+
+    def list_running(self):
+        return [RunningLab(key, lab["owner"], lab["lab"], lab["containers"])
+                for key, lab in sorted(self.labs.items())]
+
+    def remove_orphans(self, live_session_keys, *, key_prefix=""):
+        orphans = [k for k in self.labs if k.startswith(key_prefix) and k not in live_session_keys]
+        for key in orphans:
+            self.stop(key)
+        return orphans
