@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from lms import database  # noqa: F401  (engine tuning hooks)
 from lms.config import Config, env_settings
 from lms.extensions import csrf, db, limiter, login_manager, migrate, sock
 

@@ -21,6 +21,7 @@ ENV_KEYS: dict[str, type] = {
     "LMS_MAX_LABS_TOTAL": int,
     "LMS_RATELIMIT_STORAGE_URI": str,
     "LMS_SELF_REGISTRATION": bool,
+    "LMS_LAB_SESSION_PREFIX": str,
 }
 
 
@@ -55,6 +56,9 @@ class Config:
     LMS_LAB_MAX_PIDS = 512
     LMS_START_LAB_WORKERS = 4
     LMS_REAPER_INTERVAL = 30  # seconds; 0 disables the background reaper
+    # Engine objects of this platform's labs carry session keys with this prefix; sweeps
+    # touch nothing else (two platforms, or a test run, can share one engine).
+    LMS_LAB_SESSION_PREFIX = "lab-"
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True
