@@ -150,3 +150,18 @@ class FakeRuntime:
         for key in orphans:
             self.stop(key)
         return orphans
+
+
+def teach(app, instructor_email: str, *trainee_emails: str) -> None:
+    """Put the trainees in a cohort the instructor teaches (staff see only their cohorts)."""
+    from lms.auth.services import find_user_by_email
+    from lms.centres.models import Centre, Cohort, CohortMember
+
+    with app.app_context():
+        centre = Centre(slug="lab-test-centre", name="Lab test centre")
+        cohort = Cohort(centre=centre, name="Lab testers")
+        cohort.instructors.append(find_user_by_email(instructor_email))
+        db.session.add_all([centre, cohort])
+        for email in trainee_emails:
+            db.session.add(CohortMember(cohort=cohort, user=find_user_by_email(email)))
+        db.session.commit()

@@ -33,6 +33,7 @@ from tests.lab_support import (
     close_lab_app,
     create_user,
     make_lab_app,
+    teach,
 )
 
 pytestmark = pytest.mark.docker
@@ -315,6 +316,8 @@ def test_only_the_owner_acts_and_staff_may_read(app, alice, bob):
         assert response.is_json
     _, token = create_user(app, "teacher@example.org", role="instructor")
     teacher = ApiClient(app, token)
+    assert teacher.get(base).status_code == 404  # not their trainee
+    teach(app, "teacher@example.org", "alice@example.org")
     assert teacher.get(base).status_code == 200
     assert teacher.post(base + "/stop").status_code == 404
     assert alice_api.session(body["id"])["status"] == "running"

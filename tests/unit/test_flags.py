@@ -25,6 +25,7 @@ from tests.lab_support import (
     close_lab_app,
     create_user,
     make_lab_app,
+    teach,
 )
 
 
@@ -114,6 +115,11 @@ def test_flag_shares_page_is_for_staff(app, client):
         submit_flag(session, services.get_spec("tiny-lab"), "read-flag",
                     flag_for(bob_id, "tiny-lab"))
     create_user(app, "teacher@example.org", role="instructor")
+    create_user(app, "stranger@example.org", role="instructor")
+    client.post("/login", data={"email": "stranger@example.org", "password": PASSWORD})
+    assert "a@example.org" not in client.get("/labs/flag-shares").get_data(as_text=True)
+    client.post("/logout")
+    teach(app, "teacher@example.org", "a@example.org")
     client.post("/login", data={"email": "teacher@example.org", "password": PASSWORD})
     page = client.get("/labs/flag-shares").get_data(as_text=True)
     assert "a@example.org" in page and "b@example.org" in page and "read-flag" in page
@@ -238,7 +244,7 @@ def test_simultaneous_clicks_never_refuse_nor_double(app, fake):
         barrier = threading.Barrier(8)
         answers = []
 
-        def click():
+        def click(barrier=barrier, answers=answers):
             client = ApiClient(app, token)
             barrier.wait()
             answers.append(client.start("tiny-lab"))
