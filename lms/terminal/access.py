@@ -1,0 +1,111 @@
+"""Who may reach a lab's terminal, its web services and its recordings; the audit trail.
+
+Checked on every WebSocket and every proxied request, before anything is
+opened: a signed-in user, the Origin of the page that opened it, and the lab
+session's owner. Staff (instructors and admins of a cohort the trainee is in)
+may watch a terminal read-only and review recordings; every such access by
+someone other than the trainee is written to ``AuditEvent``.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Request, abort, request
+from flask_login import current_user
+
+from lms.auth.models import User
+from lms.extensions import db
+from lms.labs.models import LabSession
+from lms.terminal.models import AuditEvent
+
+log = logging.getLogger(__name__)
+audit_log = logging.getLogger("lms.audit")
+
+
+def same_origin(req: Request | None = None) -> bool:
+    """True when the request's Origin header names this host (scheme http or https)."""
+    req = req or request
+    origin = req.headers.get("Origin", "")
+    if not origin or origin == "null":
+        return False
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == req.host.lower()
+
+
+def proxy_request_allowed(req: Request | None = None) -> bool:
+    """A proxied request must come from the platform's own pages or the address bar.
+
+    Browsers say where a request comes from (``Sec-Fetch-Site``); another site
+    must not make a trainee's browser load (and run) the lab's pages under the
+    platform's origin. Without that header, an Origin that is present must match.
+    """
+    req = req or request
+    if req.headers.get("Sec-Fetch-Site", "") in ("cross-site", "same-site"):
+        return False
+    if "Origin" in req.headers:
+        return same_origin(req)
+    return True
+
+
+def platform_origin(req: Request | None = None) -> str:
+    req = req or request
+    return f"{req.scheme}://{req.host}"
+
+
+def lab_session_or_404(session_id: int) -> LabSession:
+    lab_session = db.session.get(LabSession, session_id)
+    if lab_session is None:
+        abort(404, description="There is no lab session at this address.")
+    return lab_session
+
+
+def is_owner(user, lab_session: LabSession) -> bool:
+    return bool(user.is_authenticated and user.id == lab_session.user_id)
+
+
+def can_follow(user, trainee: User) -> bool:
+    """Staff who may see this trainee's labs: their cohorts' instructors and admins."""
+    if not user.is_authenticated or not user.is_staff:
+        return False
+    if user.is_platform_admin:
+        return True
+    try:
+        from lms.centres.access import can_view_trainee
+    except ImportError:  # a build without centres: platform admins only
+        return False
+    return can_view_trainee(user, trainee)
+
+
+def can_review(user, lab_session: LabSession) -> bool:
+    """The trainee themselves, or staff who follow them."""
+    return is_owner(user, lab_session) or can_follow(user, lab_session.user)
+
+
+def audit(
+    action: str,
+    lab_session: LabSession | None = None,
+    subject: User | None = None,
+    detail: str = "",
+) -> None:
+    """Record what a member of staff did to a trainee's lab (committed at once)."""
+    subject_id = subject.id if subject else (lab_session.user_id if lab_session else None)
+    event = AuditEvent(
+        actor_id=current_user.id if current_user.is_authenticated else None,
+        action=action,
+        subject_user_id=subject_id,
+        session_id=lab_session.id if lab_session else None,
+        detail=detail[:255],
+        remote_addr=(request.remote_addr or "")[:64],
+    )
+    db.session.add(event)
+    db.session.commit()
+    audit_log.info(
+        "%s by user %s on user %s (lab session %s) %s",
+        action,
+        event.actor_id,
+        subject_id,
+        event.session_id,
+        detail,
+    )

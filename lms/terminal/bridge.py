@@ -1,0 +1,415 @@
+"""The WebSocket bridge between xterm.js in the page and a shell in the lab.
+
+One ``Terminal`` per browser tab: a shell with a TTY (``ShellChannel``), its
+recording, and a reader thread that copies the shell's output to the browser
+and to the recording. The WebSocket may drop and come back (a network blip, a
+page reload): the terminal waits ``LMS_TERMINAL_REATTACH_SECONDS`` for it and
+then sends what the browser missed. It ends, and kills the shell's whole
+process group, when the trainee closes the tab, when nobody came back in
+time, after ``LMS_TERMINAL_IDLE_MINUTES`` without a keystroke, or when the lab
+stops.
+
+Messages: binary frames carry terminal bytes (keystrokes up, output down);
+text frames carry JSON control messages:
+
+- up: ``{"t": "resize", "cols": C, "rows": R}``, ``{"t": "ping"}``, ``{"t": "close"}``;
+- down: ``{"t": "hello", "offset": N, "reattached": bool}`` (N: the output
+  offset of the next binary frame), ``{"t": "pong"}``, ``{"t": "resize", ...}``
+  (watchers), ``{"t": "exit", "reason": "...", "final": bool}``.
+
+Terminals live in this process (``hub``): re-attaching works when the new
+connection reaches the same worker process (gunicorn.conf.py runs one worker
+with many threads by default); otherwise the trainee gets a fresh shell.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+
+from lms.labs.runtime.base import LabError, ShellChannel, ShellClosed
+from lms.terminal.asciicast import AsciicastTail, AsciicastWriter
+from lms.terminal.commands import Command, CommandExtractor
+
+log = logging.getLogger(__name__)
+
+RING_BYTES = 256 * 1024  # output kept for a browser that comes back
+READ_TIMEOUT = 1.0
+LAB_CHECK_SECONDS = 10.0
+WATCH_POLL_SECONDS = 0.1
+MAX_COLS, MAX_ROWS = 500, 200
+
+
+class Peer:
+    """A WebSocket whose sends may come from several threads."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self._lock = threading.Lock()
+
+    @property
+    def connected(self) -> bool:
+        return bool(getattr(self.ws, "connected", False))
+
+    def send_bytes(self, data: bytes) -> None:
+        with self._lock:
+            self.ws.send(bytes(data))
+
+    def send_json(self, message: dict) -> None:
+        with self._lock:
+            self.ws.send(json.dumps(message))
+
+    def close(self, message: str = "") -> None:
+        with self._lock, suppress(Exception):
+            self.ws.close(reason=1000, message=message[:120])
+
+
+class OutputLog:
+    """The last ``RING_BYTES`` of output, addressed by absolute offsets."""
+
+    def __init__(self, size: int = RING_BYTES):
+        self.size = size
+        self.total = 0
+        self._buffer = bytearray()
+
+    def append(self, data: bytes) -> None:
+        self._buffer += data
+        self.total += len(data)
+        if len(self._buffer) > self.size:
+            del self._buffer[: len(self._buffer) - self.size]
+
+    def since(self, offset: int) -> tuple[int, bytes]:
+        """(start offset, bytes) of what followed ``offset`` and is still kept."""
+        start = self.total - len(self._buffer)
+        offset = min(max(offset, start), self.total)
+        return offset, bytes(self._buffer[offset - start :])
+
+
+@dataclass(frozen=True)
+class TerminalKey:
+    session_id: int
+    user_id: int
+    terminal: str  # the browser tab's id
+
+
+@dataclass(frozen=True)
+class TerminalLimits:
+    idle_seconds: float
+    reattach_seconds: float
+
+
+class Terminal:
+    """A shell in the lab, its recording, and (at most) one attached browser."""
+
+    def __init__(
+        self,
+        key: TerminalKey,
+        shell: ShellChannel,
+        writer: AsciicastWriter,
+        limits: TerminalLimits,
+        lab_is_live: Callable[[], bool],
+        on_end: Callable[[Terminal, str], None],
+    ):
+        self.key = key
+        self.shell = shell
+        self.writer = writer
+        self.limits = limits
+        self.extractor = CommandExtractor()
+        self.output = OutputLog()
+        self.closed = False
+        self._closing = False
+        self.end_reason: str | None = None
+        self.recording_id: int | None = None
+        self._lab_is_live = lab_is_live
+        self._on_end = on_end
+        self._peer: Peer | None = None
+        self._detached_at: float | None = time.monotonic()
+        self._last_input = time.monotonic()
+        self._last_lab_check = time.monotonic()
+        self._lock = threading.RLock()
+        self._reader = threading.Thread(
+            target=self._read_loop, daemon=True, name=f"terminal-{key.session_id}-{key.terminal}"
+        )
+
+    def start(self) -> None:
+        self._reader.start()
+
+    # -- browsers ---------------------------------------------------------------------
+
+    def attach(self, peer: Peer, seen: int, reattached: bool) -> None:
+        """Make ``peer`` the terminal's browser; send what it has not seen yet."""
+        with self._lock:
+            previous, self._peer = self._peer, peer
+            self._detached_at = None
+            start, missed = self.output.since(seen)
+            try:
+                peer.send_json(
+                    {
+                        "t": "hello",
+                        "offset": start,
+                        "reattached": reattached,
+                        "terminal": self.key.terminal,
+                    }
+                )
+                if missed:
+                    peer.send_bytes(missed)
+            except Exception:  # gone already: the terminal waits for the next one
+                self._peer, self._detached_at = None, time.monotonic()
+        if previous is not None and previous is not peer:
+            with suppress(Exception):
+                previous.send_json(
+                    {"t": "exit", "reason": "This terminal was opened elsewhere.", "final": True}
+                )
+            previous.close("replaced")
+
+    def detach(self, peer: Peer) -> None:
+        with self._lock:
+            if self._peer is peer:
+                self._peer = None
+                self._detached_at = time.monotonic()
+
+    @property
+    def attached(self) -> bool:
+        return self._peer is not None
+
+    # -- input from the browser ---------------------------------------------------------
+
+    def send_input(self, data: bytes) -> tuple[list[Command], float]:
+        """Pass keystrokes to the shell; return the commands they completed and when."""
+        with self._lock:
+            self._last_input = time.monotonic()
+            self.writer.input(data)
+            commands = self.extractor.feed_input(data)
+            offset = self.writer.elapsed
+        try:
+            self.shell.send(data)
+        except ShellClosed:
+            self.close("The shell has exited.")
+        return commands, offset
+
+    def resize(self, cols: int, rows: int) -> None:
+        cols, rows = max(2, min(int(cols), MAX_COLS)), max(2, min(int(rows), MAX_ROWS))
+        with self._lock:
+            self.writer.resize(cols, rows)
+        self.shell.resize(cols, rows)
+
+    # -- the end --------------------------------------------------------------------------
+
+    def close(self, reason: str) -> None:
+        """End the terminal: kill the shell's process group, finish the recording."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            self.end_reason = reason
+            peer = self._peer
+        # The browser hears why first: once ``closed`` is set, the request thread
+        # returns and its socket is gone.
+        if peer is not None:
+            with suppress(Exception):
+                peer.send_json({"t": "exit", "reason": reason, "final": True})
+        with self._lock:
+            self.closed = True
+            self._peer = None
+        try:
+            self.shell.close()
+        except LabError as exc:
+            log.warning("closing a shell of lab session %s: %s", self.key.session_id, exc)
+        with self._lock:
+            self.writer.close()
+        if peer is not None:
+            peer.close("ended")
+        self._on_end(self, reason)
+
+    # -- the reader thread --------------------------------------------------------------
+
+    def _read_loop(self) -> None:
+        try:
+            while not self.closed:
+                try:
+                    data = self.shell.recv(timeout=READ_TIMEOUT)
+                except ShellClosed:
+                    self.close("The shell has exited.")
+                    return
+                if data:
+                    self._deliver(data)
+                self._housekeeping()
+        except Exception:  # a bug must not leave a shell running
+            log.exception("terminal %s failed", self.key)
+            self.close("The terminal failed; open a new one.")
+
+    def _deliver(self, data: bytes) -> None:
+        with self._lock:
+            self.output.append(data)
+            self.writer.output(data)
+            self.extractor.feed_output(data)
+            peer = self._peer
+        if peer is None:
+            return
+        try:
+            peer.send_bytes(data)
+        except Exception:  # the browser went away: wait for it to come back
+            self.detach(peer)
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._last_input > self.limits.idle_seconds:
+            self.close(f"Closed after {_duration(self.limits.idle_seconds)} without a keystroke.")
+        elif (
+            self._detached_at is not None and now - self._detached_at > self.limits.reattach_seconds
+        ):
+            self.close("The browser did not come back.")
+        elif now - self._last_lab_check > LAB_CHECK_SECONDS:
+            self._last_lab_check = now
+            if not self._lab_is_live():
+                self.close("The lab has stopped.")
+
+
+class TerminalHub:
+    """The terminals of this process, by (lab session, user, browser tab)."""
+
+    def __init__(self):
+        self._terminals: dict[TerminalKey, Terminal] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: TerminalKey) -> Terminal | None:
+        with self._lock:
+            terminal = self._terminals.get(key)
+        return None if terminal is None or terminal.closed else terminal
+
+    def count(self, session_id: int, user_id: int) -> int:
+        with self._lock:
+            return sum(
+                1
+                for k, t in self._terminals.items()
+                if k.session_id == session_id and k.user_id == user_id and not t.closed
+            )
+
+    def add(self, terminal: Terminal) -> None:
+        with self._lock:
+            self._terminals[terminal.key] = terminal
+
+    def forget(self, terminal: Terminal) -> None:
+        with self._lock:
+            if self._terminals.get(terminal.key) is terminal:
+                del self._terminals[terminal.key]
+
+    def terminals(self, session_id: int | None = None) -> list[Terminal]:
+        with self._lock:
+            return [
+                t
+                for k, t in self._terminals.items()
+                if session_id is None or k.session_id == session_id
+            ]
+
+    def close_session(self, session_id: int, reason: str = "The lab has stopped.") -> int:
+        """End every terminal of a lab session (call it when the lab stops)."""
+        found = self.terminals(session_id)
+        for terminal in found:
+            terminal.close(reason)
+        return len(found)
+
+    def close_all(self, reason: str = "The platform is restarting.") -> None:
+        for terminal in self.terminals():
+            with suppress(Exception):
+                terminal.close(reason)
+
+
+hub = TerminalHub()
+
+
+def serve_interactive(
+    peer: Peer, terminal: Terminal, save_commands: Callable[[list[Command], float], None]
+) -> None:
+    """The request thread's side: browser messages to the shell until either ends."""
+    while not terminal.closed:
+        try:
+            message = peer.ws.receive(timeout=READ_TIMEOUT)
+        except Exception:  # ConnectionClosed or a broken socket
+            break
+        if message is None:
+            if not peer.connected:
+                break
+            continue
+        if isinstance(message, bytes | bytearray):
+            commands, offset = terminal.send_input(bytes(message))
+            if commands:
+                save_commands(commands, offset)
+            continue
+        control = _control(message)
+        kind = control.get("t")
+        if kind == "resize":
+            with suppress(TypeError, ValueError):
+                terminal.resize(control["cols"], control["rows"])
+        elif kind == "ping":
+            with suppress(Exception):
+                peer.send_json({"t": "pong"})
+        elif kind == "close":
+            terminal.close("Closed by the trainee.")
+            break
+    terminal.detach(peer)
+
+
+def serve_watch(
+    peer: Peer, tail: AsciicastTail, is_live: Callable[[], bool], check_every: float = 2.0
+) -> None:
+    """Stream a recording being written to a read-only watcher, until it ends."""
+    last_check = time.monotonic()
+    try:
+        while peer.connected:
+            events = tail.poll()
+            _send_events(peer, events)
+            while peer.ws.receive(timeout=0) is not None:
+                pass  # a watcher's keystrokes go nowhere
+            if events:
+                continue
+            now = time.monotonic()
+            if now - last_check > check_every:
+                last_check = now
+                if not is_live():
+                    _send_events(peer, tail.poll())
+                    peer.send_json(
+                        {"t": "exit", "reason": "The trainee's terminal has ended.", "final": True}
+                    )
+                    return
+            time.sleep(WATCH_POLL_SECONDS)
+    except Exception:  # the watcher left
+        return
+    finally:
+        tail.close()
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{round(seconds)} seconds"
+    return f"{round(seconds / 60)} minutes"
+
+
+def _send_events(peer: Peer, events: list[list]) -> None:
+    """Recorded events to a watcher: output joined into few frames, resizes as messages."""
+    output: list[str] = []
+    for _, code, data in events:
+        if code == "o":
+            output.append(data)
+        elif code == "r":
+            if output:
+                peer.send_bytes("".join(output).encode("utf-8"))
+                output = []
+            cols, _, rows = str(data).partition("x")
+            with suppress(ValueError):
+                peer.send_json({"t": "resize", "cols": int(cols), "rows": int(rows)})
+    if output:
+        peer.send_bytes("".join(output).encode("utf-8"))
+
+
+def _control(message: str) -> dict:
+    try:
+        value = json.loads(message)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,94 @@
+"""Terminal recordings, the commands typed in them, and the audit trail of staff access."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.auth.models import User, utcnow
+from lms.extensions import db
+
+
+class TerminalRecording(db.Model):
+    """One terminal (browser tab) of a lab session, recorded as an asciicast v2 file.
+
+    ``path`` is relative to the recordings folder (``LMS_RECORDINGS_DIR``). ``ended_at`` is None while the
+    shell runs; ``truncated`` means the session's recording cap was reached.
+    """
+
+    __tablename__ = "terminal_recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("lab_sessions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    terminal_key: Mapped[str] = mapped_column(String(32))  # the browser tab's terminal id
+    path: Mapped[str] = mapped_column(String(255))
+    width: Mapped[int] = mapped_column(default=80)
+    height: Mapped[int] = mapped_column(default=24)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(80))
+    bytes: Mapped[int] = mapped_column(default=0)
+    truncated: Mapped[bool] = mapped_column(default=False)
+
+    user: Mapped[User] = relationship()
+    commands: Mapped[list[TerminalCommand]] = relationship(
+        back_populates="recording", cascade="all, delete-orphan", order_by="TerminalCommand.at"
+    )
+
+    @property
+    def is_live(self) -> bool:
+        return self.ended_at is None
+
+
+class TerminalCommand(db.Model):
+    """A command line typed in a terminal, rebuilt from the keystrokes on Enter.
+
+    ``edited`` means the line was changed with keys the platform cannot follow
+    exactly (arrows, history, tab completion): the replay shows what ran.
+    ``offset`` is the time in seconds from the start of the recording.
+    """
+
+    __tablename__ = "terminal_commands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(
+        ForeignKey("terminal_recordings.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("lab_sessions.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    offset: Mapped[float] = mapped_column(default=0.0)
+    text: Mapped[str] = mapped_column(Text, default="")
+    edited: Mapped[bool] = mapped_column(default=False)
+
+    recording: Mapped[TerminalRecording] = relationship(back_populates="commands")
+
+
+class AuditEvent(db.Model):
+    """Something a member of staff did to a trainee's lab: watched it live, replayed it."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    subject_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lab_sessions.id", ondelete="SET NULL"), index=True
+    )
+    detail: Mapped[str] = mapped_column(String(255), default="")
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    subject: Mapped[User | None] = relationship(foreign_keys=[subject_user_id])
