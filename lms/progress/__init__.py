@@ -16,20 +16,23 @@ def init_app(app: Flask) -> None:
         def main_nav():
             """The top menu for the signed-in user; domains add entries when present."""
             items = [
-                ("progress.home", "Home", "progress."),
-                ("catalog.catalogue", "Catalogue", "catalog."),
+                ("progress.home", "Home", "progress.", {}),
+                ("catalog.catalogue", "Catalogue", "catalog.", {}),
             ]
+            if current_user.is_authenticated and not current_user.is_staff:
+                items.append(("centres.trainee", "My report", "centres.trainee", {"user_id": current_user.id}))
             if current_user.is_authenticated and current_user.is_staff:
                 items += [
-                    ("centres.index", "Centres", "centres."),
-                    ("authoring.index", "Authoring", "authoring."),
-                    ("labs.admin_sessions", "Labs", "labs.admin"),
+                    ("centres.index", "Centres", "centres.", {}),
+                    ("authoring.index", "Authoring", "authoring.", {}),
+                    ("labs.admin_sessions", "Labs", "labs.admin", {}),
+                    ("terminal.recordings_index", "Recordings", "terminal.", {}),
                 ]
             if current_user.is_authenticated and current_user.is_platform_admin:
-                items.append(("auth.admin_users", "Users", "auth.admin"))
+                items.append(("auth.admin_users", "Users", "auth.admin", {}))
             return [
-                {"url": url_for(endpoint), "label": label, "prefix": prefix}
-                for endpoint, label, prefix in items
+                {"url": url_for(endpoint, **args), "label": label, "prefix": prefix}
+                for endpoint, label, prefix, args in items
                 if endpoint in app.view_functions
             ]
 
