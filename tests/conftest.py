@@ -119,3 +119,26 @@ def trainee(make_user, auth):
     user_id = make_user("trainee@example.org")
     auth.login()
     return user_id
+
+
+BASE_IMAGES = ("lms-base/busybox:latest", "lms-base/debian:bookworm")
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """The real Docker engine. `make test` starts it and builds the base images, so a
+    missing engine is a failure, never a silent skip."""
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        pytest.fail(f"no Docker engine: {exc} (run `make services`)")
+    for image in BASE_IMAGES:
+        try:
+            client.images.get(image)
+        except docker.errors.ImageNotFound:
+            pytest.fail(f"base image {image} missing (run scripts/build-base-images.sh)")
+    yield client
+    client.close()

@@ -34,18 +34,6 @@ def lab_app(live_app, docker_client):
         live_app.config["LMS_LAB_SESSION_PREFIX"] = previous
 
 
-@pytest.fixture
-def docker_client():
-    docker = pytest.importorskip("docker")
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as exc:
-        pytest.skip(f"no Docker engine: {exc}")
-    yield client
-    client.close()
-
-
 @pytest.mark.docker
 def test_trainee_starts_a_lab_and_submits_flags(page, sign_in, lab_app):
     email = sign_in(page)

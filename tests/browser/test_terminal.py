@@ -31,18 +31,6 @@ FLAG = re.compile(r"FLAG\{[0-9a-f]{32}\}")
 
 
 @pytest.fixture(scope="module")
-def docker_client():
-    docker = pytest.importorskip("docker")
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as exc:
-        pytest.skip(f"no Docker engine: {exc}")
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
 def lab_app(live_app, docker_client, tmp_path_factory):
     """The live app with its own session-key prefix; its labs are swept afterwards."""
     previous = live_app.config.get("LMS_LAB_SESSION_PREFIX")

@@ -14,6 +14,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
+import docker  # noqa: E402
 import pytest
 
 from lms.labs.runtime import (
@@ -25,14 +26,11 @@ from lms.labs.runtime import (
 )
 from lms.labs.spec import LabSpec, load_lab, load_labs
 
-docker = pytest.importorskip("docker")
-
 ROOT = Path(__file__).resolve().parents[2]
 LABS_DIR = ROOT / "labs"
 TEST_PREFIX = "test-"
 RUN_PREFIX = f"{TEST_PREFIX}{uuid.uuid4().hex[:6]}-"
 STALE_SECONDS = 1800
-BASE_IMAGES = ("lms-base/debian:bookworm", "lms-base/busybox:latest")
 
 PROBE_LAB = {
     "lab.yaml": """\
@@ -101,22 +99,6 @@ def flag_secrets(spec: LabSpec, flag: str | None) -> list[SecretFile]:
         return []
     f = spec.flag
     return [SecretFile(f.container, f.path, flag.encode() + b"\n", f.mode, f.uid, f.gid)]
-
-
-@pytest.fixture(scope="session")
-def docker_client():
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as exc:
-        pytest.skip(f"no Docker engine: {exc} (make docker-engine)")
-    for image in BASE_IMAGES:
-        try:
-            client.images.get(image)
-        except docker.errors.ImageNotFound:
-            pytest.skip(f"base image {image} missing (scripts/build-base-images.sh)")
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="session")
