@@ -71,7 +71,9 @@ def run(args, tmp: Path) -> None:
     client = app.test_client()
     client.post("/login", data={"email": "bench-admin@example.org", "password": PASSWORD})
     cid = made.cohort_id
-    for label, url in (("dashboard page", f"/cohorts/{cid}/dashboard"),
+    # Baseline in the same run: an ordinary page, the floor of any request here.
+    for label, url in (("home page baseline", "/"),
+                       ("dashboard page", f"/cohorts/{cid}/dashboard"),
                        ("matrix CSV export", f"/cohorts/{cid}/export/matrix.csv"),
                        ("API progress JSON", f"/api/v1/cohorts/{cid}/progress")):
         times, queries, size = _time(client, engine, url, args.runs)
