@@ -7,6 +7,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from lms.auth.access import role_required
 from lms.auth.models import Role
 from lms.authoring import bp, forms, services
+from lms.web import accepts_json
 
 AUTHORS = (Role.INSTRUCTOR, Role.PLATFORM_ADMIN)
 
@@ -85,6 +86,7 @@ def edit(slug: str, filename: str):
 
 @bp.post("/<slug>/files/<filename>/preview")
 @role_required(*AUTHORS)
+@accepts_json
 def preview(slug: str, filename: str):
     folder = _folder_or_404(slug)
     text = (request.get_json(silent=True) or {}).get("text")

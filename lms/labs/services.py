@@ -64,8 +64,10 @@ def get_spec(slug: str) -> LabSpec | None:
     if hit and time.monotonic() - hit[0] < SPEC_CACHE_SECONDS:
         return hit[1]
     folder = Path(current_app.config["LMS_LABS_DIR"]) / slug
+    if not folder.is_dir():
+        return None  # not cached: unknown names must not grow the cache
     try:
-        spec = load_lab(folder) if folder.is_dir() else None
+        spec = load_lab(folder)
     except LabSpecError as exc:
         log.warning("lab %s is invalid and cannot be started:\n%s", slug, exc)
         spec = None

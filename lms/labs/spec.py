@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 LAB_FILE = "lab.yaml"
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_RE = re.compile(r"^(?=.{1,64}$)[a-z0-9]+(?:-[a-z0-9]+)*$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
 TASK_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)

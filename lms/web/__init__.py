@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -30,6 +30,7 @@ ERROR_TITLES = {
     405: "That action is not allowed here",
     409: "That conflicts with the current state",
     413: "That upload is too large",
+    415: "That kind of content is not accepted here",
     429: "Too many attempts",
     500: "Something went wrong on our side",
     503: "A service is unavailable",
@@ -70,8 +71,6 @@ def _handle_http_error(exc: HTTPException):
 def _handle_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return _handle_http_error(exc)
-    from flask import current_app
-
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(
         500,
@@ -90,7 +89,27 @@ def _security_headers(response):
     return response
 
 
+def accepts_json(view):
+    """Mark a page view (outside /api/) that takes a JSON body."""
+    view.accepts_json = True
+    return view
+
+
+def _json_bodies_are_objects():
+    """JSON goes to the API and to views marked ``accepts_json``, and is always an object;
+    anything else is a 4xx here, not a crash deep in a form library."""
+    if request.method not in {"POST", "PUT", "PATCH"} or not request.is_json:
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if not request.path.startswith("/api/") and not getattr(view, "accepts_json", False):
+        return error_response(415, "This page takes a form, not JSON.", "unsupported_media_type")
+    if not isinstance(request.get_json(silent=True), dict):
+        return error_response(400, 'Send a JSON object, like {"task": "..."}.', "bad_request")
+    return None
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_json_bodies_are_objects)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)
     app.after_request(_security_headers)
