@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the platform and its tests need, when missing.
 set -euo pipefail
-packages=(docker.io busybox-static debootstrap chromium postgresql nodejs npm python3-venv)
+packages=(docker.io iptables busybox-static debootstrap chromium fonts-dejavu-core postgresql nodejs npm python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,4 +24,4 @@ fi
 echo "installing Debian packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get install -y -qq "${missing[@]}" >/dev/null
