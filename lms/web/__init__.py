@@ -108,7 +108,20 @@ def _json_bodies_are_objects():
     return None
 
 
+def _no_nul_characters():
+    """A NUL character is never valid input; PostgreSQL refuses it in text, so stop it here."""
+    values = [request.path, *request.args.values()]
+    if request.method in {"POST", "PUT", "PATCH"}:
+        values.extend(request.form.values())
+        if request.is_json and b"\\u0000" in request.get_data():
+            values.append("\x00")
+    if any("\x00" in value for value in values):
+        return error_response(400, "The request contains a NUL character.", "bad_request")
+    return None
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_no_nul_characters)
     app.before_request(_json_bodies_are_objects)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)

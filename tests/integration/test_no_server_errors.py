@@ -102,3 +102,11 @@ def test_garbage_posts_answer_without_a_server_error(app, client, courses, make_
             if response.status_code >= 500 and response.status_code != 503:
                 failures.append(f"POST {url} {list(body)}: {response.status_code}")
     assert not failures, failures
+
+
+def test_nul_characters_are_refused_everywhere(client, trainee):
+    assert client.get("/courses/a%00b").status_code == 400
+    assert client.get("/catalogue?q=%00").status_code == 400
+    assert client.post("/courses/x/y/quiz", data={"q0": "\x00"}).status_code == 400
+    response = client.post("/api/v1/labs/sessions/1/flag", json={"task": "t", "flag": "\x00"})
+    assert response.status_code == 400 and response.json["error"] == "bad_request"
