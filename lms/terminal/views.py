@@ -38,7 +38,7 @@ from lms.terminal.bridge import Peer, TerminalKey, hub, serve_interactive, serve
 from lms.terminal.models import TerminalRecording
 from lms.terminal.proxy import ProxyRequest, UpstreamError, forward
 from lms.terminal.websocket import accept, finished
-from lms.web import CONTENT_SECURITY_POLICY, error_response
+from lms.web import CONTENT_SECURITY_POLICY, error_response, passes_body_through
 
 TERMINAL_KEY = re.compile(r"^[a-z0-9]{8,32}$")
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -177,6 +177,7 @@ def _watch_socket(lab_session, recording_id: int):
 
 @bp.route("/labs/sessions/<int:session_id>/web/<int:port>", methods=PROXY_METHODS)
 @csrf.exempt
+@passes_body_through
 def web_root(session_id: int, port: int):
     """The lab app's root needs the trailing slash, or its relative links break."""
     target = url_for(".web_access", session_id=session_id, port=port, path="")
@@ -190,6 +191,7 @@ def web_root(session_id: int, port: int):
 )
 @bp.route("/labs/sessions/<int:session_id>/web/<int:port>/<path:path>", methods=PROXY_METHODS)
 @csrf.exempt  # the lab app's forms carry no platform token: the Origin is checked instead
+@passes_body_through
 def web_access(session_id: int, port: int, path: str):
     """A lab web service, for the lab's owner only."""
     if not proxy_request_allowed():

@@ -89,6 +89,17 @@ def _security_headers(response):
     return response
 
 
+def passes_body_through(view):
+    """Mark a view that forwards the request body untouched (the lab web proxy): the
+    site-wide checks must not read or judge its body."""
+    view.passes_body_through = True
+    return view
+
+
+def _current_view():
+    return current_app.view_functions.get(request.endpoint)
+
+
 def accepts_json(view):
     """Mark a page view (outside /api/) that takes a JSON body."""
     view.accepts_json = True
@@ -98,9 +109,11 @@ def accepts_json(view):
 def _json_bodies_are_objects():
     """JSON goes to the API and to views marked ``accepts_json``, and is always an object;
     anything else is a 4xx here, not a crash deep in a form library."""
+    view = _current_view()
     if request.method not in {"POST", "PUT", "PATCH"} or not request.is_json:
         return None
-    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "passes_body_through", False):
+        return None
     if not request.path.startswith("/api/") and not getattr(view, "accepts_json", False):
         return error_response(415, "This page takes a form, not JSON.", "unsupported_media_type")
     if not isinstance(request.get_json(silent=True), dict):
@@ -111,7 +124,8 @@ def _json_bodies_are_objects():
 def _no_nul_characters():
     """A NUL character is never valid input; PostgreSQL refuses it in text, so stop it here."""
     values = [request.path, *request.args.values()]
-    if request.method in {"POST", "PUT", "PATCH"}:
+    body_is_ours = not getattr(_current_view(), "passes_body_through", False)
+    if request.method in {"POST", "PUT", "PATCH"} and body_is_ours:
         values.extend(request.form.values())
         if request.is_json and b"\\u0000" in request.get_data():
             values.append("\x00")
