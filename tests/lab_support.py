@@ -7,10 +7,12 @@ test runs share the engine.
 
 from __future__ import annotations
 
+import http.client
 import time
 import uuid
 from contextlib import suppress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from lms import create_app
 from lms.extensions import db
@@ -30,7 +32,9 @@ def new_prefix() -> str:
 def make_lab_app(tmp_path: Path, **overrides):
     """An app on a fresh database with the fixture labs and the course that uses tiny-lab."""
     config = test_config(
-        tmp_path, LMS_LABS_DIR=str(FIXTURE_LABS), LMS_COURSES_DIR=str(LAB_COURSES),
+        tmp_path,
+        LMS_LABS_DIR=str(FIXTURE_LABS),
+        LMS_COURSES_DIR=str(LAB_COURSES),
         LMS_LAB_SESSION_PREFIX=new_prefix(),
     )
     config.update(overrides)
@@ -126,8 +130,12 @@ class FakeRuntime:
 
     def start(self, session_key, spec, owner, secrets):
         self.ping()
-        self.labs[session_key] = {"owner": owner, "lab": spec.slug, "secrets": secrets,
-                                  "containers": tuple(spec.containers)}
+        self.labs[session_key] = {
+            "owner": owner,
+            "lab": spec.slug,
+            "secrets": secrets,
+            "containers": tuple(spec.containers),
+        }
         return LabHandle(session_key, {n: f"id-{n}" for n in spec.containers}, "net")
 
     def stop(self, session_key):
@@ -142,8 +150,10 @@ class FakeRuntime:
         return CheckResult(0 if self.check_passes else 1, "fake output", False)
 
     def list_running(self):
-        return [RunningLab(key, lab["owner"], lab["lab"], lab["containers"])
-                for key, lab in sorted(self.labs.items())]
+        return [
+            RunningLab(key, lab["owner"], lab["lab"], lab["containers"])
+            for key, lab in sorted(self.labs.items())
+        ]
 
     def remove_orphans(self, live_session_keys, *, key_prefix=""):
         orphans = [k for k in self.labs if k.startswith(key_prefix) and k not in live_session_keys]
@@ -165,3 +175,23 @@ def teach(app, instructor_email: str, *trainee_emails: str) -> None:
         for email in trainee_emails:
             db.session.add(CohortMember(cohort=cohort, user=find_user_by_email(email)))
         db.session.commit()
+
+
+def handshake_status(base: str, path: str, headers: dict) -> int:
+    """Status of a WebSocket upgrade request (101: accepted)."""
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection.request(
+        "GET",
+        path,
+        headers={
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            **headers,
+        },
+    )
+    status = connection.getresponse().status
+    connection.close()
+    return status

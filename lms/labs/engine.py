@@ -30,23 +30,31 @@ HEALTH_KEY = "lab_engine_health"
 _create_lock = threading.Lock()
 
 
+def _once_per_app(app: Flask | None, key: str, create):
+    """``app.extensions[key]``, made by ``create(app)`` the first time, even under threads."""
+    app = app or current_app._get_current_object()
+    value = app.extensions.get(key)
+    if value is None:
+        with _create_lock:
+            value = app.extensions.get(key)
+            if value is None:
+                value = app.extensions[key] = create(app)
+    return value
+
+
 def lab_runtime(app: Flask | None = None) -> LabRuntime:
     """The app's runtime, bounded by the platform maximums of the configuration."""
-    app = app or current_app._get_current_object()
-    runtime = app.extensions.get(RUNTIME_KEY)
-    if runtime is None:
-        with _create_lock:
-            runtime = app.extensions.get(RUNTIME_KEY)
-            if runtime is None:
-                config = app.config
-                runtime = get_runtime(
-                    config.get("LMS_DOCKER_URL"),
-                    memory_bytes=parse_size(config["LMS_LAB_MAX_MEMORY"]),
-                    cpus=float(config["LMS_LAB_MAX_CPUS"]),
-                    pids=int(config["LMS_LAB_MAX_PIDS"]),
-                )
-                app.extensions[RUNTIME_KEY] = runtime
-    return runtime
+
+    def create(app: Flask) -> LabRuntime:
+        config = app.config
+        return get_runtime(
+            config.get("LMS_DOCKER_URL"),
+            memory_bytes=parse_size(config["LMS_LAB_MAX_MEMORY"]),
+            cpus=float(config["LMS_LAB_MAX_CPUS"]),
+            pids=int(config["LMS_LAB_MAX_PIDS"]),
+        )
+
+    return _once_per_app(app, RUNTIME_KEY, create)
 
 
 class BackgroundWorkers:
@@ -58,8 +66,9 @@ class BackgroundWorkers:
 
     def __init__(self, app: Flask, workers: int):
         self._app = app
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers),
-                                        thread_name_prefix="lab-worker")
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, workers), thread_name_prefix="lab-worker"
+        )
         self._pending: set[Future] = set()
         self._lock = threading.Lock()
 
@@ -99,15 +108,11 @@ class BackgroundWorkers:
 
 
 def background(app: Flask | None = None) -> BackgroundWorkers:
-    app = app or current_app._get_current_object()
-    workers = app.extensions.get(WORKERS_KEY)
-    if workers is None:
-        with _create_lock:
-            workers = app.extensions.get(WORKERS_KEY)
-            if workers is None:
-                workers = BackgroundWorkers(app, int(app.config["LMS_START_LAB_WORKERS"]))
-                app.extensions[WORKERS_KEY] = workers
-    return workers
+    return _once_per_app(
+        app,
+        WORKERS_KEY,
+        lambda app: BackgroundWorkers(app, int(app.config["LMS_START_LAB_WORKERS"])),
+    )
 
 
 class EngineHealth:
@@ -144,8 +149,9 @@ class EngineHealth:
                 return self._up
             if self._probe is None or not self._probe.is_alive():
                 self._done = threading.Event()
-                self._probe = threading.Thread(target=self._ping, args=(self._done,),
-                                               name="lab-engine-probe", daemon=True)
+                self._probe = threading.Thread(
+                    target=self._ping, args=(self._done,), name="lab-engine-probe", daemon=True
+                )
                 self._probe.start()
             done = self._done
         if not done.wait(wait):

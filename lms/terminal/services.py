@@ -303,28 +303,8 @@ def trainee_sessions(user_id: int) -> list[tuple[LabSession, int, int]]:
         )
     )
     ids = [s.id for s in sessions]
-    recordings = (
-        dict(
-            db.session.execute(
-                select(TerminalRecording.session_id, db.func.count(TerminalRecording.id))
-                .where(TerminalRecording.session_id.in_(ids))
-                .group_by(TerminalRecording.session_id)
-            ).all()
-        )
-        if ids
-        else {}
-    )
-    commands = (
-        dict(
-            db.session.execute(
-                select(TerminalCommand.session_id, db.func.count(TerminalCommand.id))
-                .where(TerminalCommand.session_id.in_(ids))
-                .group_by(TerminalCommand.session_id)
-            ).all()
-        )
-        if ids
-        else {}
-    )
+    recordings = _count_per_session(TerminalRecording, ids)
+    commands = _count_per_session(TerminalCommand, ids)
     return [(s, recordings.get(s.id, 0), commands.get(s.id, 0)) for s in sessions]
 
 
@@ -356,3 +336,16 @@ def recording_is_live(recording_id: int) -> bool:
         select(TerminalRecording.ended_at).where(TerminalRecording.id == recording_id)
     )
     return ended is None
+
+
+def _count_per_session(model, session_ids: list[int]) -> dict[int, int]:
+    """How many rows of ``model`` each lab session has, in one query."""
+    if not session_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(model.session_id, db.func.count(model.id))
+            .where(model.session_id.in_(session_ids))
+            .group_by(model.session_id)
+        ).all()
+    )

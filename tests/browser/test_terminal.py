@@ -9,9 +9,7 @@ swept by label afterwards, even when a test fails.
 
 from __future__ import annotations
 
-import http.client
 import re
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -21,7 +19,7 @@ from lms.labs import engine
 from lms.labs.models import LabSession
 from lms.labs.runtime import LABEL_CONTAINER, LABEL_SESSION
 from tests.browser.conftest import CHROMIUM_ARGS  # noqa: F401  (same browser settings)
-from tests.lab_support import new_prefix
+from tests.lab_support import handshake_status, new_prefix
 
 pytestmark = pytest.mark.docker
 
@@ -104,24 +102,9 @@ def session_of(app, lab_slug: str) -> LabSession:
         ).first()
 
 
-def handshake_status(base: str, path: str, cookies: list[dict]) -> int:
-    parts = urlsplit(base)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    connection.request(
-        "GET",
-        path,
-        headers={
-            "Upgrade": "websocket",
-            "Connection": "Upgrade",
-            "Sec-WebSocket-Version": "13",
-            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-            "Origin": base,
-            "Cookie": "; ".join(f"{c['name']}={c['value']}" for c in cookies),
-        },
-    )
-    status = connection.getresponse().status
-    connection.close()
-    return status
+def handshake_status_with_cookies(base: str, path: str, cookies: list[dict]) -> int:
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+    return handshake_status(base, path, {"Origin": base, "Cookie": cookie})
 
 
 def shell_processes(docker_client, session_key: str) -> str:
@@ -199,7 +182,7 @@ def test_trainee_works_in_the_lab_terminal(
     )
     assert outcome == "closed 1006"
     assert (
-        handshake_status(
+        handshake_status_with_cookies(
             live_server,
             f"/labs/sessions/{lab.id}/terminal/ws?terminal=x1234567",
             other.context.cookies(),

@@ -8,7 +8,6 @@ this module sweeps its own by label before and after, even when a test fails.
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 import threading
@@ -16,7 +15,6 @@ import time
 import uuid
 from contextlib import suppress
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -28,6 +26,7 @@ from lms.extensions import db
 from lms.labs.runtime import LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME
 from tests.conftest import PASSWORD, reset_schema, test_config
 from tests.integration.conftest import flag_secrets
+from tests.lab_support import handshake_status
 
 pytestmark = pytest.mark.docker
 
@@ -222,24 +221,6 @@ class Shell:
             self.ws.close()
 
 
-def handshake_status(base: str, path: str, headers: dict) -> int:
-    """Status of a WebSocket upgrade request (101: accepted)."""
-    parts = urlsplit(base)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    connection.request(
-        "GET",
-        path,
-        headers={
-            "Upgrade": "websocket",
-            "Connection": "Upgrade",
-            "Sec-WebSocket-Version": "13",
-            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-            **headers,
-        },
-    )
-    status = connection.getresponse().status
-    connection.close()
-    return status
 
 
 def shell_processes(lab_exec, key: str, shell_pid: str) -> list[str]:
