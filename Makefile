@@ -58,6 +58,7 @@ serve:
 # tests again on PostgreSQL.
 test: install services postgres
 	$(VENV)/bin/ruff check lms tests bench
+	$(VENV)/bin/ruff format --check lms tests bench
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 

@@ -63,23 +63,31 @@ def run(args, tmp: Path) -> None:
         db.session.commit()
         engine = db.engine
 
-    print(f"generated {made.trainees} trainees × {made.modules} modules in {generated:.1f} s: "
-          + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in made.rows.items()))
-    print(f"database: {engine.url.render_as_string(hide_password=True)}, "
-          f"server time through the Flask test client")
+    print(
+        f"generated {made.trainees} trainees × {made.modules} modules in {generated:.1f} s: "
+        + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in made.rows.items())
+    )
+    print(
+        f"database: {engine.url.render_as_string(hide_password=True)}, "
+        f"server time through the Flask test client"
+    )
 
     client = app.test_client()
     client.post("/login", data={"email": "bench-admin@example.org", "password": PASSWORD})
     cid = made.cohort_id
     # Baseline in the same run: an ordinary page, the floor of any request here.
-    for label, url in (("home page baseline", "/"),
-                       ("dashboard page", f"/cohorts/{cid}/dashboard"),
-                       ("matrix CSV export", f"/cohorts/{cid}/export/matrix.csv"),
-                       ("API progress JSON", f"/api/v1/cohorts/{cid}/progress")):
+    for label, url in (
+        ("home page baseline", "/"),
+        ("dashboard page", f"/cohorts/{cid}/dashboard"),
+        ("matrix CSV export", f"/cohorts/{cid}/export/matrix.csv"),
+        ("API progress JSON", f"/api/v1/cohorts/{cid}/progress"),
+    ):
         times, queries, size = _time(client, engine, url, args.runs)
-        print(f"{label:18} median {statistics.median(times) * 1000:7.0f} ms "
-              f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}, {args.runs} runs), "
-              f"{queries} SQL queries, {size / 1024:.0f} KiB")
+        print(
+            f"{label:18} median {statistics.median(times) * 1000:7.0f} ms "
+            f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}, {args.runs} runs), "
+            f"{queries} SQL queries, {size / 1024:.0f} KiB"
+        )
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

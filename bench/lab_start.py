@@ -58,15 +58,25 @@ def ms(seconds: float) -> str:
 class Platform:
     """The app on a fresh database, served on a free port, with N trainees."""
 
-    def __init__(self, tmp: Path, lab: str, burst: int, database_url: str | None = None,
-                 workers: int | None = None):
+    def __init__(
+        self,
+        tmp: Path,
+        lab: str,
+        burst: int,
+        database_url: str | None = None,
+        workers: int | None = None,
+    ):
         self.prefix = f"bench-{uuid.uuid4().hex[:6]}-"
         config = {key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()}
         config.update(
             LMS_DATABASE_URL=database_url or f"sqlite:///{tmp / 'bench.sqlite'}",
-            LMS_COURSES_DIR=str(ROOT / "courses"), LMS_LABS_DIR=str(ROOT / "labs"),
-            LMS_MAX_LABS_PER_USER=1, LMS_MAX_LABS_TOTAL=burst + 10,
-            LMS_LAB_SESSION_PREFIX=self.prefix, RATELIMIT_ENABLED=False, WTF_CSRF_ENABLED=True,
+            LMS_COURSES_DIR=str(ROOT / "courses"),
+            LMS_LABS_DIR=str(ROOT / "labs"),
+            LMS_MAX_LABS_PER_USER=1,
+            LMS_MAX_LABS_TOTAL=burst + 10,
+            LMS_LAB_SESSION_PREFIX=self.prefix,
+            RATELIMIT_ENABLED=False,
+            WTF_CSRF_ENABLED=True,
         )
         if workers:
             config["LMS_START_LAB_WORKERS"] = workers
@@ -104,8 +114,10 @@ class Platform:
         browser = requests.Session()
         login = browser.get(f"{self.url}/login").text
         token = CSRF_INPUT.search(login).group(1)
-        answer = browser.post(f"{self.url}/login", data={
-            "email": f"bench{number}@example.org", "password": PASSWORD, "csrf_token": token})
+        answer = browser.post(
+            f"{self.url}/login",
+            data={"email": f"bench{number}@example.org", "password": PASSWORD, "csrf_token": token},
+        )
         answer.raise_for_status()
         page = browser.get(f"{self.url}/catalogue").text
         browser.headers["X-CSRFToken"] = CSRF_META.search(page).group(1)
@@ -150,17 +162,36 @@ def docker_run_once(image: str, isolated: bool = False) -> float:
     began = time.perf_counter()
     options = []
     if isolated:
-        subprocess.run(["docker", "network", "create", "--internal", name],
-                       check=True, capture_output=True)
-        options = ["--network", name, "--cap-drop", "ALL", "--security-opt",
-                   "no-new-privileges", "--memory", "256m", "--cpus", "0.5", "--pids-limit",
-                   "128", "--init"]
-    subprocess.run(["docker", "run", "-d", "--rm", "--name", name, *options, image,
-                    "sleep", "infinity"], check=True, capture_output=True)
+        subprocess.run(
+            ["docker", "network", "create", "--internal", name], check=True, capture_output=True
+        )
+        options = [
+            "--network",
+            name,
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "--memory",
+            "256m",
+            "--cpus",
+            "0.5",
+            "--pids-limit",
+            "128",
+            "--init",
+        ]
+    subprocess.run(
+        ["docker", "run", "-d", "--rm", "--name", name, *options, image, "sleep", "infinity"],
+        check=True,
+        capture_output=True,
+    )
     try:
         while True:
-            state = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", name],
-                                   capture_output=True, text=True).stdout.strip()
+            state = subprocess.run(
+                ["docker", "inspect", "-f", "{{.State.Running}}", name],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
             if state == "true":
                 return time.perf_counter() - began
             time.sleep(0.01)
@@ -185,19 +216,28 @@ def sequential(platform: Platform, rounds: int) -> None:
         isolated.append(docker_run_once(image, isolated=True))
     median_ours, median_bare = statistics.median(ours), statistics.median(bare)
     median_isolated = statistics.median(isolated)
-    print(f"   platform start until running  median {ms(median_ours)}   "
-          f"min {ms(min(ours))}   max {ms(max(ours))}")
-    print(f"   bare docker run until running median {ms(median_bare)}   "
-          f"min {ms(min(bare))}   max {ms(max(bare))}")
+    print(
+        f"   platform start until running  median {ms(median_ours)}   "
+        f"min {ms(min(ours))}   max {ms(max(ours))}"
+    )
+    print(
+        f"   bare docker run until running median {ms(median_bare)}   "
+        f"min {ms(min(bare))}   max {ms(max(bare))}"
+    )
     print(f"   ratio platform / docker run: {median_ours / median_bare:.2f}")
-    print("   (the platform also creates a private internal network, drops capabilities,\n"
-          "    writes the trainee's flag before the start, and records the session; by hand:)")
-    print(f"   docker network create --internal + hardened docker run: median "
-          f"{ms(median_isolated)}   ratio platform / that: {median_ours / median_isolated:.2f}")
+    print(
+        "   (the platform also creates a private internal network, drops capabilities,\n"
+        "    writes the trainee's flag before the start, and records the session; by hand:)"
+    )
+    print(
+        f"   docker network create --internal + hardened docker run: median "
+        f"{ms(median_isolated)}   ratio platform / that: {median_ours / median_isolated:.2f}"
+    )
 
 
-def page_latencies(platform: Platform, stop: threading.Event, out: list[float],
-                   count: int | None = None) -> None:
+def page_latencies(
+    platform: Platform, stop: threading.Event, out: list[float], count: int | None = None
+) -> None:
     browser = platform.browser(0)
     while not stop.is_set() and (count is None or len(out) < count):
         began = time.perf_counter()
@@ -208,8 +248,10 @@ def page_latencies(platform: Platform, stop: threading.Event, out: list[float],
 
 
 def burst(platform: Platform, size: int) -> None:
-    print(f"\n2. {size} trainees start '{platform.lab}' at the same moment "
-          f"({platform.app.config['LMS_START_LAB_WORKERS']} start workers)")
+    print(
+        f"\n2. {size} trainees start '{platform.lab}' at the same moment "
+        f"({platform.app.config['LMS_START_LAB_WORKERS']} start workers)"
+    )
     idle: list[float] = []
     page_latencies(platform, threading.Event(), idle, count=100)
 
@@ -242,13 +284,19 @@ def burst(platform: Platform, size: int) -> None:
 
     took = [t for _, t, _ in results]
     print(f"   (each trainee polls its session every {PANEL_POLL:g} s, like the panel)")
-    print(f"   all {len(results)} running after {all_running:.2f} s "
-          f"(each: median {statistics.median(took):.2f} s, max {max(took):.2f} s)"
-          + (f"; {len(errors)} failed: {errors[:3]}" if errors else ""))
-    print(f"   GET /catalogue idle:        p50 {ms(percentile(idle, .5))}   "
-          f"p95 {ms(percentile(idle, .95))}   ({len(idle)} requests)")
-    print(f"   GET /catalogue during burst: p50 {ms(percentile(during, .5))}   "
-          f"p95 {ms(percentile(during, .95))}   ({len(during)} requests)")
+    print(
+        f"   all {len(results)} running after {all_running:.2f} s "
+        f"(each: median {statistics.median(took):.2f} s, max {max(took):.2f} s)"
+        + (f"; {len(errors)} failed: {errors[:3]}" if errors else "")
+    )
+    print(
+        f"   GET /catalogue idle:        p50 {ms(percentile(idle, 0.5))}   "
+        f"p95 {ms(percentile(idle, 0.95))}   ({len(idle)} requests)"
+    )
+    print(
+        f"   GET /catalogue during burst: p50 {ms(percentile(during, 0.5))}   "
+        f"p95 {ms(percentile(during, 0.95))}   ({len(during)} requests)"
+    )
     for session_id, _, api in results:
         platform.stop(api, session_id)
     platform.wait_idle()
@@ -272,25 +320,33 @@ def engine_only_burst(platform: Platform, size: int) -> None:
     took = time.perf_counter() - began
     stop_pages.set()
     pages.join()
-    print(f"   for context, the engine alone: {size} hardened `docker run`s on internal "
-          f"networks, {workers} at a time, {took:.2f} s (each removed at once);")
-    print(f"   GET /catalogue meanwhile:    p50 {ms(percentile(during, .5))}   "
-          f"p95 {ms(percentile(during, .95))}   ({len(during)} requests)")
+    print(
+        f"   for context, the engine alone: {size} hardened `docker run`s on internal "
+        f"networks, {workers} at a time, {took:.2f} s (each removed at once);"
+    )
+    print(
+        f"   GET /catalogue meanwhile:    p50 {ms(percentile(during, 0.5))}   "
+        f"p95 {ms(percentile(during, 0.95))}   ({len(during)} requests)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lab", default="shell-basics", help="a lab of labs/ (default %(default)s)")
+    parser.add_argument(
+        "--lab", default="shell-basics", help="a lab of labs/ (default %(default)s)"
+    )
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--burst", type=int, default=30)
     parser.add_argument("--workers", type=int, help="LMS_START_LAB_WORKERS (default: config)")
-    parser.add_argument("--database-url", help="an EMPTY database to use and wipe (default: a "
-                        "temporary SQLite file), e.g. postgresql+psycopg://lms:lms@127.0.0.1/bench")
+    parser.add_argument(
+        "--database-url",
+        help="an EMPTY database to use and wipe (default: a "
+        "temporary SQLite file), e.g. postgresql+psycopg://lms:lms@127.0.0.1/bench",
+    )
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     with tempfile.TemporaryDirectory() as tmp:
-        platform = Platform(Path(tmp), args.lab, args.burst, args.database_url,
-                            args.workers)
+        platform = Platform(Path(tmp), args.lab, args.burst, args.database_url, args.workers)
         print(f"database: {platform.app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
         try:
             if args.rounds > 0:

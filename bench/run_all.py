@@ -17,8 +17,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def main(names: list[str]) -> int:
-    scripts = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name
-                     and not p.name.startswith("_"))
+    scripts = sorted(
+        p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_")
+    )
     if names:
         scripts = [p for p in scripts if p.stem in names]
     failed = []
@@ -26,8 +27,11 @@ def main(names: list[str]) -> int:
         print(f"=== {script.stem} ===", flush=True)
         began = time.monotonic()
         result = subprocess.run([sys.executable, str(script)], cwd=HERE.parent)
-        print(f"=== {script.stem}: {'ok' if result.returncode == 0 else 'FAILED'} "
-              f"in {time.monotonic() - began:.0f} s ===\n", flush=True)
+        print(
+            f"=== {script.stem}: {'ok' if result.returncode == 0 else 'FAILED'} "
+            f"in {time.monotonic() - began:.0f} s ===\n",
+            flush=True,
+        )
         if result.returncode:
             failed.append(script.stem)
     if failed:

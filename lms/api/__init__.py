@@ -14,7 +14,9 @@ from lms.api import views  # noqa: E402,F401  (routes attach to bp)
 @bp.before_request
 def _csrf_for_browser_sessions():
     """Token clients need no CSRF token; the browser session does (a cookie is ambient)."""
-    if request.method in {"GET", "HEAD", "OPTIONS"} or not current_app.config.get("WTF_CSRF_ENABLED", True):
+    if request.method in {"GET", "HEAD", "OPTIONS"} or not current_app.config.get(
+        "WTF_CSRF_ENABLED", True
+    ):
         return
     if request.headers.get("Authorization", "").startswith("Bearer "):
         return

@@ -5,8 +5,11 @@ from flask import Blueprint, Flask
 from lms.centres import models  # noqa: F401  (tables known to Alembic)
 
 bp = Blueprint(
-    "centres", __name__, template_folder="templates",
-    static_folder="static", static_url_path="/centres/static",
+    "centres",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/centres/static",
 )
 
 from lms.centres import api, report_views, views  # noqa: E402,F401  (routes attach to bp)

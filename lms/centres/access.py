@@ -28,18 +28,22 @@ def managed_centre_ids(user: User) -> set[int] | None:
         return None
     if user.role != Role.CENTRE_ADMIN.value:
         return set()
-    ids = set(db.session.scalars(
-        select(centre_admins.c.centre_id).where(centre_admins.c.user_id == user.id)
-    ))
+    ids = set(
+        db.session.scalars(
+            select(centre_admins.c.centre_id).where(centre_admins.c.user_id == user.id)
+        )
+    )
     if user.centre_id:
         ids.add(user.centre_id)
     return ids
 
 
 def taught_cohort_ids(user: User) -> set[int]:
-    return set(db.session.scalars(
-        select(cohort_instructors.c.cohort_id).where(cohort_instructors.c.user_id == user.id)
-    ))
+    return set(
+        db.session.scalars(
+            select(cohort_instructors.c.cohort_id).where(cohort_instructors.c.user_id == user.id)
+        )
+    )
 
 
 def can_manage_centre(user: User, centre: Centre) -> bool:

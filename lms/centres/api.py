@@ -24,37 +24,64 @@ def _score(value: float | None) -> float | None:
 def progress_json(p: CohortProgress) -> dict:
     return {
         "cohort": {
-            "id": p.cohort.id, "name": p.cohort.name,
+            "id": p.cohort.id,
+            "name": p.cohort.name,
             "centre": {"slug": p.cohort.centre.slug, "name": p.cohort.centre.name},
-            "starts_on": _iso(p.cohort.starts_on), "ends_on": _iso(p.cohort.ends_on),
+            "starts_on": _iso(p.cohort.starts_on),
+            "ends_on": _iso(p.cohort.ends_on),
         },
         "generated_at": _iso(p.generated_at),
         "stuck_days": p.stuck_days,
-        "courses": [{"slug": c.slug, "title": c.title, "due_on": _iso(c.due_on)} for c in p.courses],
+        "courses": [
+            {"slug": c.slug, "title": c.title, "due_on": _iso(c.due_on)} for c in p.courses
+        ],
         "modules": [
-            {"key": m.key, "course": m.course_slug, "slug": m.slug, "title": m.title,
-             "lab": m.lab_slug, "lab_tasks": m.lab_tasks, "has_quiz": m.has_quiz,
-             "done": s.done, "in_progress": s.in_progress, "not_started": s.not_started,
-             "completion": s.completion, "average_score": _score(s.average_score)}
+            {
+                "key": m.key,
+                "course": m.course_slug,
+                "slug": m.slug,
+                "title": m.title,
+                "lab": m.lab_slug,
+                "lab_tasks": m.lab_tasks,
+                "has_quiz": m.has_quiz,
+                "done": s.done,
+                "in_progress": s.in_progress,
+                "not_started": s.not_started,
+                "completion": s.completion,
+                "average_score": _score(s.average_score),
+            }
             for m, s in zip(p.modules, p.module_stats, strict=True)
         ],
         "trainees": [
             {
-                "id": t.id, "email": t.email, "name": t.name, "done": t.done, "percent": t.percent,
-                "average_score": _score(t.average_score), "lab_tasks_done": t.tasks_done,
-                "lab_minutes": t.lab_minutes, "last_activity": _iso(t.last_activity),
+                "id": t.id,
+                "email": t.email,
+                "name": t.name,
+                "done": t.done,
+                "percent": t.percent,
+                "average_score": _score(t.average_score),
+                "lab_tasks_done": t.tasks_done,
+                "lab_minutes": t.lab_minutes,
+                "last_activity": _iso(t.last_activity),
                 "stuck": t.stuck,
                 "modules": {
-                    m.key: {"status": c.status, "quiz_score": _score(c.quiz_score),
-                            "lab_tasks_done": c.tasks_done}
+                    m.key: {
+                        "status": c.status,
+                        "quiz_score": _score(c.quiz_score),
+                        "lab_tasks_done": c.tasks_done,
+                    }
                     for m, c in zip(p.modules, t.cells, strict=True)
                 },
             }
             for t in p.trainees
         ],
         "flag_shares": [
-            {"at": _iso(s.at), "lab": s.lab_slug, "submitter_id": s.submitter_id,
-             "owner_id": s.owner_id}
+            {
+                "at": _iso(s.at),
+                "lab": s.lab_slug,
+                "submitter_id": s.submitter_id,
+                "owner_id": s.owner_id,
+            }
             for s in p.flag_shares
         ],
     }
@@ -80,9 +107,13 @@ openapi.add_paths(
                 ),
                 "parameters": [
                     {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
-                    {"name": "days", "in": "query", "required": False,
-                     "description": "A trainee with no progress for this many days is stuck.",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 365, "default": 7}},
+                    {
+                        "name": "days",
+                        "in": "query",
+                        "required": False,
+                        "description": "A trainee with no progress for this many days is stuck.",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 365, "default": 7},
+                    },
                 ],
                 "responses": {
                     "200": openapi.json_response(
@@ -98,38 +129,74 @@ openapi.add_paths(
             "type": "object",
             "required": ["cohort", "courses", "modules", "trainees"],
             "properties": {
-                "cohort": {"type": "object", "properties": {
-                    "id": {"type": "integer"}, "name": {"type": "string"},
-                    "centre": {"type": "object"},
-                    "starts_on": {"type": ["string", "null"], "format": "date"},
-                    "ends_on": {"type": ["string", "null"], "format": "date"},
-                }},
+                "cohort": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "name": {"type": "string"},
+                        "centre": {"type": "object"},
+                        "starts_on": {"type": ["string", "null"], "format": "date"},
+                        "ends_on": {"type": ["string", "null"], "format": "date"},
+                    },
+                },
                 "generated_at": {"type": "string", "format": "date-time"},
                 "stuck_days": {"type": "integer"},
-                "courses": {"type": "array", "items": {"type": "object", "properties": {
-                    "slug": {"type": "string"}, "title": {"type": "string"},
-                    "due_on": {"type": ["string", "null"], "format": "date"},
-                }}},
-                "modules": {"type": "array", "items": {"type": "object", "properties": {
-                    "key": {"type": "string", "description": "course-slug/module-slug"},
-                    "title": {"type": "string"}, "lab": {"type": ["string", "null"]},
-                    "completion": {"type": "integer", "description": "percent of trainees done"},
-                    "average_score": _SCORE,
-                }}},
-                "trainees": {"type": "array", "items": {"type": "object", "properties": {
-                    "id": {"type": "integer"}, "email": {"type": "string"},
-                    "name": {"type": "string"}, "done": {"type": "integer"},
-                    "percent": {"type": "integer"}, "average_score": _SCORE,
-                    "lab_tasks_done": {"type": "integer"}, "lab_minutes": {"type": "integer"},
-                    "last_activity": {"type": ["string", "null"], "format": "date-time"},
-                    "stuck": {"type": "array", "items": {"type": "string"}},
-                    "modules": {"type": "object", "additionalProperties": {
-                        "type": "object", "properties": {
-                            "status": {"enum": ["not_started", "in_progress", "done"]},
-                            "quiz_score": _SCORE, "lab_tasks_done": {"type": "integer"},
+                "courses": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "slug": {"type": "string"},
+                            "title": {"type": "string"},
+                            "due_on": {"type": ["string", "null"], "format": "date"},
                         },
-                    }},
-                }}},
+                    },
+                },
+                "modules": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "key": {"type": "string", "description": "course-slug/module-slug"},
+                            "title": {"type": "string"},
+                            "lab": {"type": ["string", "null"]},
+                            "completion": {
+                                "type": "integer",
+                                "description": "percent of trainees done",
+                            },
+                            "average_score": _SCORE,
+                        },
+                    },
+                },
+                "trainees": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "integer"},
+                            "email": {"type": "string"},
+                            "name": {"type": "string"},
+                            "done": {"type": "integer"},
+                            "percent": {"type": "integer"},
+                            "average_score": _SCORE,
+                            "lab_tasks_done": {"type": "integer"},
+                            "lab_minutes": {"type": "integer"},
+                            "last_activity": {"type": ["string", "null"], "format": "date-time"},
+                            "stuck": {"type": "array", "items": {"type": "string"}},
+                            "modules": {
+                                "type": "object",
+                                "additionalProperties": {
+                                    "type": "object",
+                                    "properties": {
+                                        "status": {"enum": ["not_started", "in_progress", "done"]},
+                                        "quiz_score": _SCORE,
+                                        "lab_tasks_done": {"type": "integer"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
                 "flag_shares": {"type": "array", "items": {"type": "object"}},
             },
         }

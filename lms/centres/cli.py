@@ -26,7 +26,9 @@ def demo_command():
 @centres_cli.command("generate-demo-cohort")
 @click.option("--trainees", default=1000, show_default=True, help="Trainees in the cohort.")
 @click.option("--modules", default=30, show_default=True, help="Modules of the generated course.")
-@click.option("--seed", default=1, show_default=True, help="Random seed (a new seed, a new cohort).")
+@click.option(
+    "--seed", default=1, show_default=True, help="Random seed (a new seed, a new cohort)."
+)
 @click.option("--centre", "centre_slug", default="benchmark-centre", show_default=True)
 @with_appcontext
 def generate_command(trainees, modules, seed, centre_slug):

@@ -24,12 +24,23 @@ BOM = "\ufeff"
 
 # Header spellings people use for the columns we know, normalised (lower case, no spaces).
 HEADER_ALIASES = {
-    "email": "email", "e-mail": "email", "emailaddress": "email", "e-mailaddress": "email",
+    "email": "email",
+    "e-mail": "email",
+    "emailaddress": "email",
+    "e-mailaddress": "email",
     "mail": "email",
-    "name": "name", "fullname": "name", "trainee": "name", "traineename": "name",
-    "firstname": "first_name", "givenname": "first_name",
-    "lastname": "last_name", "surname": "last_name", "familyname": "last_name",
-    "cohort": "cohort", "group": "cohort", "class": "cohort",
+    "name": "name",
+    "fullname": "name",
+    "trainee": "name",
+    "traineename": "name",
+    "firstname": "first_name",
+    "givenname": "first_name",
+    "lastname": "last_name",
+    "surname": "last_name",
+    "familyname": "last_name",
+    "cohort": "cohort",
+    "group": "cohort",
+    "class": "cohort",
 }
 
 
@@ -69,7 +80,9 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Response:
+def csv_response(
+    filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+) -> Response:
     # HTTP headers are Latin-1: keep the name to ASCII letters, digits and - _ .
     safe = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "-" for c in filename)
     return Response(
@@ -119,7 +132,9 @@ def read_rows(data: bytes, required: Sequence[str] = ("email",)) -> list[CsvRow]
     rows (too many fields) are recorded on the row.
     """
     if not data or not data.strip():
-        raise CsvFileError("The file is empty. The first line names the columns: email, name, cohort.")
+        raise CsvFileError(
+            "The file is empty. The first line names the columns: email, name, cohort."
+        )
     text = decode_upload(data)
     first_line = text.lstrip(BOM).splitlines()[0] if text.strip() else ""
     reader = csv.reader(io.StringIO(text.lstrip(BOM), newline=""), delimiter=_delimiter(first_line))
@@ -157,7 +172,7 @@ def read_rows(data: bytes, required: Sequence[str] = ("email",)) -> list[CsvRow]
                 v for v in (values.get("first_name", ""), values.get("last_name", "")) if v
             )
         row = CsvRow(line, values)
-        extra = [cell for cell in record[len(columns):] if cell.strip()]
+        extra = [cell for cell in record[len(columns) :] if cell.strip()]
         if extra:
             row.problems.append(
                 f"{len(record)} fields where the header has {len(columns)}: "

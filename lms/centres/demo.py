@@ -73,16 +73,33 @@ class CohortPlan:
 
 
 PLANS = [
-    CohortPlan(NCTC, "SOC analysts, intake A", 30, 90,
-               [("linux-fundamentals", -4), ("web-security-owasp", 40)],
-               NCTC_TRAINEES, ["centre-admin@example.org"], ["instructor@example.org"]),
-    CohortPlan(JEC, "Incident responders, intake 1", 21, 75,
-               [("linux-fundamentals", 20), ("incident-response", 45)],
-               JEC_TRAINEES, ["sg-admin@example.org"], ["sg-instructor@example.org"]),
+    CohortPlan(
+        NCTC,
+        "SOC analysts, intake A",
+        30,
+        90,
+        [("linux-fundamentals", -4), ("web-security-owasp", 40)],
+        NCTC_TRAINEES,
+        ["centre-admin@example.org"],
+        ["instructor@example.org"],
+    ),
+    CohortPlan(
+        JEC,
+        "Incident responders, intake 1",
+        21,
+        75,
+        [("linux-fundamentals", 20), ("incident-response", 45)],
+        JEC_TRAINEES,
+        ["sg-admin@example.org"],
+        ["sg-instructor@example.org"],
+    ),
 ]
 # Which centre offers which shipped course, and whether it shares it with its partners.
-OFFERS = [(NCTC[0], "linux-fundamentals", True), (NCTC[0], "web-security-owasp", False),
-          (JEC[0], "incident-response", True)]
+OFFERS = [
+    (NCTC[0], "linux-fundamentals", True),
+    (NCTC[0], "web-security-owasp", False),
+    (JEC[0], "incident-response", True),
+]
 
 
 def _password() -> str:
@@ -139,7 +156,9 @@ def create_demo_programme() -> str:
         cohort = db.session.scalar(
             select(Cohort).where(Cohort.centre_id == centre.id, Cohort.name == plan.name)
         ) or services.create_cohort(
-            centre, plan.name, (now - timedelta(days=plan.start_days_ago)).date(),
+            centre,
+            plan.name,
+            (now - timedelta(days=plan.start_days_ago)).date(),
             (now + timedelta(days=plan.length_days - plan.start_days_ago)).date(),
         )
         for email in plan.admins:
@@ -156,7 +175,9 @@ def create_demo_programme() -> str:
         for slug, due_in in plan.courses:
             if slug in courses and courses[slug].live_modules:
                 if slug not in {a.course.slug for a in cohort.courses}:
-                    services.assign_course(cohort, courses[slug].id, (now + timedelta(days=due_in)).date())
+                    services.assign_course(
+                        cohort, courses[slug].id, (now + timedelta(days=due_in)).date()
+                    )
                 assigned.append(courses[slug])
         people = list(plan.trainees)
         if plan.centre == NCTC:
@@ -173,15 +194,19 @@ def create_demo_programme() -> str:
                 made += 1
     # A second, future intake at the national centre: somewhere to move trainees to.
     nctc_next = "SOC analysts, intake B"
-    if not db.session.scalar(select(Cohort.id).where(Cohort.centre_id == nctc.id,
-                                                     Cohort.name == nctc_next)):
-        services.create_cohort(nctc, nctc_next, (now + timedelta(days=30)).date(),
-                               (now + timedelta(days=120)).date())
+    if not db.session.scalar(
+        select(Cohort.id).where(Cohort.centre_id == nctc.id, Cohort.name == nctc_next)
+    ):
+        services.create_cohort(
+            nctc, nctc_next, (now + timedelta(days=30)).date(), (now + timedelta(days=120)).date()
+        )
     db.session.flush()
     _flag_share(now)
     db.session.commit()
-    return (f"demo programme: {nctc.name} and {jec.name} (partners), "
-            f"{len(PLANS) + 1} cohorts, history made for {made} trainee(s)")
+    return (
+        f"demo programme: {nctc.name} and {jec.name} (partners), "
+        f"{len(PLANS) + 1} cohorts, history made for {made} trainee(s)"
+    )
 
 
 def _backdate_membership(cohort: Cohort, user: User, joined_at: datetime) -> None:
@@ -193,9 +218,12 @@ def _backdate_membership(cohort: Cohort, user: User, joined_at: datetime) -> Non
 
 
 def _has_history(user: User) -> bool:
-    return db.session.scalar(
-        select(ModuleProgress.id).where(ModuleProgress.user_id == user.id).limit(1)
-    ) is not None
+    return (
+        db.session.scalar(
+            select(ModuleProgress.id).where(ModuleProgress.user_id == user.id).limit(1)
+        )
+        is not None
+    )
 
 
 def _lab_tasks(slug: str) -> list[str]:
@@ -207,8 +235,9 @@ def _lab_tasks(slug: str) -> list[str]:
     return [t["id"] for t in tasks if isinstance(t, dict) and t.get("id")]
 
 
-def _make_history(user: User, profile: str, courses: list[Course], rng: random.Random,
-                  now: datetime) -> None:
+def _make_history(
+    user: User, profile: str, courses: list[Course], rng: random.Random, now: datetime
+) -> None:
     """Modules opened and done, quiz attempts, lab work: spread over the last weeks."""
     stalled = profile == "stalled"
     end = now - timedelta(days=rng.uniform(18, 24) if stalled else rng.uniform(0.1, 2.5))
@@ -243,44 +272,83 @@ def _module_history(user, module: Module, done: bool, profile: str, rng, at: dat
         for n, right in enumerate(tries):
             score = right / questions
             passed = score >= 0.8
-            db.session.add(QuizAttempt(
-                user_id=user.id, module_id=module.id, answers={}, score=score, passed=passed,
-                created_at=opened + timedelta(minutes=20 + 7 * n),
-            ))
+            db.session.add(
+                QuizAttempt(
+                    user_id=user.id,
+                    module_id=module.id,
+                    answers={},
+                    score=score,
+                    passed=passed,
+                    created_at=opened + timedelta(minutes=20 + 7 * n),
+                )
+            )
             best = max(best or 0.0, score)
     if module.lab_slug and (done or profile == "struggling"):
         minutes = rng.randint(25, 70)
         session = LabSession(
-            key=f"demo-{user.id}-{module.id}", user_id=user.id, lab_slug=module.lab_slug,
-            module_id=module.id, status="stopped", created_at=opened + timedelta(minutes=30),
-            started_at=opened + timedelta(minutes=31), ended_at=opened + timedelta(minutes=31 + minutes),
-            expires_at=opened + timedelta(minutes=91), end_reason="stopped",
+            key=f"demo-{user.id}-{module.id}",
+            user_id=user.id,
+            lab_slug=module.lab_slug,
+            module_id=module.id,
+            status="stopped",
+            created_at=opened + timedelta(minutes=30),
+            started_at=opened + timedelta(minutes=31),
+            ended_at=opened + timedelta(minutes=31 + minutes),
+            expires_at=opened + timedelta(minutes=91),
+            end_reason="stopped",
         )
         db.session.add(session)
         db.session.flush()
         for task in _lab_tasks(module.lab_slug):
             failures = 4 if profile == "struggling" and not done else rng.choice((0, 0, 1, 2))
             for f in range(failures):
-                db.session.add(TaskAttempt(
-                    session_id=session.id, user_id=user.id, lab_slug=module.lab_slug, task_id=task,
-                    kind="check", success=False, output="not yet",
-                    created_at=opened + timedelta(minutes=35 + f),
-                ))
+                db.session.add(
+                    TaskAttempt(
+                        session_id=session.id,
+                        user_id=user.id,
+                        lab_slug=module.lab_slug,
+                        task_id=task,
+                        kind="check",
+                        success=False,
+                        output="not yet",
+                        created_at=opened + timedelta(minutes=35 + f),
+                    )
+                )
             if done:
-                db.session.add(TaskAttempt(
-                    session_id=session.id, user_id=user.id, lab_slug=module.lab_slug, task_id=task,
-                    kind="check", success=True, output="ok",
-                    created_at=opened + timedelta(minutes=45),
-                ))
-                db.session.add(TaskCompletion(
-                    user_id=user.id, lab_slug=module.lab_slug, task_id=task, points=10,
-                    session_id=session.id, completed_at=opened + timedelta(minutes=45),
-                ))
-    db.session.add(ModuleProgress(
-        user_id=user.id, module_id=module.id, status=DONE if done else IN_PROGRESS,
-        quiz_score=best, quiz_passed=bool(best is not None and best >= 0.8),
-        first_seen_at=opened, updated_at=at, completed_at=at if done else None,
-    ))
+                db.session.add(
+                    TaskAttempt(
+                        session_id=session.id,
+                        user_id=user.id,
+                        lab_slug=module.lab_slug,
+                        task_id=task,
+                        kind="check",
+                        success=True,
+                        output="ok",
+                        created_at=opened + timedelta(minutes=45),
+                    )
+                )
+                db.session.add(
+                    TaskCompletion(
+                        user_id=user.id,
+                        lab_slug=module.lab_slug,
+                        task_id=task,
+                        points=10,
+                        session_id=session.id,
+                        completed_at=opened + timedelta(minutes=45),
+                    )
+                )
+    db.session.add(
+        ModuleProgress(
+            user_id=user.id,
+            module_id=module.id,
+            status=DONE if done else IN_PROGRESS,
+            quiz_score=best,
+            quiz_passed=bool(best is not None and best >= 0.8),
+            first_seen_at=opened,
+            updated_at=at,
+            completed_at=at if done else None,
+        )
+    )
 
 
 def _flag_share(now: datetime) -> None:
@@ -291,5 +359,11 @@ def _flag_share(now: datetime) -> None:
         return
     exists = db.session.scalar(select(FlagShare.id).where(FlagShare.submitter_id == submitter.id))
     if exists is None:
-        db.session.add(FlagShare(submitter_id=submitter.id, owner_id=owner.id, lab_slug="suid-hunt",
-                                 created_at=now - timedelta(days=3)))
+        db.session.add(
+            FlagShare(
+                submitter_id=submitter.id,
+                owner_id=owner.id,
+                lab_slug="suid-hunt",
+                created_at=now - timedelta(days=3),
+            )
+        )

@@ -17,7 +17,8 @@ class CentreForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=160)])
     country = StringField("Country", validators=[Optional(), Length(max=80)])
     partners = SelectMultipleField(
-        "Partner centres (we share our shared courses with them)", coerce=int,
+        "Partner centres (we share our shared courses with them)",
+        coerce=int,
         validators=[Optional()],
     )
     submit = SubmitField("Save the centre")

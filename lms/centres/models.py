@@ -27,7 +27,9 @@ centre_partners = Table(
     "centre_partners",
     db.metadata,
     Column("centre_id", ForeignKey("centres.id", ondelete="CASCADE"), primary_key=True),
-    Column("partner_id", ForeignKey("centres.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column(
+        "partner_id", ForeignKey("centres.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
 )
 
 cohort_instructors = Table(
@@ -56,7 +58,8 @@ class Centre(db.Model):
         order_by=lambda: Centre.name,
     )
     cohorts: Mapped[list[Cohort]] = relationship(
-        back_populates="centre", order_by=lambda: (Cohort.starts_on.desc(), Cohort.name),
+        back_populates="centre",
+        order_by=lambda: (Cohort.starts_on.desc(), Cohort.name),
         cascade="all, delete-orphan",
     )
     offered_courses: Mapped[list[CentreCourse]] = relationship(
@@ -101,7 +104,8 @@ class Cohort(db.Model):
         back_populates="cohort", cascade="all, delete-orphan"
     )
     courses: Mapped[list[CohortCourse]] = relationship(
-        back_populates="cohort", cascade="all, delete-orphan",
+        back_populates="cohort",
+        cascade="all, delete-orphan",
         order_by=lambda: CohortCourse.assigned_at,
     )
 

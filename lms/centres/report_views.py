@@ -71,9 +71,13 @@ def matrix_rows(p: CohortProgress) -> list[Markup]:
 def dashboard(cohort_id: int):
     progress = _progress(cohort_id)
     return render_template(
-        "centres/dashboard.html", p=progress, cohort=progress.cohort,
-        course_filter=request.args.get("course") or "", chart_data=progress.chart_data(),
-        failed_attempts=FAILED_ATTEMPTS, matrix=matrix_rows(progress),
+        "centres/dashboard.html",
+        p=progress,
+        cohort=progress.cohort,
+        course_filter=request.args.get("course") or "",
+        chart_data=progress.chart_data(),
+        failed_attempts=FAILED_ATTEMPTS,
+        matrix=matrix_rows(progress),
     )
 
 
@@ -111,32 +115,81 @@ def _export_table(p: CohortProgress, table: str):
         return _matrix_rows(p)
     if table == "modules":
         return (
-            ["course", "module", "trainees done", "in progress", "not started", "completion %",
-             "average quiz %", "lab tasks done"],
-            [(s.module.course_title, s.module.title, s.done, s.in_progress, s.not_started,
-              s.completion, _percent(s.average_score), s.tasks_done) for s in p.module_stats],
+            [
+                "course",
+                "module",
+                "trainees done",
+                "in progress",
+                "not started",
+                "completion %",
+                "average quiz %",
+                "lab tasks done",
+            ],
+            [
+                (
+                    s.module.course_title,
+                    s.module.title,
+                    s.done,
+                    s.in_progress,
+                    s.not_started,
+                    s.completion,
+                    _percent(s.average_score),
+                    s.tasks_done,
+                )
+                for s in p.module_stats
+            ],
         )
     if table == "trainees":
         return (
-            ["name", "email", "joined", "modules done", "percent done", "average quiz %",
-             "lab tasks done", "lab time (h:mm)", "last activity (UTC)", "stuck because"],
-            [(t.name, t.email, t.joined_at.strftime("%Y-%m-%d"), t.done, t.percent,
-              _percent(t.average_score), t.tasks_done, _minutes(t.lab_minutes),
-              t.last_activity.strftime("%Y-%m-%d %H:%M") if t.last_activity else "",
-              "; ".join(t.stuck)) for t in p.trainees],
+            [
+                "name",
+                "email",
+                "joined",
+                "modules done",
+                "percent done",
+                "average quiz %",
+                "lab tasks done",
+                "lab time (h:mm)",
+                "last activity (UTC)",
+                "stuck because",
+            ],
+            [
+                (
+                    t.name,
+                    t.email,
+                    t.joined_at.strftime("%Y-%m-%d"),
+                    t.done,
+                    t.percent,
+                    _percent(t.average_score),
+                    t.tasks_done,
+                    _minutes(t.lab_minutes),
+                    t.last_activity.strftime("%Y-%m-%d %H:%M") if t.last_activity else "",
+                    "; ".join(t.stuck),
+                )
+                for t in p.trainees
+            ],
         )
     if table == "stuck":
         return (
             ["name", "email", "reason", "last activity (UTC)"],
-            [(t.name, t.email, reason,
-              t.last_activity.strftime("%Y-%m-%d %H:%M") if t.last_activity else "")
-             for t in p.stuck for reason in t.stuck],
+            [
+                (
+                    t.name,
+                    t.email,
+                    reason,
+                    t.last_activity.strftime("%Y-%m-%d %H:%M") if t.last_activity else "",
+                )
+                for t in p.stuck
+                for reason in t.stuck
+            ],
         )
     if table == "flag-shares":
         return (
             ["when (UTC)", "lab", "submitted by", "flag of"],
-            [(s.at.strftime("%Y-%m-%d %H:%M"), s.lab_slug, s.submitter, s.owner)
-             for s in p.flag_shares],
+            [
+                (s.at.strftime("%Y-%m-%d %H:%M"), s.lab_slug, s.submitter, s.owner)
+                for s in p.flag_shares
+            ],
         )
     abort(404, description=f"There is no table called “{table}” to export.")
 
@@ -157,8 +210,10 @@ def export(cohort_id: int, table: str):
 
 def _cohorts_seen_by(viewer, trainee) -> list[Cohort]:
     cohorts = db.session.scalars(
-        select(Cohort).join(CohortMember, CohortMember.cohort_id == Cohort.id)
-        .where(CohortMember.user_id == trainee.id).order_by(Cohort.name)
+        select(Cohort)
+        .join(CohortMember, CohortMember.cohort_id == Cohort.id)
+        .where(CohortMember.user_id == trainee.id)
+        .order_by(Cohort.name)
     ).all()
     if viewer.id == trainee.id:
         return list(cohorts)
@@ -172,8 +227,13 @@ def trainee(user_id: int):
     report = trainee_report(person, _cohorts_seen_by(current_user, person))
     back = request.args.get("cohort", type=int)
     back_cohort = next((c for c in report.cohorts if c.id == back), None)
-    return render_template("centres/trainee.html", report=report, person=person,
-                           back_cohort=back_cohort, today=utcnow().date())
+    return render_template(
+        "centres/trainee.html",
+        report=report,
+        person=person,
+        back_cohort=back_cohort,
+        today=utcnow().date(),
+    )
 
 
 @bp.get("/trainees/<int:user_id>/timeline.csv")
@@ -182,7 +242,8 @@ def trainee_timeline_csv(user_id: int):
     person = trainee_or_abort(user_id, current_user)
     report = trainee_report(person, _cohorts_seen_by(current_user, person))
     return csv_response(
-        f"timeline-{person.email.split('@')[0]}.csv", ["when (UTC)", "kind", "what", "outcome"],
+        f"timeline-{person.email.split('@')[0]}.csv",
+        ["when (UTC)", "kind", "what", "outcome"],
         [(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.kind, e.text, e.outcome) for e in report.events],
     )
 
@@ -195,8 +256,17 @@ def trainee_courses_csv(user_id: int):
     return csv_response(
         f"courses-{person.email.split('@')[0]}.csv",
         ["course", "modules done", "modules", "percent", "average quiz %", "due on"],
-        [(c.title, c.done, c.total, c.percent, _percent(c.average_score),
-          c.due_on.isoformat() if c.due_on else "") for c in report.courses],
+        [
+            (
+                c.title,
+                c.done,
+                c.total,
+                c.percent,
+                _percent(c.average_score),
+                c.due_on.isoformat() if c.due_on else "",
+            )
+            for c in report.courses
+        ],
     )
 
 
@@ -207,8 +277,9 @@ def programme():
     chart = {
         "labels": [c.centre.name for c in centres],
         "completion": [c.completion for c in centres],
-        "average_score": [None if c.average_score is None else round(100 * c.average_score)
-                          for c in centres],
+        "average_score": [
+            None if c.average_score is None else round(100 * c.average_score) for c in centres
+        ],
         "trainees": [c.trainees for c in centres],
     }
     return render_template("centres/programme.html", centres=centres, chart_data=chart)
@@ -220,9 +291,33 @@ def programme_csv():
     centres = programme_overview()
     return csv_response(
         "programme.csv",
-        ["centre", "country", "partners", "cohorts", "trainees", "instructors", "courses",
-         "completion %", "average quiz %", "active last 7 days", "lab time (h:mm)"],
-        [(c.centre.name, c.centre.country, "; ".join(c.partners), c.cohorts, c.trainees,
-          c.instructors, c.courses, c.completion, _percent(c.average_score), c.active,
-          _minutes(c.lab_minutes)) for c in centres],
+        [
+            "centre",
+            "country",
+            "partners",
+            "cohorts",
+            "trainees",
+            "instructors",
+            "courses",
+            "completion %",
+            "average quiz %",
+            "active last 7 days",
+            "lab time (h:mm)",
+        ],
+        [
+            (
+                c.centre.name,
+                c.centre.country,
+                "; ".join(c.partners),
+                c.cohorts,
+                c.trainees,
+                c.instructors,
+                c.courses,
+                c.completion,
+                _percent(c.average_score),
+                c.active,
+                _minutes(c.lab_minutes),
+            )
+            for c in centres
+        ],
     )

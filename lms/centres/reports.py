@@ -208,23 +208,40 @@ def cohort_modules(cohort: Cohort, course_slug: str | None = None):
     ).all()
     if course_slug:
         assignments = [a for a in assignments if a.slug == course_slug]
-    courses = {a.course_id: CourseAssignment(a.course_id, a.slug, a.title, a.due_on, [])
-               for a in assignments}
+    courses = {
+        a.course_id: CourseAssignment(a.course_id, a.slug, a.title, a.due_on, [])
+        for a in assignments
+    }
     modules: list[ModuleColumn] = []
     if courses:
         rows = db.session.execute(
-            select(Module.id, Module.slug, Module.title, Module.position, Module.course_id,
-                   Module.lab_slug, Module.quiz)
-            .where(Module.course_id.in_(list(courses)), Module.retired.is_(False))
+            select(
+                Module.id,
+                Module.slug,
+                Module.title,
+                Module.position,
+                Module.course_id,
+                Module.lab_slug,
+                Module.quiz,
+            ).where(Module.course_id.in_(list(courses)), Module.retired.is_(False))
         ).all()
         order = {cid: i for i, cid in enumerate(courses)}
         for r in sorted(rows, key=lambda r: (order[r.course_id], r.position)):
             course = courses[r.course_id]
             course.module_ids.append(r.id)
-            modules.append(ModuleColumn(
-                r.id, r.slug, r.title, r.position, r.course_id, course.slug, course.title,
-                r.lab_slug, bool(r.quiz),
-            ))
+            modules.append(
+                ModuleColumn(
+                    r.id,
+                    r.slug,
+                    r.title,
+                    r.position,
+                    r.course_id,
+                    course.slug,
+                    course.title,
+                    r.lab_slug,
+                    bool(r.quiz),
+                )
+            )
         totals = lab_task_totals({m.lab_slug for m in modules if m.lab_slug})
         for m in modules:
             m.lab_tasks = totals.get(m.lab_slug, 0) if m.lab_slug else 0
@@ -243,7 +260,9 @@ def session_minutes(started_at, ended_at, expires_at, now: datetime) -> int:
 
 
 def cohort_progress(
-    cohort: Cohort, stuck_days: int = DEFAULT_STUCK_DAYS, course_slug: str | None = None,
+    cohort: Cohort,
+    stuck_days: int = DEFAULT_STUCK_DAYS,
+    course_slug: str | None = None,
     now: datetime | None = None,
 ) -> CohortProgress:
     """Everything the cohort dashboard shows, in a fixed number of queries."""
@@ -260,8 +279,9 @@ def cohort_progress(
         .where(CohortMember.cohort_id == cohort.id)
         .order_by(User.name, User.email)
     ).all()
-    trainees = [TraineeRow(p.id, p.name, p.email, p.joined_at, [Cell() for _ in modules])
-                for p in people]
+    trainees = [
+        TraineeRow(p.id, p.name, p.email, p.joined_at, [Cell() for _ in modules]) for p in people
+    ]
     by_id = {t.id: t for t in trainees}
     last_seen: dict[int, datetime] = {}
 
@@ -272,10 +292,14 @@ def cohort_progress(
     completions_per_day: Counter[date] = Counter()
     if module_ids:
         for user_id, module_id, status, score, updated_at, completed_at in db.session.execute(
-            select(ModuleProgress.user_id, ModuleProgress.module_id, ModuleProgress.status,
-                   ModuleProgress.quiz_score, ModuleProgress.updated_at,
-                   ModuleProgress.completed_at)
-            .where(ModuleProgress.module_id.in_(module_ids), ModuleProgress.user_id.in_(members))
+            select(
+                ModuleProgress.user_id,
+                ModuleProgress.module_id,
+                ModuleProgress.status,
+                ModuleProgress.quiz_score,
+                ModuleProgress.updated_at,
+                ModuleProgress.completed_at,
+            ).where(ModuleProgress.module_id.in_(module_ids), ModuleProgress.user_id.in_(members))
         ):
             trainee = by_id.get(user_id)
             if trainee is None:
@@ -289,9 +313,12 @@ def cohort_progress(
         # Quiz attempts: failed ones per module, and the latest activity.
         failed_quizzes: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for user_id, module_id, failed, latest in db.session.execute(
-            select(QuizAttempt.user_id, QuizAttempt.module_id,
-                   func.sum(case((QuizAttempt.passed.is_(False), 1), else_=0)),
-                   func.max(QuizAttempt.created_at))
+            select(
+                QuizAttempt.user_id,
+                QuizAttempt.module_id,
+                func.sum(case((QuizAttempt.passed.is_(False), 1), else_=0)),
+                func.max(QuizAttempt.created_at),
+            )
             .where(QuizAttempt.module_id.in_(module_ids), QuizAttempt.user_id.in_(members))
             .group_by(QuizAttempt.user_id, QuizAttempt.module_id)
         ):
@@ -319,14 +346,21 @@ def cohort_progress(
         # Failed flags and checks on tasks still not done.
         for user_id, lab, task, failed in db.session.execute(
             select(TaskAttempt.user_id, TaskAttempt.lab_slug, TaskAttempt.task_id, func.count())
-            .outerjoin(TaskCompletion, and_(
-                TaskCompletion.user_id == TaskAttempt.user_id,
-                TaskCompletion.lab_slug == TaskAttempt.lab_slug,
-                TaskCompletion.task_id == TaskAttempt.task_id,
-            ))
-            .where(TaskAttempt.user_id.in_(members), TaskAttempt.lab_slug.in_(lab_slugs),
-                   TaskAttempt.kind.in_(("flag", "check")), TaskAttempt.success.is_(False),
-                   TaskCompletion.id.is_(None))
+            .outerjoin(
+                TaskCompletion,
+                and_(
+                    TaskCompletion.user_id == TaskAttempt.user_id,
+                    TaskCompletion.lab_slug == TaskAttempt.lab_slug,
+                    TaskCompletion.task_id == TaskAttempt.task_id,
+                ),
+            )
+            .where(
+                TaskAttempt.user_id.in_(members),
+                TaskAttempt.lab_slug.in_(lab_slugs),
+                TaskAttempt.kind.in_(("flag", "check")),
+                TaskAttempt.success.is_(False),
+                TaskCompletion.id.is_(None),
+            )
             .group_by(TaskAttempt.user_id, TaskAttempt.lab_slug, TaskAttempt.task_id)
             .having(func.count() >= FAILED_ATTEMPTS)
         ):
@@ -335,12 +369,14 @@ def cohort_progress(
     # Any lab work counts as activity; lab time is every session of the trainee.
     for user_id, latest in db.session.execute(
         select(TaskAttempt.user_id, func.max(TaskAttempt.created_at))
-        .where(TaskAttempt.user_id.in_(members)).group_by(TaskAttempt.user_id)
+        .where(TaskAttempt.user_id.in_(members))
+        .group_by(TaskAttempt.user_id)
     ):
         seen(user_id, latest)
     for user_id, started_at, ended_at, expires_at in db.session.execute(
-        select(LabSession.user_id, LabSession.started_at, LabSession.ended_at, LabSession.expires_at)
-        .where(LabSession.user_id.in_(members), LabSession.started_at.isnot(None))
+        select(
+            LabSession.user_id, LabSession.started_at, LabSession.ended_at, LabSession.expires_at
+        ).where(LabSession.user_id.in_(members), LabSession.started_at.isnot(None))
     ):
         if user_id in by_id:
             by_id[user_id].lab_minutes += session_minutes(started_at, ended_at, expires_at, now)
@@ -352,7 +388,11 @@ def cohort_progress(
         _summarise(t, modules)
         t.last_activity = last_seen.get(t.id)
         t.stuck = _stuck_reasons(
-            t, courses, modules, stuck_days, now,
+            t,
+            courses,
+            modules,
+            stuck_days,
+            now,
             [(titles[mid], n) for mid, n in failed_quizzes.get(t.id, [])],
             failed_tasks.get(t.id, []),
         )
@@ -362,16 +402,24 @@ def cohort_progress(
         statuses = Counter(t.cells[i].status for t in trainees)
         scores = [t.cells[i].quiz_score for t in trainees if t.cells[i].quiz_score is not None]
         count = len(trainees)
-        stats.append(ModuleStat(
-            m, statuses[DONE], statuses[IN_PROGRESS], count - statuses[DONE] - statuses[IN_PROGRESS],
-            round(100 * statuses[DONE] / count) if count else 0,
-            sum(scores) / len(scores) if scores else None,
-            sum(t.cells[i].tasks_done for t in trainees),
-        ))
-    activity = [(today - timedelta(days=d), completions_per_day[today - timedelta(days=d)])
-                for d in range(ACTIVITY_DAYS - 1, -1, -1)]
-    return CohortProgress(cohort, courses, modules, trainees, stats, flag_shares, stuck_days,
-                          now, activity)
+        stats.append(
+            ModuleStat(
+                m,
+                statuses[DONE],
+                statuses[IN_PROGRESS],
+                count - statuses[DONE] - statuses[IN_PROGRESS],
+                round(100 * statuses[DONE] / count) if count else 0,
+                sum(scores) / len(scores) if scores else None,
+                sum(t.cells[i].tasks_done for t in trainees),
+            )
+        )
+    activity = [
+        (today - timedelta(days=d), completions_per_day[today - timedelta(days=d)])
+        for d in range(ACTIVITY_DAYS - 1, -1, -1)
+    ]
+    return CohortProgress(
+        cohort, courses, modules, trainees, stats, flag_shares, stuck_days, now, activity
+    )
 
 
 def _summarise(t: TraineeRow, modules: list[ModuleColumn]) -> None:
@@ -417,16 +465,32 @@ def _flag_shares(cohort: Cohort, member_ids: set[int]) -> list[FlagShareRow]:
     submitter, owner = aliased(User), aliased(User)
     members = _members_of(cohort.id)
     rows = db.session.execute(
-        select(FlagShare.created_at, FlagShare.lab_slug, submitter.id, submitter.name,
-               submitter.email, owner.id, owner.name, owner.email)
+        select(
+            FlagShare.created_at,
+            FlagShare.lab_slug,
+            submitter.id,
+            submitter.name,
+            submitter.email,
+            owner.id,
+            owner.name,
+            owner.email,
+        )
         .join(submitter, submitter.id == FlagShare.submitter_id)
         .join(owner, owner.id == FlagShare.owner_id)
         .where(FlagShare.submitter_id.in_(members) | FlagShare.owner_id.in_(members))
         .order_by(FlagShare.created_at.desc())
     ).all()
     return [
-        FlagShareRow(at, lab, sid, sname or semail, oid, oname or oemail,
-                     oid in member_ids, sid in member_ids)
+        FlagShareRow(
+            at,
+            lab,
+            sid,
+            sname or semail,
+            oid,
+            oname or oemail,
+            oid in member_ids,
+            sid in member_ids,
+        )
         for at, lab, sid, sname, semail, oid, oname, oemail in rows
     ]
 
@@ -454,7 +518,9 @@ class CohortSummary:
         return self.score_total / self.scored if self.scored else None
 
 
-def cohort_summaries(cohort_ids: list[int], now: datetime | None = None) -> dict[int, CohortSummary]:
+def cohort_summaries(
+    cohort_ids: list[int], now: datetime | None = None
+) -> dict[int, CohortSummary]:
     """Trainees, completion and average score of each cohort: 4 queries for any number."""
     now = now or utcnow()
     summaries = {cid: CohortSummary(cid) for cid in cohort_ids}
@@ -462,24 +528,33 @@ def cohort_summaries(cohort_ids: list[int], now: datetime | None = None) -> dict
         return summaries
     for cid, n in db.session.execute(
         select(CohortMember.cohort_id, func.count())
-        .where(CohortMember.cohort_id.in_(cohort_ids)).group_by(CohortMember.cohort_id)
+        .where(CohortMember.cohort_id.in_(cohort_ids))
+        .group_by(CohortMember.cohort_id)
     ):
         summaries[cid].trainees = n
     for cid, n in db.session.execute(
         select(CohortCourse.cohort_id, func.count(Module.id))
         .join(Module, and_(Module.course_id == CohortCourse.course_id, Module.retired.is_(False)))
-        .where(CohortCourse.cohort_id.in_(cohort_ids)).group_by(CohortCourse.cohort_id)
+        .where(CohortCourse.cohort_id.in_(cohort_ids))
+        .group_by(CohortCourse.cohort_id)
     ):
         summaries[cid].modules = n
     progress = (
-        select(CohortMember.cohort_id,
-               func.sum(case((ModuleProgress.status == DONE, 1), else_=0)),
-               func.sum(func.coalesce(ModuleProgress.quiz_score, 0)),
-               func.count(ModuleProgress.quiz_score))
+        select(
+            CohortMember.cohort_id,
+            func.sum(case((ModuleProgress.status == DONE, 1), else_=0)),
+            func.sum(func.coalesce(ModuleProgress.quiz_score, 0)),
+            func.count(ModuleProgress.quiz_score),
+        )
         .join(ModuleProgress, ModuleProgress.user_id == CohortMember.user_id)
         .join(Module, and_(Module.id == ModuleProgress.module_id, Module.retired.is_(False)))
-        .join(CohortCourse, and_(CohortCourse.cohort_id == CohortMember.cohort_id,
-                                 CohortCourse.course_id == Module.course_id))
+        .join(
+            CohortCourse,
+            and_(
+                CohortCourse.cohort_id == CohortMember.cohort_id,
+                CohortCourse.course_id == Module.course_id,
+            ),
+        )
         .where(CohortMember.cohort_id.in_(cohort_ids))
         .group_by(CohortMember.cohort_id)
     )
@@ -489,8 +564,10 @@ def cohort_summaries(cohort_ids: list[int], now: datetime | None = None) -> dict
     for cid, n in db.session.execute(
         select(CohortMember.cohort_id, func.count(func.distinct(ModuleProgress.user_id)))
         .join(ModuleProgress, ModuleProgress.user_id == CohortMember.user_id)
-        .where(CohortMember.cohort_id.in_(cohort_ids),
-               ModuleProgress.updated_at >= now - timedelta(days=7))
+        .where(
+            CohortMember.cohort_id.in_(cohort_ids),
+            ModuleProgress.updated_at >= now - timedelta(days=7),
+        )
         .group_by(CohortMember.cohort_id)
     ):
         summaries[cid].active = n
@@ -538,7 +615,8 @@ def programme_overview(now: datetime | None = None) -> list[CentreSummary]:
         centre.scored += s.scored
     for centre_id, n in db.session.execute(
         select(Cohort.centre_id, func.count(func.distinct(CohortMember.user_id)))
-        .join(CohortMember, CohortMember.cohort_id == Cohort.id).group_by(Cohort.centre_id)
+        .join(CohortMember, CohortMember.cohort_id == Cohort.id)
+        .group_by(Cohort.centre_id)
     ):
         by_id[centre_id].trainees = n
     for centre_id, n in db.session.execute(
@@ -549,7 +627,8 @@ def programme_overview(now: datetime | None = None) -> list[CentreSummary]:
         by_id[centre_id].instructors = n
     for centre_id, n in db.session.execute(
         select(Cohort.centre_id, func.count(func.distinct(CohortCourse.course_id)))
-        .join(CohortCourse, CohortCourse.cohort_id == Cohort.id).group_by(Cohort.centre_id)
+        .join(CohortCourse, CohortCourse.cohort_id == Cohort.id)
+        .group_by(Cohort.centre_id)
     ):
         by_id[centre_id].courses = n
     for centre_id, n in db.session.execute(
@@ -614,24 +693,30 @@ class TraineeReport:
 MAX_EVENTS = 2000
 
 
-def trainee_report(trainee: User, cohorts: list[Cohort], now: datetime | None = None) -> TraineeReport:
+def trainee_report(
+    trainee: User, cohorts: list[Cohort], now: datetime | None = None
+) -> TraineeReport:
     """A trainee's courses and a timeline of everything they did, newest first."""
     now = now or utcnow()
     events: list[TimelineEvent] = []
-    for m in db.session.scalars(
-        select(CohortMember).where(CohortMember.user_id == trainee.id)
-    ):
+    for m in db.session.scalars(select(CohortMember).where(CohortMember.user_id == trainee.id)):
         if m.cohort in cohorts:
-            events.append(TimelineEvent(m.joined_at, "cohort", f"Joined the cohort {m.cohort.name}"))
+            events.append(
+                TimelineEvent(m.joined_at, "cohort", f"Joined the cohort {m.cohort.name}")
+            )
 
     titles = {
         mid: (mtitle, ctitle)
         for mid, mtitle, ctitle in db.session.execute(
-            select(Module.id, Module.title, Course.title).join(Course, Course.id == Module.course_id)
-            .where(Module.id.in_(
-                select(ModuleProgress.module_id).where(ModuleProgress.user_id == trainee.id)
-                .union(select(QuizAttempt.module_id).where(QuizAttempt.user_id == trainee.id))
-            ))
+            select(Module.id, Module.title, Course.title)
+            .join(Course, Course.id == Module.course_id)
+            .where(
+                Module.id.in_(
+                    select(ModuleProgress.module_id)
+                    .where(ModuleProgress.user_id == trainee.id)
+                    .union(select(QuizAttempt.module_id).where(QuizAttempt.user_id == trainee.id))
+                )
+            )
         )
     }
 
@@ -641,38 +726,57 @@ def trainee_report(trainee: User, cohorts: list[Cohort], now: datetime | None = 
 
     for started_at, completed_at, title in db.session.execute(
         select(Enrolment.started_at, Enrolment.completed_at, Course.title)
-        .join(Course, Course.id == Enrolment.course_id).where(Enrolment.user_id == trainee.id)
+        .join(Course, Course.id == Enrolment.course_id)
+        .where(Enrolment.user_id == trainee.id)
     ):
         events.append(TimelineEvent(started_at, "course", f"Started the course {title}"))
         if completed_at:
-            events.append(TimelineEvent(completed_at, "course", f"Completed the course {title}",
-                                        "success"))
+            events.append(
+                TimelineEvent(completed_at, "course", f"Completed the course {title}", "success")
+            )
     for record in db.session.scalars(
         select(ModuleProgress).where(ModuleProgress.user_id == trainee.id)
     ):
-        events.append(TimelineEvent(record.first_seen_at, "module", f"Opened {where(record.module_id)}"))
+        events.append(
+            TimelineEvent(record.first_seen_at, "module", f"Opened {where(record.module_id)}")
+        )
         if record.completed_at:
-            events.append(TimelineEvent(record.completed_at, "module",
-                                        f"Completed {where(record.module_id)}", "success"))
+            events.append(
+                TimelineEvent(
+                    record.completed_at, "module", f"Completed {where(record.module_id)}", "success"
+                )
+            )
     for attempt in db.session.scalars(select(QuizAttempt).where(QuizAttempt.user_id == trainee.id)):
-        events.append(TimelineEvent(
-            attempt.created_at, "quiz",
-            f"Quiz in {where(attempt.module_id)}: {round(100 * attempt.score)} %",
-            "success" if attempt.passed else "failure",
-        ))
+        events.append(
+            TimelineEvent(
+                attempt.created_at,
+                "quiz",
+                f"Quiz in {where(attempt.module_id)}: {round(100 * attempt.score)} %",
+                "success" if attempt.passed else "failure",
+            )
+        )
     lab_minutes = 0
     for session in db.session.scalars(select(LabSession).where(LabSession.user_id == trainee.id)):
         minutes = session_minutes(session.started_at, session.ended_at, session.expires_at, now)
         lab_minutes += minutes
-        events.append(TimelineEvent(session.created_at, "lab", f"Started the lab {session.lab_slug}"))
+        events.append(
+            TimelineEvent(session.created_at, "lab", f"Started the lab {session.lab_slug}")
+        )
         if session.ended_at:
             why = f" ({session.end_reason})" if session.end_reason else ""
-            events.append(TimelineEvent(
-                session.ended_at, "lab",
-                f"Lab {session.lab_slug} ended{why} after {minutes} min",
-                "failure" if session.status == "failed" else "",
-            ))
-    verbs = {"flag": "Submitted a flag for", "check": "Asked for a check of", "hint": "Revealed the hint of"}
+            events.append(
+                TimelineEvent(
+                    session.ended_at,
+                    "lab",
+                    f"Lab {session.lab_slug} ended{why} after {minutes} min",
+                    "failure" if session.status == "failed" else "",
+                )
+            )
+    verbs = {
+        "flag": "Submitted a flag for",
+        "check": "Asked for a check of",
+        "hint": "Revealed the hint of",
+    }
     for attempt in db.session.scalars(select(TaskAttempt).where(TaskAttempt.user_id == trainee.id)):
         outcome = "" if attempt.kind == "hint" else ("success" if attempt.success else "failure")
         text = f"{verbs.get(attempt.kind, attempt.kind)} {attempt.lab_slug} › {attempt.task_id}"
@@ -681,7 +785,9 @@ def trainee_report(trainee: User, cohorts: list[Cohort], now: datetime | None = 
             text += ": " + words[0 if attempt.success else 1]
         events.append(TimelineEvent(attempt.created_at, "task", text, outcome))
     for share in db.session.scalars(
-        select(FlagShare).where((FlagShare.submitter_id == trainee.id) | (FlagShare.owner_id == trainee.id))
+        select(FlagShare).where(
+            (FlagShare.submitter_id == trainee.id) | (FlagShare.owner_id == trainee.id)
+        )
     ):
         if share.submitter_id == trainee.id:
             text = f"Submitted the {share.lab_slug} flag of {share.owner.display_name} (possible sharing)"
@@ -691,7 +797,11 @@ def trainee_report(trainee: User, cohorts: list[Cohort], now: datetime | None = 
 
     events.sort(key=lambda e: e.at, reverse=True)
     return TraineeReport(
-        trainee, cohorts, _course_lines(trainee, cohorts), events[:MAX_EVENTS], lab_minutes,
+        trainee,
+        cohorts,
+        _course_lines(trainee, cohorts),
+        events[:MAX_EVENTS],
+        lab_minutes,
         len(events) > MAX_EVENTS,
     )
 
@@ -701,19 +811,26 @@ def _course_lines(trainee: User, cohorts: list[Cohort]) -> list[CourseLine]:
     due: dict[int, date | None] = {}
     for cohort in cohorts:
         for a in cohort.courses:
-            if a.course_id not in due or (a.due_on and (due[a.course_id] is None or a.due_on < due[a.course_id])):
+            if a.course_id not in due or (
+                a.due_on and (due[a.course_id] is None or a.due_on < due[a.course_id])
+            ):
                 due[a.course_id] = a.due_on
     if not due:
         return []
     modules = db.session.execute(
-        select(Module.id, Module.course_id).where(Module.course_id.in_(list(due)), Module.retired.is_(False))
+        select(Module.id, Module.course_id).where(
+            Module.course_id.in_(list(due)), Module.retired.is_(False)
+        )
     ).all()
     progress = {
         mid: (status, score)
         for mid, status, score in db.session.execute(
-            select(ModuleProgress.module_id, ModuleProgress.status, ModuleProgress.quiz_score)
-            .where(ModuleProgress.user_id == trainee.id,
-                   ModuleProgress.module_id.in_([m.id for m in modules]))
+            select(
+                ModuleProgress.module_id, ModuleProgress.status, ModuleProgress.quiz_score
+            ).where(
+                ModuleProgress.user_id == trainee.id,
+                ModuleProgress.module_id.in_([m.id for m in modules]),
+            )
         )
     }
     courses = {c.id: c for c in db.session.scalars(select(Course).where(Course.id.in_(list(due))))}
@@ -721,9 +838,15 @@ def _course_lines(trainee: User, cohorts: list[Cohort]) -> list[CourseLine]:
     for course_id, due_on in due.items():
         ids = [m.id for m in modules if m.course_id == course_id]
         scores = [progress[i][1] for i in ids if i in progress and progress[i][1] is not None]
-        lines.append(CourseLine(
-            course_id, courses[course_id].slug, courses[course_id].title,
-            sum(1 for i in ids if progress.get(i, ("",))[0] == DONE), len(ids),
-            sum(scores) / len(scores) if scores else None, due_on,
-        ))
+        lines.append(
+            CourseLine(
+                course_id,
+                courses[course_id].slug,
+                courses[course_id].title,
+                sum(1 for i in ids if progress.get(i, ("",))[0] == DONE),
+                len(ids),
+                sum(scores) / len(scores) if scores else None,
+                due_on,
+            )
+        )
     return sorted(lines, key=lambda c: c.title)

@@ -60,25 +60,40 @@ def read_roster(data: bytes, cohort: Cohort, actor: User) -> RosterReport:
 def plan_roster(rows: list[CsvRow], cohort: Cohort, actor: User) -> RosterReport:
     """Decide every row's fate; changes nothing. A few queries, whatever the file's size."""
     emails = {normalise_email(r.values.get("email", "")) for r in rows} - {""}
-    users = {
-        u.email: u for u in db.session.scalars(select(User).where(User.email.in_(emails)))
-    } if emails else {}
+    users = (
+        {u.email: u for u in db.session.scalars(select(User).where(User.email.in_(emails)))}
+        if emails
+        else {}
+    )
     cohorts_by_name = {
         c.name.casefold(): c
         for c in db.session.scalars(select(Cohort).where(Cohort.centre_id == cohort.centre_id))
     }
-    memberships = set(db.session.execute(
-        select(CohortMember.cohort_id, CohortMember.user_id)
-        .where(CohortMember.user_id.in_([u.id for u in users.values()]))
-    ).all()) if users else set()
-    open_invitations = {
-        (email, cohort_id): created_at
-        for email, cohort_id, created_at in db.session.execute(
-            select(Invitation.email, Invitation.cohort_id, Invitation.created_at)
-            .where(Invitation.email.in_(emails), Invitation.used_at.is_(None),
-                   Invitation.expires_at > utcnow())
-        ).all()
-    } if emails else {}
+    memberships = (
+        set(
+            db.session.execute(
+                select(CohortMember.cohort_id, CohortMember.user_id).where(
+                    CohortMember.user_id.in_([u.id for u in users.values()])
+                )
+            ).all()
+        )
+        if users
+        else set()
+    )
+    open_invitations = (
+        {
+            (email, cohort_id): created_at
+            for email, cohort_id, created_at in db.session.execute(
+                select(Invitation.email, Invitation.cohort_id, Invitation.created_at).where(
+                    Invitation.email.in_(emails),
+                    Invitation.used_at.is_(None),
+                    Invitation.expires_at > utcnow(),
+                )
+            ).all()
+        }
+        if emails
+        else {}
+    )
     allowed_centres = managed_centre_ids(actor)
 
     report = RosterReport()
@@ -150,7 +165,9 @@ def apply_roster(report: RosterReport, actor: User) -> RosterReport:
         return report
     for row in report.rows:
         if row.status == CREATED:
-            new = services.new_invitation(row.email, Role.TRAINEE.value, row.cohort, actor, row.name)
+            new = services.new_invitation(
+                row.email, Role.TRAINEE.value, row.cohort, actor, row.name
+            )
             row.link = services.invitation_link(new)
         elif row.status == ADDED:
             services.join_cohort(row.user, row.cohort)

@@ -79,7 +79,9 @@ def create_centre(name: str, country: str = "", slug: str | None = None) -> Cent
         raise CentreError("Give the centre a name.")
     slug = slugify(slug or name)
     if db.session.scalar(select(Centre.id).where(Centre.slug == slug)):
-        raise CentreError(f"A centre with the address “{slug}” exists already; choose another name.")
+        raise CentreError(
+            f"A centre with the address “{slug}” exists already; choose another name."
+        )
     centre = Centre(slug=slug, name=name, country=(country or "").strip())
     db.session.add(centre)
     db.session.flush()
@@ -100,18 +102,22 @@ def update_centre(centre: Centre, name: str, country: str, partner_ids: list[int
 
 def centres_partnering_with(centre: Centre) -> list[Centre]:
     """Centres that share their courses with ``centre``."""
-    return list(db.session.scalars(
-        select(Centre)
-        .join(centre_partners, centre_partners.c.centre_id == Centre.id)
-        .where(centre_partners.c.partner_id == centre.id)
-        .order_by(Centre.name)
-    ))
+    return list(
+        db.session.scalars(
+            select(Centre)
+            .join(centre_partners, centre_partners.c.centre_id == Centre.id)
+            .where(centre_partners.c.partner_id == centre.id)
+            .order_by(Centre.name)
+        )
+    )
 
 
 def add_centre_admin(centre: Centre, email: str) -> User:
     user = find_user_by_email(email)
     if user is None:
-        raise CentreError(f"There is no account for {normalise_email(email)}. Create or invite it first.")
+        raise CentreError(
+            f"There is no account for {normalise_email(email)}. Create or invite it first."
+        )
     if user.role != Role.CENTRE_ADMIN.value:
         raise CentreError(f"{user.email} is {role_phrase(user)}, not a centre admin.")
     if user not in centre.admins:
@@ -140,19 +146,25 @@ def assignable_courses(centre: Centre) -> list[Course]:
             CentreCourse.shared.is_(True) & CentreCourse.centre_id.in_(sharing_centres),
         ),
     )
-    return list(db.session.scalars(
-        select(Course)
-        .where(Course.is_published, or_(~offered_by_any, allowed))
-        .order_by(Course.title)
-    ))
+    return list(
+        db.session.scalars(
+            select(Course)
+            .where(Course.is_published, or_(~offered_by_any, allowed))
+            .order_by(Course.title)
+        )
+    )
 
 
 def unoffered_courses() -> list[Course]:
     """Published courses that no centre offers yet."""
     taken = select(CentreCourse.course_id)
-    return list(db.session.scalars(
-        select(Course).where(Course.is_published, Course.id.not_in(taken)).order_by(Course.title)
-    ))
+    return list(
+        db.session.scalars(
+            select(Course)
+            .where(Course.is_published, Course.id.not_in(taken))
+            .order_by(Course.title)
+        )
+    )
 
 
 def offer_course(centre: Centre, course_id: int, shared: bool = False) -> CentreCourse:
@@ -248,18 +260,20 @@ def unassign_course(cohort: Cohort, course_id: int) -> None:
 
 
 def member_ids(cohort: Cohort) -> set[int]:
-    return set(db.session.scalars(
-        select(CohortMember.user_id).where(CohortMember.cohort_id == cohort.id)
-    ))
+    return set(
+        db.session.scalars(select(CohortMember.user_id).where(CohortMember.cohort_id == cohort.id))
+    )
 
 
 def members(cohort: Cohort) -> list[tuple[User, CohortMember]]:
-    return list(db.session.execute(
-        select(User, CohortMember)
-        .join(CohortMember, CohortMember.user_id == User.id)
-        .where(CohortMember.cohort_id == cohort.id)
-        .order_by(User.name, User.email)
-    ).all())
+    return list(
+        db.session.execute(
+            select(User, CohortMember)
+            .join(CohortMember, CohortMember.user_id == User.id)
+            .where(CohortMember.cohort_id == cohort.id)
+            .order_by(User.name, User.email)
+        ).all()
+    )
 
 
 def join_cohort(user: User, cohort: Cohort) -> bool:
@@ -306,7 +320,9 @@ def add_member_to_cohort(user: User, cohort_id: int) -> None:
 def remove_member(cohort: Cohort, user_id: int) -> None:
     """Take a trainee out of a cohort. Their progress stays with them."""
     db.session.execute(
-        delete(CohortMember).where(CohortMember.cohort_id == cohort.id, CohortMember.user_id == user_id)
+        delete(CohortMember).where(
+            CohortMember.cohort_id == cohort.id, CohortMember.user_id == user_id
+        )
     )
 
 
@@ -357,7 +373,11 @@ def new_invitation(
 ) -> NewInvitation:
     """An invitation into ``cohort`` (not committed). The plain token is only here."""
     invitation, token = Invitation.issue(
-        email, role, days=INVITATION_DAYS, centre_id=cohort.centre_id, cohort_id=cohort.id,
+        email,
+        role,
+        days=INVITATION_DAYS,
+        centre_id=cohort.centre_id,
+        cohort_id=cohort.id,
         created_by_id=invited_by.id if invited_by else None,
     )
     db.session.add(invitation)
@@ -382,8 +402,11 @@ def pending_invitations(cohort: Cohort) -> list[PendingInvite]:
     rows = db.session.execute(
         select(Invitation, PendingTrainee.name)
         .outerjoin(PendingTrainee, PendingTrainee.invitation_id == Invitation.id)
-        .where(Invitation.cohort_id == cohort.id, Invitation.used_at.is_(None),
-               Invitation.expires_at > utcnow())
+        .where(
+            Invitation.cohort_id == cohort.id,
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
         .order_by(Invitation.created_at.desc())
     ).all()
     return [PendingInvite(invitation, name or "") for invitation, name in rows]
@@ -396,9 +419,10 @@ def renew_invitation(cohort: Cohort, invitation_id: int, invited_by: User) -> st
         raise CentreError("That invitation does not exist or was already accepted.")
     if find_user_by_email(old.email):
         raise CentreError(f"{old.email} has an account already.")
-    name = db.session.scalar(
-        select(PendingTrainee.name).where(PendingTrainee.invitation_id == old.id)
-    ) or ""
+    name = (
+        db.session.scalar(select(PendingTrainee.name).where(PendingTrainee.invitation_id == old.id))
+        or ""
+    )
     old.expires_at = utcnow()  # the old link is dead
     return invitation_link(new_invitation(old.email, old.role, cohort, invited_by, name))
 

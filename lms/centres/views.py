@@ -40,7 +40,10 @@ def index():
     cohorts = services.cohorts_visible_to(current_user)
     summaries = cohort_summaries([c.id for c in cohorts])
     return render_template(
-        "centres/index.html", centres=centres, cohorts=cohorts, summaries=summaries,
+        "centres/index.html",
+        centres=centres,
+        cohorts=cohorts,
+        summaries=summaries,
         can_create=current_user.is_platform_admin,
     )
 
@@ -65,7 +68,9 @@ def _centre_form(centre: Centre) -> forms.CentreForm:
     form = forms.CentreForm(obj=centre)
     form.partners.choices = [
         (c.id, f"{c.name} ({c.country})" if c.country else c.name)
-        for c in db.session.scalars(select(Centre).where(Centre.id != centre.id).order_by(Centre.name))
+        for c in db.session.scalars(
+            select(Centre).where(Centre.id != centre.id).order_by(Centre.name)
+        )
     ]
     if request.method == "GET":
         form.partners.data = [p.id for p in centre.partners]
@@ -91,11 +96,15 @@ def centre(slug: str):
     offer_form.course.choices = [(c.id, c.title) for c in services.unoffered_courses()]
     summaries = cohort_summaries([c.id for c in centre.cohorts])
     return render_template(
-        "centres/centre.html", centre=centre, form=form, summaries=summaries,
+        "centres/centre.html",
+        centre=centre,
+        form=form,
+        summaries=summaries,
         offered=sorted(centre.offered_courses, key=lambda o: o.course.title),
         assignable=services.assignable_courses(centre),
         partnering=services.centres_partnering_with(centre),
-        offer_form=offer_form, admin_form=forms.EmailForm(prefix="admin"),
+        offer_form=offer_form,
+        admin_form=forms.EmailForm(prefix="admin"),
         action=forms.ActionForm(),
     )
 
@@ -185,13 +194,31 @@ def centre_cohorts_csv(slug: str):
     summaries = cohort_summaries([c.id for c in centre.cohorts])
     return csv_response(
         f"{centre.slug}-cohorts.csv",
-        ["cohort", "starts on", "ends on", "trainees", "instructors", "completion %",
-         "average quiz %", "active last 7 days"],
-        [(c.name, c.starts_on.isoformat() if c.starts_on else "",
-          c.ends_on.isoformat() if c.ends_on else "", summaries[c.id].trainees,
-          "; ".join(i.display_name for i in c.instructors), summaries[c.id].completion,
-          "" if summaries[c.id].average_score is None else round(100 * summaries[c.id].average_score),
-          summaries[c.id].active) for c in centre.cohorts],
+        [
+            "cohort",
+            "starts on",
+            "ends on",
+            "trainees",
+            "instructors",
+            "completion %",
+            "average quiz %",
+            "active last 7 days",
+        ],
+        [
+            (
+                c.name,
+                c.starts_on.isoformat() if c.starts_on else "",
+                c.ends_on.isoformat() if c.ends_on else "",
+                summaries[c.id].trainees,
+                "; ".join(i.display_name for i in c.instructors),
+                summaries[c.id].completion,
+                ""
+                if summaries[c.id].average_score is None
+                else round(100 * summaries[c.id].average_score),
+                summaries[c.id].active,
+            )
+            for c in centre.cohorts
+        ],
     )
 
 
@@ -209,7 +236,9 @@ def new_cohort(slug: str):
             form.name.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(f"The cohort {cohort.name} is created. Add trainees and assign courses.", "success")
+            flash(
+                f"The cohort {cohort.name} is created. Add trainees and assign courses.", "success"
+            )
             return redirect(url_for("centres.cohort", cohort_id=cohort.id))
     return render_template("centres/cohort_form.html", form=form, centre=centre, cohort=None)
 
@@ -219,7 +248,9 @@ def new_cohort(slug: str):
 
 def _move_targets(cohort: Cohort) -> list[Cohort]:
     ids = managed_centre_ids(current_user)
-    query = select(Cohort).join(Centre).where(Cohort.id != cohort.id).order_by(Centre.name, Cohort.name)
+    query = (
+        select(Cohort).join(Centre).where(Cohort.id != cohort.id).order_by(Centre.name, Cohort.name)
+    )
     if ids is not None:
         query = query.where(Cohort.centre_id.in_(ids))
     return list(db.session.scalars(query))
@@ -239,13 +270,17 @@ def _render_cohort(cohort: Cohort, add_form=None, upload_form=None, status=200, 
     move_form = forms.MoveTraineeForm(prefix="move")
     move_form.target.choices = [(c.id, c.label) for c in _move_targets(cohort)] if manage else []
     return render_template(
-        "centres/cohort.html", cohort=cohort, manage=manage,
+        "centres/cohort.html",
+        cohort=cohort,
+        manage=manage,
         members=services.members(cohort),
         pending=services.pending_invitations(cohort) if manage else [],
         add_form=add_form or forms.AddTraineeForm(prefix="add"),
         upload_form=upload_form or forms.RosterUploadForm(prefix="roster"),
-        assign_form=assign_form, move_form=move_form,
-        instructor_form=forms.EmailForm(prefix="instructor"), action=forms.ActionForm(),
+        assign_form=assign_form,
+        move_form=move_form,
+        instructor_form=forms.EmailForm(prefix="instructor"),
+        action=forms.ActionForm(),
         **extra,
     ), status
 
@@ -261,9 +296,12 @@ def cohort(cohort_id: int):
 def members_csv(cohort_id: int):
     cohort = cohort_or_abort(cohort_id, current_user)
     return csv_response(
-        f"{cohort.centre.slug}-{cohort.name}-members.csv", ["name", "email", "joined"],
-        [(user.name, user.email, membership.joined_at.strftime("%Y-%m-%d"))
-         for user, membership in services.members(cohort)],
+        f"{cohort.centre.slug}-{cohort.name}-members.csv",
+        ["name", "email", "joined"],
+        [
+            (user.name, user.email, membership.joined_at.strftime("%Y-%m-%d"))
+            for user, membership in services.members(cohort)
+        ],
     )
 
 
@@ -282,7 +320,9 @@ def edit_cohort(cohort_id: int):
             db.session.commit()
             flash("The cohort is saved.", "success")
             return redirect(url_for("centres.cohort", cohort_id=cohort.id))
-    return render_template("centres/cohort_form.html", form=form, centre=cohort.centre, cohort=cohort)
+    return render_template(
+        "centres/cohort_form.html", form=form, centre=cohort.centre, cohort=cohort
+    )
 
 
 @bp.post("/cohorts/<int:cohort_id>/trainees")
@@ -312,15 +352,18 @@ def upload_roster(cohort_id: int):
         form.file.errors.append(str(exc))
         return _render_cohort(cohort, upload_form=form, status=400)
     roster.apply_roster(report, current_user)
-    return render_template("centres/roster_report.html", cohort=cohort, report=report,
-                           links_csv=_links_csv(report)), (200 if report.applied else 400)
+    return render_template(
+        "centres/roster_report.html", cohort=cohort, report=report, links_csv=_links_csv(report)
+    ), (200 if report.applied else 400)
 
 
 def _links_csv(report: roster.RosterReport) -> str:
     from lms.centres.csv_files import write_csv
 
-    return write_csv(["email", "name", "cohort", "invitation link"],
-                     [(r.email, r.name, r.cohort.name, r.link) for r in report.links]).lstrip("\ufeff")
+    return write_csv(
+        ["email", "name", "cohort", "invitation link"],
+        [(r.email, r.name, r.cohort.name, r.link) for r in report.links],
+    ).lstrip("\ufeff")
 
 
 @bp.get("/cohorts/<int:cohort_id>/roster-template.csv")
@@ -328,9 +371,12 @@ def _links_csv(report: roster.RosterReport) -> str:
 def roster_template(cohort_id: int):
     cohort = cohort_or_abort(cohort_id, current_user, manage=True)
     return csv_response(
-        "trainees-template.csv", ["email", "name", "cohort"],
-        [("ana.silva@example.org", "Ana Silva", cohort.name),
-         ("jose.nunez@example.org", "José Núñez, Jr.", "")],
+        "trainees-template.csv",
+        ["email", "name", "cohort"],
+        [
+            ("ana.silva@example.org", "Ana Silva", cohort.name),
+            ("jose.nunez@example.org", "José Núñez, Jr.", ""),
+        ],
     )
 
 
@@ -349,7 +395,9 @@ def move_trainee(cohort_id: int, user_id: int):
     except services.CentreError as exc:
         abort(400, description=str(exc))
     db.session.commit()
-    flash(f"{trainee.display_name} moved to {target.name}; their progress moved with them.", "success")
+    flash(
+        f"{trainee.display_name} moved to {target.name}; their progress moved with them.", "success"
+    )
     return redirect(url_for("centres.cohort", cohort_id=cohort.id))
 
 
@@ -412,9 +460,13 @@ def assign_course(cohort_id: int):
     form.course.choices = _assign_choices(cohort)
     if not form.validate_on_submit():
         # A course id not in the choices is a course this centre may not assign.
-        return _render_cohort(cohort, status=400, assign_error=(
-            "That course is not available to this centre, or the due date is not a date."
-        ))
+        return _render_cohort(
+            cohort,
+            status=400,
+            assign_error=(
+                "That course is not available to this centre, or the due date is not a date."
+            ),
+        )
     services.assign_course(cohort, form.course.data, form.due_on.data)
     db.session.commit()
     course = db.session.get(Course, form.course.data)

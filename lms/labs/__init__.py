@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-bp = Blueprint("labs", __name__, url_prefix="/labs", template_folder="templates",
-               static_folder="static")
+bp = Blueprint(
+    "labs", __name__, url_prefix="/labs", template_folder="templates", static_folder="static"
+)
 
 from lms.labs import api, views  # noqa: E402,F401  (routes attach to bp and the api blueprint)
 

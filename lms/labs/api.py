@@ -60,9 +60,13 @@ def session_json(session: LabSession) -> dict:
 
 def _started(result: services.StartResult):
     session = result.session
-    body = {"id": session.id, "status": session.status,
-            "expires_at": services.iso(session.expires_at), "created": result.created,
-            "url": url_for("api.labs_session", session_id=session.id)}
+    body = {
+        "id": session.id,
+        "status": session.status,
+        "expires_at": services.iso(session.expires_at),
+        "created": result.created,
+        "url": url_for("api.labs_session", session_id=session.id),
+    }
     return jsonify(body), 202 if session.status == STARTING else 200
 
 
@@ -79,12 +83,17 @@ def labs_start(slug: str):
 def labs_lab(slug: str):
     spec = services.require_spec(slug)
     latest = services.latest_session(current_user.id, slug)
-    return jsonify({
-        "slug": spec.slug, "title": spec.title, "ttl_minutes": spec.ttl_minutes,
-        "max_minutes": spec.max_minutes, "workstation": spec.workstation,
-        "tasks": grading.task_states(current_user.id, spec),
-        "session": session_json(latest) if latest else None,
-    })
+    return jsonify(
+        {
+            "slug": spec.slug,
+            "title": spec.title,
+            "ttl_minutes": spec.ttl_minutes,
+            "max_minutes": spec.max_minutes,
+            "workstation": spec.workstation,
+            "tasks": grading.task_states(current_user.id, spec),
+            "session": session_json(latest) if latest else None,
+        }
+    )
 
 
 @bp.post("/labs/<slug>/hint")
@@ -110,8 +119,13 @@ def labs_flag(session_id: int):
     body = _body()
     task_id, flag = _text(body, "task"), _text(body, "flag")
     outcome = flags.submit_flag(session, services.require_spec(session.lab_slug), task_id, flag)
-    return jsonify({"correct": outcome.correct, "message": outcome.message,
-                    "task": _task_state(session, task_id)})
+    return jsonify(
+        {
+            "correct": outcome.correct,
+            "message": outcome.message,
+            "task": _task_state(session, task_id),
+        }
+    )
 
 
 @bp.post("/labs/sessions/<int:session_id>/check")
@@ -120,8 +134,9 @@ def labs_check(session_id: int):
     session = _session(session_id)
     task_id = _text(_body(), "task")
     outcome = grading.run_check(session, services.require_spec(session.lab_slug), task_id)
-    return jsonify({"passed": outcome.passed, "output": outcome.output,
-                    "task": _task_state(session, task_id)})
+    return jsonify(
+        {"passed": outcome.passed, "output": outcome.output, "task": _task_state(session, task_id)}
+    )
 
 
 @bp.post("/labs/sessions/<int:session_id>/extend")
@@ -159,9 +174,13 @@ def _task_state(session: LabSession, task_id: str) -> dict | None:
 _TASK = {
     "type": "object",
     "properties": {
-        "id": {"type": "string"}, "title": {"type": "string"}, "title_html": {"type": "string"},
-        "type": {"type": "string", "enum": ["flag", "check"]}, "points": {"type": "integer"},
-        "done": {"type": "boolean"}, "has_hint": {"type": "boolean"},
+        "id": {"type": "string"},
+        "title": {"type": "string"},
+        "title_html": {"type": "string"},
+        "type": {"type": "string", "enum": ["flag", "check"]},
+        "points": {"type": "integer"},
+        "done": {"type": "boolean"},
+        "has_hint": {"type": "boolean"},
         "hint_html": {"type": ["string", "null"]},
         "last_result": {"type": ["object", "null"]},
     },
@@ -169,13 +188,17 @@ _TASK = {
 _SESSION = {
     "type": "object",
     "properties": {
-        "id": {"type": "integer"}, "lab": {"type": "string"},
+        "id": {"type": "integer"},
+        "lab": {"type": "string"},
         "status": {"type": "string", "enum": ["starting", "running", "stopped", "failed"]},
         "error": {"type": ["string", "null"], "description": "why a start failed"},
         "end_reason": {"type": ["string", "null"]},
-        "created_at": {"type": "string"}, "started_at": {"type": ["string", "null"]},
-        "expires_at": {"type": ["string", "null"]}, "seconds_left": {"type": "integer"},
-        "can_extend": {"type": "boolean"}, "max_until": {"type": ["string", "null"]},
+        "created_at": {"type": "string"},
+        "started_at": {"type": ["string", "null"]},
+        "expires_at": {"type": ["string", "null"]},
+        "seconds_left": {"type": "integer"},
+        "can_extend": {"type": "boolean"},
+        "max_until": {"type": ["string", "null"]},
         "workstation": {"type": ["string", "null"]},
         "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/LabTask"}},
     },
@@ -184,8 +207,10 @@ _STARTED = {
     "type": "object",
     "required": ["id", "status", "expires_at"],
     "properties": {
-        "id": {"type": "integer"}, "status": {"type": "string"},
-        "expires_at": {"type": "string"}, "created": {"type": "boolean"},
+        "id": {"type": "integer"},
+        "status": {"type": "string"},
+        "expires_at": {"type": "string"},
+        "created": {"type": "boolean"},
         "url": {"type": "string"},
     },
 }
@@ -196,81 +221,140 @@ _ERRORS = openapi.error_responses(401, 404)
 
 
 def _json_body(properties: dict, required: list[str]) -> dict:
-    return {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": required, "properties": properties}}}}
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "required": required, "properties": properties}
+            }
+        },
+    }
 
 
 openapi.add_paths(
     {
-        "/labs/{slug}/start": {"post": {
-            "summary": "Start a lab, or return the live session of it",
-            "description": "Returns at once: poll the session until it is running.",
-            "parameters": _SLUG,
-            "requestBody": {"required": False, "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"module": {"type": "integer"}}}}}},
-            "responses": {
-                "202": openapi.json_response("Starting", _STARTED),
-                "200": openapi.json_response("Already starting or running", _STARTED),
-                **openapi.error_responses(401, 404, 409, 503),
-            },
-        }},
-        "/labs/{slug}": {"get": {
-            "summary": "A lab, its tasks with this user's state, and their latest session",
-            "parameters": _SLUG,
-            "responses": {"200": openapi.json_response("The lab", {"type": "object"}), **_ERRORS},
-        }},
-        "/labs/{slug}/hint": {"post": {
-            "summary": "Reveal a task's hint (recorded)",
-            "parameters": _SLUG,
-            "requestBody": _json_body({"task": {"type": "string"}}, ["task"]),
-            "responses": {"200": openapi.json_response("The hint", {"type": "object"}),
-                          **openapi.error_responses(400, 401, 404)},
-        }},
-        "/labs/sessions/{session_id}": {"get": {
-            "summary": "Status, time left and tasks of a lab session",
-            "parameters": _ID,
-            "responses": {"200": openapi.json_response("The session", _SESSION_REF), **_ERRORS},
-        }},
-        "/labs/sessions/{session_id}/flag": {"post": {
-            "summary": "Submit a flag for a flag task",
-            "parameters": _ID,
-            "requestBody": _json_body({"task": {"type": "string"}, "flag": {"type": "string"}},
-                                      ["task", "flag"]),
-            "responses": {
-                "200": openapi.json_response("Graded", {"type": "object", "properties": {
-                    "correct": {"type": "boolean"}, "message": {"type": "string"},
-                    "task": {"$ref": "#/components/schemas/LabTask"}}}),
-                **openapi.error_responses(400, 401, 404, 429),
-            },
-        }},
-        "/labs/sessions/{session_id}/check": {"post": {
-            "summary": "Run a check task in the running lab",
-            "parameters": _ID,
-            "requestBody": _json_body({"task": {"type": "string"}}, ["task"]),
-            "responses": {
-                "200": openapi.json_response("Checked", {"type": "object", "properties": {
-                    "passed": {"type": "boolean"}, "output": {"type": "string"},
-                    "task": {"$ref": "#/components/schemas/LabTask"}}}),
-                **openapi.error_responses(400, 401, 404, 409, 429, 503),
-            },
-        }},
-        "/labs/sessions/{session_id}/extend": {"post": {
-            "summary": "Add the lab's time-to-live, up to its maximum",
-            "parameters": _ID,
-            "responses": {"200": openapi.json_response("Extended", _SESSION_REF),
-                          **openapi.error_responses(401, 404, 409)},
-        }},
-        "/labs/sessions/{session_id}/stop": {"post": {
-            "summary": "Stop the lab (its containers are removed)",
-            "parameters": _ID,
-            "responses": {"200": openapi.json_response("Stopped", _SESSION_REF), **_ERRORS},
-        }},
-        "/labs/sessions/{session_id}/restart": {"post": {
-            "summary": "Stop the lab and start it afresh",
-            "parameters": _ID,
-            "responses": {"202": openapi.json_response("Starting", _STARTED),
-                          **openapi.error_responses(401, 404, 409, 503)},
-        }},
+        "/labs/{slug}/start": {
+            "post": {
+                "summary": "Start a lab, or return the live session of it",
+                "description": "Returns at once: poll the session until it is running.",
+                "parameters": _SLUG,
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"module": {"type": "integer"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "202": openapi.json_response("Starting", _STARTED),
+                    "200": openapi.json_response("Already starting or running", _STARTED),
+                    **openapi.error_responses(401, 404, 409, 503),
+                },
+            }
+        },
+        "/labs/{slug}": {
+            "get": {
+                "summary": "A lab, its tasks with this user's state, and their latest session",
+                "parameters": _SLUG,
+                "responses": {
+                    "200": openapi.json_response("The lab", {"type": "object"}),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/labs/{slug}/hint": {
+            "post": {
+                "summary": "Reveal a task's hint (recorded)",
+                "parameters": _SLUG,
+                "requestBody": _json_body({"task": {"type": "string"}}, ["task"]),
+                "responses": {
+                    "200": openapi.json_response("The hint", {"type": "object"}),
+                    **openapi.error_responses(400, 401, 404),
+                },
+            }
+        },
+        "/labs/sessions/{session_id}": {
+            "get": {
+                "summary": "Status, time left and tasks of a lab session",
+                "parameters": _ID,
+                "responses": {"200": openapi.json_response("The session", _SESSION_REF), **_ERRORS},
+            }
+        },
+        "/labs/sessions/{session_id}/flag": {
+            "post": {
+                "summary": "Submit a flag for a flag task",
+                "parameters": _ID,
+                "requestBody": _json_body(
+                    {"task": {"type": "string"}, "flag": {"type": "string"}}, ["task", "flag"]
+                ),
+                "responses": {
+                    "200": openapi.json_response(
+                        "Graded",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "correct": {"type": "boolean"},
+                                "message": {"type": "string"},
+                                "task": {"$ref": "#/components/schemas/LabTask"},
+                            },
+                        },
+                    ),
+                    **openapi.error_responses(400, 401, 404, 429),
+                },
+            }
+        },
+        "/labs/sessions/{session_id}/check": {
+            "post": {
+                "summary": "Run a check task in the running lab",
+                "parameters": _ID,
+                "requestBody": _json_body({"task": {"type": "string"}}, ["task"]),
+                "responses": {
+                    "200": openapi.json_response(
+                        "Checked",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "passed": {"type": "boolean"},
+                                "output": {"type": "string"},
+                                "task": {"$ref": "#/components/schemas/LabTask"},
+                            },
+                        },
+                    ),
+                    **openapi.error_responses(400, 401, 404, 409, 429, 503),
+                },
+            }
+        },
+        "/labs/sessions/{session_id}/extend": {
+            "post": {
+                "summary": "Add the lab's time-to-live, up to its maximum",
+                "parameters": _ID,
+                "responses": {
+                    "200": openapi.json_response("Extended", _SESSION_REF),
+                    **openapi.error_responses(401, 404, 409),
+                },
+            }
+        },
+        "/labs/sessions/{session_id}/stop": {
+            "post": {
+                "summary": "Stop the lab (its containers are removed)",
+                "parameters": _ID,
+                "responses": {"200": openapi.json_response("Stopped", _SESSION_REF), **_ERRORS},
+            }
+        },
+        "/labs/sessions/{session_id}/restart": {
+            "post": {
+                "summary": "Stop the lab and start it afresh",
+                "parameters": _ID,
+                "responses": {
+                    "202": openapi.json_response("Starting", _STARTED),
+                    **openapi.error_responses(401, 404, 409, 503),
+                },
+            }
+        },
     },
     {"LabSession": _SESSION, "LabTask": _TASK},
 )

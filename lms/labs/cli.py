@@ -67,24 +67,33 @@ def ls_command():
 
     overview = services.platform_labs()
     limits = services.limits()
-    click.echo(f"{len(overview.sessions)} live lab sessions "
-               f"(limits: {limits['per_user']} per trainee, {limits['total']} in all)")
+    click.echo(
+        f"{len(overview.sessions)} live lab sessions "
+        f"(limits: {limits['per_user']} per trainee, {limits['total']} in all)"
+    )
     if overview.sessions:
         click.echo(f"{'ID':>5}  {'STATUS':9} {'LAB':20} {'TRAINEE':28} {'LEFT':>8}  KEY")
     for session in overview.sessions:
         left = session.seconds_left()
         engine_note = ""
-        if overview.on_engine is not None and session.status == "running" \
-                and session.key not in overview.running_keys:
+        if (
+            overview.on_engine is not None
+            and session.status == "running"
+            and session.key not in overview.running_keys
+        ):
             engine_note = "  (no containers on the engine)"
-        click.echo(f"{session.id:>5}  {session.status:9} {session.lab_slug:20} "
-                   f"{session.user.email:28} {left // 60:>5} min  {session.key}{engine_note}")
+        click.echo(
+            f"{session.id:>5}  {session.status:9} {session.lab_slug:20} "
+            f"{session.user.email:28} {left // 60:>5} min  {session.key}{engine_note}"
+        )
     if overview.engine_error:
         click.echo(f"engine: {overview.engine_error}", err=True)
         sys.exit(1)
     for lab in overview.orphans:
-        click.echo(f"orphan on the engine: {lab.session_key} ({lab.lab_slug}, owner "
-                   f"{lab.owner}): `lms labs reap` removes it")
+        click.echo(
+            f"orphan on the engine: {lab.session_key} ({lab.lab_slug}, owner "
+            f"{lab.owner}): `lms labs reap` removes it"
+        )
 
 
 @labs.command("reap")
@@ -94,8 +103,10 @@ def reap_command():
     from lms.labs.reaper import reconcile
 
     report = reconcile()
-    click.echo(f"expired: {len(report.expired)}, start timed out: {len(report.timed_out)}, "
-               f"vanished: {len(report.vanished)}, orphans removed: {len(report.orphans)}")
+    click.echo(
+        f"expired: {len(report.expired)}, start timed out: {len(report.timed_out)}, "
+        f"vanished: {len(report.vanished)}, orphans removed: {len(report.orphans)}"
+    )
     for key in report.expired:
         click.echo(f"  stopped expired {key}")
     for key in report.vanished:

@@ -6,8 +6,7 @@ Views and the API turn them into a flash message or a JSON error; services raise
 from __future__ import annotations
 
 UNAVAILABLE_MESSAGE = (
-    "The lab service is unavailable right now; your progress is safe — "
-    "try again in a few minutes."
+    "The lab service is unavailable right now; your progress is safe — try again in a few minutes."
 )
 IMAGE_MISSING_MESSAGE = (
     "This lab is not ready on the platform yet (its image has not been built). "

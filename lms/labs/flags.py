@@ -70,23 +70,45 @@ def submit_flag(session: LabSession, spec: LabSpec, task_id: str, submitted: str
     correct = hmac.compare_digest(expected.encode(), submitted.encode())
     owner_id = None if correct else _owner_of(submitted, spec.slug, session.user_id)
     note = "correct" if correct else ("flag of another trainee" if owner_id else "wrong")
-    db.session.add(TaskAttempt(
-        session_id=session.id, user_id=session.user_id, lab_slug=spec.slug, task_id=task.id,
-        kind=FLAG, success=correct, output=note,
-    ))
+    db.session.add(
+        TaskAttempt(
+            session_id=session.id,
+            user_id=session.user_id,
+            lab_slug=spec.slug,
+            task_id=task.id,
+            kind=FLAG,
+            success=correct,
+            output=note,
+        )
+    )
     if owner_id is not None:
-        db.session.add(FlagShare(submitter_id=session.user_id, owner_id=owner_id,
-                                 lab_slug=spec.slug, task_id=task.id, session_id=session.id))
-        current_app.logger.warning("possible flag share: user %s submitted the %s flag of user %s",
-                                   session.user_id, spec.slug, owner_id)
+        db.session.add(
+            FlagShare(
+                submitter_id=session.user_id,
+                owner_id=owner_id,
+                lab_slug=spec.slug,
+                task_id=task.id,
+                session_id=session.id,
+            )
+        )
+        current_app.logger.warning(
+            "possible flag share: user %s submitted the %s flag of user %s",
+            session.user_id,
+            spec.slug,
+            owner_id,
+        )
     if correct:
         complete_task(session.user_id, spec.slug, task, session.id)
     db.session.commit()
     if correct:
         return FlagOutcome(True, "Correct: task done.")
     if owner_id is not None:
-        return FlagOutcome(False, "That flag belongs to another trainee. Each trainee has their "
-                                  "own flag; this submission has been recorded.", shared=True)
+        return FlagOutcome(
+            False,
+            "That flag belongs to another trainee. Each trainee has their "
+            "own flag; this submission has been recorded.",
+            shared=True,
+        )
     return FlagOutcome(False, "That is not the flag. Check for typos and try again.")
 
 
@@ -94,15 +116,18 @@ def _check_rate(user_id: int, lab_slug: str) -> None:
     since = utcnow() - WINDOW
     count, oldest = db.session.execute(
         select(func.count(TaskAttempt.id), func.min(TaskAttempt.created_at)).where(
-            TaskAttempt.user_id == user_id, TaskAttempt.lab_slug == lab_slug,
-            TaskAttempt.kind == FLAG, TaskAttempt.success.is_(False),
+            TaskAttempt.user_id == user_id,
+            TaskAttempt.lab_slug == lab_slug,
+            TaskAttempt.kind == FLAG,
+            TaskAttempt.success.is_(False),
             TaskAttempt.created_at > since,
         )
     ).one()
     if count >= WRONG_FLAGS_PER_MINUTE:
         wait = max(1, int((oldest + WINDOW - utcnow()).total_seconds()) + 1)
         raise TooManyAttempts(
-            f"Too many wrong flags in a minute. Wait {wait} seconds, then try again.", wait)
+            f"Too many wrong flags in a minute. Wait {wait} seconds, then try again.", wait
+        )
 
 
 def _owner_of(submitted: str, lab_slug: str, submitter_id: int) -> int | None:
@@ -110,9 +135,9 @@ def _owner_of(submitted: str, lab_slug: str, submitter_id: int) -> int | None:
     if not submitted.startswith("FLAG{"):
         return None
     others = db.session.scalars(
-        select(LabSession.user_id).where(
-            LabSession.lab_slug == lab_slug, LabSession.user_id != submitter_id
-        ).distinct()
+        select(LabSession.user_id)
+        .where(LabSession.lab_slug == lab_slug, LabSession.user_id != submitter_id)
+        .distinct()
     )
     for user_id in others:
         if hmac.compare_digest(flag_for(user_id, lab_slug).encode(), submitted.encode()):
@@ -121,18 +146,19 @@ def _owner_of(submitted: str, lab_slug: str, submitter_id: int) -> int | None:
 
 
 def recent_shares(limit: int = 200) -> list[FlagShare]:
-    return list(db.session.scalars(
-        select(FlagShare).order_by(FlagShare.created_at.desc()).limit(limit)
-    ))
+    return list(
+        db.session.scalars(select(FlagShare).order_by(FlagShare.created_at.desc()).limit(limit))
+    )
 
 
 def shares_for_users(user_ids: list[int]) -> list[FlagShare]:
     """Possible shares where a submitter or an owner is one of ``user_ids`` (cohort reports)."""
     if not user_ids:
         return []
-    return list(db.session.scalars(
-        select(FlagShare)
-        .where(FlagShare.submitter_id.in_(user_ids) | FlagShare.owner_id.in_(user_ids))
-        .order_by(FlagShare.created_at.desc())
-    ))
-
+    return list(
+        db.session.scalars(
+            select(FlagShare)
+            .where(FlagShare.submitter_id.in_(user_ids) | FlagShare.owner_id.in_(user_ids))
+            .order_by(FlagShare.created_at.desc())
+        )
+    )

@@ -21,5 +21,7 @@ class TaskForm(LabActionForm):
 
 
 class FlagForm(TaskForm):
-    flag = StringField("Flag", validators=[DataRequired(message="Paste the flag you found."),
-                                           Length(max=MAX_FLAG_LENGTH)])
+    flag = StringField(
+        "Flag",
+        validators=[DataRequired(message="Paste the flag you found."), Length(max=MAX_FLAG_LENGTH)],
+    )

@@ -32,14 +32,24 @@ OUTPUT_SHOWN = 1500  # characters of a check's output kept and shown
 
 def complete_task(user_id: int, lab_slug: str, task: TaskSpec, session_id: int | None) -> bool:
     """Record the task as done (once); True when it was not done before. Caller commits."""
-    exists = db.session.scalar(select(TaskCompletion.id).where(
-        TaskCompletion.user_id == user_id, TaskCompletion.lab_slug == lab_slug,
-        TaskCompletion.task_id == task.id,
-    ))
+    exists = db.session.scalar(
+        select(TaskCompletion.id).where(
+            TaskCompletion.user_id == user_id,
+            TaskCompletion.lab_slug == lab_slug,
+            TaskCompletion.task_id == task.id,
+        )
+    )
     if exists:
         return False
-    db.session.add(TaskCompletion(user_id=user_id, lab_slug=lab_slug, task_id=task.id,
-                                  points=task.points, session_id=session_id))
+    db.session.add(
+        TaskCompletion(
+            user_id=user_id,
+            lab_slug=lab_slug,
+            task_id=task.id,
+            points=task.points,
+            session_id=session_id,
+        )
+    )
     return True
 
 
@@ -63,7 +73,9 @@ def run_check(session: LabSession, spec: LabSpec, task_id: str) -> CheckOutcome:
     _check_rate(session.user_id, spec.slug)
     try:
         result = engine.lab_runtime().run_check(
-            session.key, task.container or spec.workstation, task.run or "false",
+            session.key,
+            task.container or spec.workstation,
+            task.run or "false",
             task.timeout_seconds,
         )
     except LabNotFound as exc:
@@ -75,11 +87,19 @@ def run_check(session: LabSession, spec: LabSpec, task_id: str) -> CheckOutcome:
     output = result.output.strip()[-OUTPUT_SHOWN:]
     if result.timed_out:
         output = (output + "\n" if output else "") + (
-            f"(the check was stopped after {task.timeout_seconds} s)")
-    db.session.add(TaskAttempt(
-        session_id=session.id, user_id=session.user_id, lab_slug=spec.slug, task_id=task.id,
-        kind=CHECK, success=result.passed, output=output,
-    ))
+            f"(the check was stopped after {task.timeout_seconds} s)"
+        )
+    db.session.add(
+        TaskAttempt(
+            session_id=session.id,
+            user_id=session.user_id,
+            lab_slug=spec.slug,
+            task_id=task.id,
+            kind=CHECK,
+            success=result.passed,
+            output=output,
+        )
+    )
     if result.passed:
         complete_task(session.user_id, spec.slug, task, session.id)
     db.session.commit()
@@ -88,13 +108,20 @@ def run_check(session: LabSession, spec: LabSpec, task_id: str) -> CheckOutcome:
 
 def _check_rate(user_id: int, lab_slug: str) -> None:
     since = utcnow() - timedelta(minutes=1)
-    count = db.session.scalar(select(func.count()).select_from(TaskAttempt).where(
-        TaskAttempt.user_id == user_id, TaskAttempt.lab_slug == lab_slug,
-        TaskAttempt.kind == CHECK, TaskAttempt.created_at > since,
-    ))
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(TaskAttempt)
+        .where(
+            TaskAttempt.user_id == user_id,
+            TaskAttempt.lab_slug == lab_slug,
+            TaskAttempt.kind == CHECK,
+            TaskAttempt.created_at > since,
+        )
+    )
     if count >= CHECKS_PER_MINUTE:
-        raise TooManyAttempts("You asked for many checks in a minute. Wait a little, "
-                              "then check again.", 30)
+        raise TooManyAttempts(
+            "You asked for many checks in a minute. Wait a little, then check again.", 30
+        )
 
 
 def _mark_vanished(session: LabSession) -> None:
@@ -112,15 +139,25 @@ def reveal_hint(user: User, spec: LabSpec, task_id: str, session_id: int | None 
     if task is None or not task.hint:
         raise TaskUnknown(f"Task “{task_id}” of this lab has no hint.")
     if not _hints_revealed(user.id, spec.slug, [task.id]):
-        db.session.add(TaskAttempt(session_id=session_id, user_id=user.id, lab_slug=spec.slug,
-                                   task_id=task.id, kind=HINT, success=True, output=""))
+        db.session.add(
+            TaskAttempt(
+                session_id=session_id,
+                user_id=user.id,
+                lab_slug=spec.slug,
+                task_id=task.id,
+                kind=HINT,
+                success=True,
+                output="",
+            )
+        )
         db.session.commit()
     return render_inline(task.hint)
 
 
 def _hints_revealed(user_id: int, lab_slug: str, task_ids: list[str] | None = None) -> set[str]:
     query = select(TaskAttempt.task_id).where(
-        TaskAttempt.user_id == user_id, TaskAttempt.lab_slug == lab_slug,
+        TaskAttempt.user_id == user_id,
+        TaskAttempt.lab_slug == lab_slug,
         TaskAttempt.kind == HINT,
     )
     if task_ids is not None:
@@ -129,9 +166,14 @@ def _hints_revealed(user_id: int, lab_slug: str, task_ids: list[str] | None = No
 
 
 def completed_tasks(user_id: int, lab_slug: str) -> set[str]:
-    return set(db.session.scalars(select(TaskCompletion.task_id).where(
-        TaskCompletion.user_id == user_id, TaskCompletion.lab_slug == lab_slug,
-    )))
+    return set(
+        db.session.scalars(
+            select(TaskCompletion.task_id).where(
+                TaskCompletion.user_id == user_id,
+                TaskCompletion.lab_slug == lab_slug,
+            )
+        )
+    )
 
 
 def task_states(user_id: int, spec: LabSpec) -> list[dict]:
@@ -141,28 +183,36 @@ def task_states(user_id: int, spec: LabSpec) -> list[dict]:
     last: dict[str, TaskAttempt] = {}
     for attempt in db.session.scalars(
         select(TaskAttempt)
-        .where(TaskAttempt.user_id == user_id, TaskAttempt.lab_slug == spec.slug,
-               TaskAttempt.kind != HINT)
+        .where(
+            TaskAttempt.user_id == user_id,
+            TaskAttempt.lab_slug == spec.slug,
+            TaskAttempt.kind != HINT,
+        )
         .order_by(TaskAttempt.id)
     ):
         last[attempt.task_id] = attempt
     states = []
     for task in spec.tasks:
         attempt = last.get(task.id)
-        states.append({
-            "id": task.id,
-            "title": task.title,
-            "title_html": render_inline(task.title),
-            "type": task.type,
-            "points": task.points,
-            "done": task.id in done,
-            "has_hint": bool(task.hint),
-            "hint_html": render_inline(task.hint) if task.hint and task.id in hints else None,
-            "last_result": {
-                "kind": attempt.kind, "success": attempt.success,
-                "output": attempt.output if attempt.kind == CHECK else "",
-            } if attempt else None,
-        })
+        states.append(
+            {
+                "id": task.id,
+                "title": task.title,
+                "title_html": render_inline(task.title),
+                "type": task.type,
+                "points": task.points,
+                "done": task.id in done,
+                "has_hint": bool(task.hint),
+                "hint_html": render_inline(task.hint) if task.hint and task.id in hints else None,
+                "last_result": {
+                    "kind": attempt.kind,
+                    "success": attempt.success,
+                    "output": attempt.output if attempt.kind == CHECK else "",
+                }
+                if attempt
+                else None,
+            }
+        )
     return states
 
 

@@ -28,7 +28,10 @@ class LabSession(db.Model):
         # At most one live session per trainee and lab, enforced by the database:
         # two "start" clicks at once cannot both insert one.
         Index(
-            "uq_lab_sessions_live", "user_id", "lab_slug", unique=True,
+            "uq_lab_sessions_live",
+            "user_id",
+            "lab_slug",
+            unique=True,
             sqlite_where=text("status IN ('starting', 'running')"),
             postgresql_where=text("status IN ('starting', 'running')"),
         ),

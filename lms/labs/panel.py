@@ -52,7 +52,10 @@ def panel_for(user: User, module: Module) -> PanelState:
     if key not in cache:
         cache[key] = render_markdown(spec.description).html
     return PanelState(
-        slug=slug, spec=spec, session=services.latest_session(user.id, slug),
-        tasks=grading.task_states(user.id, spec), description_html=cache[key],
+        slug=slug,
+        spec=spec,
+        session=services.latest_session(user.id, slug),
+        tasks=grading.task_states(user.id, spec),
+        description_html=cache[key],
         engine_down=engine.engine_health().known_down(),
     )

@@ -67,8 +67,13 @@ def reconcile() -> ReapReport:
     return reap(full=True)
 
 
-def _end(session_id: int, status: str, reason: str, error: str | None = None,
-         among: tuple[str, ...] = LIVE_STATUSES) -> bool:
+def _end(
+    session_id: int,
+    status: str,
+    reason: str,
+    error: str | None = None,
+    among: tuple[str, ...] = LIVE_STATUSES,
+) -> bool:
     ended = db.session.execute(
         update(LabSession)
         .where(LabSession.id == session_id, LabSession.status.in_(among))
@@ -90,12 +95,14 @@ def _stop_quietly(key: str, report: ReapReport) -> None:
 def _end_expired(report: ReapReport) -> None:
     now = utcnow()
     expired = db.session.execute(
-        select(LabSession.id, LabSession.key)
-        .where(LabSession.status == RUNNING, LabSession.expires_at <= now)
+        select(LabSession.id, LabSession.key).where(
+            LabSession.status == RUNNING, LabSession.expires_at <= now
+        )
     ).all()
     stale = db.session.execute(
-        select(LabSession.id, LabSession.key)
-        .where(LabSession.status == STARTING, LabSession.created_at <= now - services.START_TIMEOUT)
+        select(LabSession.id, LabSession.key).where(
+            LabSession.status == STARTING, LabSession.created_at <= now - services.START_TIMEOUT
+        )
     ).all()
     to_stop = []
     for session_id, key in expired:
@@ -103,8 +110,9 @@ def _end_expired(report: ReapReport) -> None:
             report.expired.append(key)
             to_stop.append(key)
     for session_id, key in stale:
-        if _end(session_id, FAILED, "start-timeout", services.START_FAILED_MESSAGE,
-                among=(STARTING,)):
+        if _end(
+            session_id, FAILED, "start-timeout", services.START_FAILED_MESSAGE, among=(STARTING,)
+        ):
             report.timed_out.append(key)
             to_stop.append(key)
     try:
@@ -134,11 +142,12 @@ def _end_vanished(report: ReapReport, full: bool) -> None:
 def _remove_orphans(report: ReapReport, full: bool) -> None:
     runtime = engine.lab_runtime()
     prefix = services.key_prefix()
-    on_engine = {lab.session_key for lab in runtime.list_running()
-                 if lab.session_key.startswith(prefix)}
-    live = set(db.session.scalars(
-        select(LabSession.key).where(LabSession.status.in_(LIVE_STATUSES))
-    ))
+    on_engine = {
+        lab.session_key for lab in runtime.list_running() if lab.session_key.startswith(prefix)
+    }
+    live = set(
+        db.session.scalars(select(LabSession.key).where(LabSession.status.in_(LIVE_STATUSES)))
+    )
     for key in sorted(on_engine - live):
         log.info("removing orphaned lab containers of session %s", key)
         _stop_quietly(key, report)
@@ -166,7 +175,9 @@ def run_reconcile(app: Flask) -> ReapReport | None:
         if report.changed:
             app.logger.info(
                 "lab reconcile: %d expired, %d vanished, %d orphaned sessions removed",
-                len(report.expired), len(report.vanished), len(report.orphans),
+                len(report.expired),
+                len(report.vanished),
+                len(report.orphans),
             )
         return report
 

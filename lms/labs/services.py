@@ -101,7 +101,8 @@ def new_session_key() -> str:
 def live_session(user_id: int, lab_slug: str) -> LabSession | None:
     return db.session.scalar(
         select(LabSession).where(
-            LabSession.user_id == user_id, LabSession.lab_slug == lab_slug,
+            LabSession.user_id == user_id,
+            LabSession.lab_slug == lab_slug,
             LabSession.status.in_(LIVE_STATUSES),
         )
     )
@@ -174,9 +175,13 @@ def start_lab(user: User, lab_slug: str, module_id: int | None = None) -> StartR
 
     now = utcnow()
     session = LabSession(
-        key=new_session_key(), user_id=user.id, lab_slug=lab_slug,
-        module_id=_module_of(module_id, lab_slug), status=STARTING,
-        created_at=now, expires_at=now + timedelta(minutes=spec.ttl_minutes),
+        key=new_session_key(),
+        user_id=user.id,
+        lab_slug=lab_slug,
+        module_id=_module_of(module_id, lab_slug),
+        status=STARTING,
+        created_at=now,
+        expires_at=now + timedelta(minutes=spec.ttl_minutes),
     )
     db.session.add(session)
     try:
@@ -220,11 +225,13 @@ def _check_capacity(user_id: int, lab_slug: str, inserted: LabSession | None = N
     earlier = LabSession.status.in_(LIVE_STATUSES)
     if inserted is not None:
         earlier = earlier & (LabSession.id < inserted.id)
-    mine = list(db.session.scalars(
-        select(LabSession)
-        .where(earlier, LabSession.user_id == user_id, LabSession.lab_slug != lab_slug)
-        .order_by(LabSession.id)
-    ))
+    mine = list(
+        db.session.scalars(
+            select(LabSession)
+            .where(earlier, LabSession.user_id == user_id, LabSession.lab_slug != lab_slug)
+            .order_by(LabSession.id)
+        )
+    )
     if len(mine) >= per_user:
         other = get_spec(mine[0].lab_slug)
         title = other.title if other else mine[0].lab_slug
@@ -232,11 +239,11 @@ def _check_capacity(user_id: int, lab_slug: str, inserted: LabSession | None = N
         raise CapacityReached(
             f"You already have a lab running: “{title}”. Stop it before starting another "
             f"(you may run {per_user} {plural} at a time).",
-            running_session=mine[0].id, running_lab=mine[0].lab_slug,
+            running_session=mine[0].id,
+            running_lab=mine[0].lab_slug,
         )
     same = (LabSession.user_id == user_id) & (LabSession.lab_slug == lab_slug)
-    running = db.session.scalar(
-        select(func.count()).select_from(LabSession).where(earlier, ~same))
+    running = db.session.scalar(select(func.count()).select_from(LabSession).where(earlier, ~same))
     if running >= total:
         raise CapacityReached(
             "All lab places of the platform are in use right now. "
@@ -263,7 +270,9 @@ def _start_in_background(session_id: int) -> None:
     except ImageMissing as exc:
         current_app.logger.error(
             "lab %s cannot start: image %s is missing; run `lms labs build %s`",
-            spec.slug, exc.image, spec.slug,
+            spec.slug,
+            exc.image,
+            spec.slug,
         )
         _mark_failed(session, IMAGE_MISSING_MESSAGE)
         return
@@ -287,8 +296,9 @@ def _start_in_background(session_id: int) -> None:
     marked = db.session.execute(
         update(LabSession)
         .where(LabSession.id == session_id, LabSession.status == STARTING)
-        .values(status=RUNNING, started_at=now,
-                expires_at=now + timedelta(minutes=spec.ttl_minutes))
+        .values(
+            status=RUNNING, started_at=now, expires_at=now + timedelta(minutes=spec.ttl_minutes)
+        )
     ).rowcount
     db.session.commit()
     if not marked:  # stopped while it was starting: nothing may stay behind
@@ -355,8 +365,11 @@ def extend_limit(session: LabSession, spec: LabSpec) -> datetime:
 
 
 def can_extend(session: LabSession, spec: LabSpec | None) -> bool:
-    return (spec is not None and session.status == RUNNING
-            and extend_limit(session, spec) - session.expires_at > timedelta(seconds=60))
+    return (
+        spec is not None
+        and session.status == RUNNING
+        and extend_limit(session, spec) - session.expires_at > timedelta(seconds=60)
+    )
 
 
 def extend_lab(session: LabSession) -> LabSession:
@@ -367,8 +380,10 @@ def extend_lab(session: LabSession) -> LabSession:
     limit = extend_limit(session, spec)
     if not can_extend(session, spec):
         hours = spec.max_minutes / 60
-        raise ExtendLimit(f"This lab already runs until its maximum of {hours:g} h after its "
-                          "start. Save your work: it stops when the time is up.")
+        raise ExtendLimit(
+            f"This lab already runs until its maximum of {hours:g} h after its "
+            "start. Save your work: it stops when the time is up."
+        )
     base = max(session.expires_at, utcnow())
     session.expires_at = min(base + timedelta(minutes=spec.ttl_minutes), limit)
     db.session.commit()
@@ -431,8 +446,11 @@ def platform_labs() -> PlatformLabs:
         return PlatformLabs(sessions, None, [], f"{UNAVAILABLE_MESSAGE} ({exc})")
     live = {s.key for s in live_sessions()}  # read again: starts may have finished meanwhile
     prefix = key_prefix()
-    orphans = [lab for lab in on_engine
-               if lab.session_key.startswith(prefix) and lab.session_key not in live]
+    orphans = [
+        lab
+        for lab in on_engine
+        if lab.session_key.startswith(prefix) and lab.session_key not in live
+    ]
     return PlatformLabs(sessions, on_engine, orphans, None)
 
 

@@ -27,8 +27,10 @@ def _back(form: LabActionForm, session: LabSession | None = None):
         return redirect(target + "#lab-panel")
     module = db.session.get(Module, session.module_id) if session and session.module_id else None
     if module is not None:
-        return redirect(url_for("catalog.module", slug=module.course.slug,
-                                module_slug=module.slug) + "#lab-panel")
+        return redirect(
+            url_for("catalog.module", slug=module.course.slug, module_slug=module.slug)
+            + "#lab-panel"
+        )
     return redirect(url_for("progress.home"))
 
 
@@ -55,8 +57,12 @@ def start(slug: str):
     except LabActionError as exc:
         flash(exc.message, "warning")
         return _back(form)
-    flash("Your lab is starting: this page shows when it is ready." if result.created
-          else "Your lab is already running.", "info")
+    flash(
+        "Your lab is starting: this page shows when it is ready."
+        if result.created
+        else "Your lab is already running.",
+        "info",
+    )
     return _back(form, result.session)
 
 
@@ -88,8 +94,9 @@ def extend(session_id: int):
 @bp.post("/sessions/<int:session_id>/restart")
 @login_required
 def restart(session_id: int):
-    return _session_action(session_id, lambda s: services.restart_lab(current_user, s),
-                           "Your lab is starting afresh.")
+    return _session_action(
+        session_id, lambda s: services.restart_lab(current_user, s), "Your lab is starting afresh."
+    )
 
 
 @bp.post("/sessions/<int:session_id>/flag")
@@ -148,8 +155,12 @@ def admin_sessions():
     if not current_user.is_platform_admin:
         # Instructors and centre admins follow flag shares; capacity is the platform's.
         return redirect(url_for("labs.flag_shares"))
-    return render_template("labs/admin.html", overview=services.platform_labs(),
-                           limits=services.limits(), spec_of=services.get_spec)
+    return render_template(
+        "labs/admin.html",
+        overview=services.platform_labs(),
+        limits=services.limits(),
+        spec_of=services.get_spec,
+    )
 
 
 @bp.post("/admin/sessions/<int:session_id>/stop")
@@ -172,7 +183,8 @@ def admin_stop(session_id: int):
 @role_required(*STAFF)
 def flag_shares():
     shares = [
-        s for s in flags.recent_shares()
+        s
+        for s in flags.recent_shares()
         if services.staff_may_view(current_user, s.submitter_id)
         or services.staff_may_view(current_user, s.owner_id)
     ]

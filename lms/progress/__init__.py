@@ -20,7 +20,14 @@ def init_app(app: Flask) -> None:
                 ("catalog.catalogue", "Catalogue", "catalog.", {}),
             ]
             if current_user.is_authenticated and not current_user.is_staff:
-                items.append(("centres.trainee", "My report", "centres.trainee", {"user_id": current_user.id}))
+                items.append(
+                    (
+                        "centres.trainee",
+                        "My report",
+                        "centres.trainee",
+                        {"user_id": current_user.id},
+                    )
+                )
             if current_user.is_authenticated and current_user.is_staff:
                 items += [
                     ("centres.index", "Centres", "centres.", {}),

@@ -30,14 +30,18 @@ def centre_with_cohort(live_app, create_live_user):
     n = next(_runs)
     admin_email = create_live_user("centre_admin", name="Browser Admin")
     with live_app.app_context():
-        centre = services.create_centre(f"Browser Centre {n}", "Singapore", slug=f"browser-centre-{n}")
+        centre = services.create_centre(
+            f"Browser Centre {n}", "Singapore", slug=f"browser-centre-{n}"
+        )
         centre.admins.append(find_user_by_email(admin_email))
         cohort = services.create_cohort(centre, "Analysts, spring")
         db.session.commit()
         return {"cohort_id": cohort.id, "admin": admin_email, "n": n}
 
 
-def test_csv_upload_to_dashboard_and_export(page, browser, live_server, sign_in, centre_with_cohort):
+def test_csv_upload_to_dashboard_and_export(
+    page, browser, live_server, sign_in, centre_with_cohort
+):
     n, cohort_id = centre_with_cohort["n"], centre_with_cohort["cohort_id"]
     trainee_email = f"nguyen.mai.{n}@example.org"
     sign_in(page, email=centre_with_cohort["admin"])
@@ -96,13 +100,16 @@ def test_csv_upload_to_dashboard_and_export(page, browser, live_server, sign_in,
     # 4. The dashboard shows it, charts and all.
     page.goto(f"/cohorts/{cohort_id}/dashboard")
     modules = page.locator("#matrix thead th[data-module]").evaluate_all(
-        "cells => cells.map(cell => cell.dataset.module)")
+        "cells => cells.map(cell => cell.dataset.module)"
+    )
     column = modules.index("demo-course/next-steps")
     cell = page.locator(f"#matrix tr[data-trainee='{trainee_email}'] td.m").nth(column)
     expect(cell).to_have_class(re.compile(r"\bdone\b"))
     expect(page.locator("tr[data-module='demo-course/next-steps']")).to_contain_text("1")
     expect(page.locator("canvas[data-chart='modules']")).to_be_visible()
-    assert page.evaluate("document.querySelector(\"canvas[data-chart='modules']\").chart !== undefined")
+    assert page.evaluate(
+        "document.querySelector(\"canvas[data-chart='modules']\").chart !== undefined"
+    )
 
     # 5. The matrix export downloads with it.
     with page.expect_download() as download_info:

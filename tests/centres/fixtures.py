@@ -89,8 +89,9 @@ def build_programme() -> Programme:
     p.cohorts = {"a1": a1.id, "a2": a2.id, "b1": b1.id, "c1": c1.id}
 
     def user(key, role, centre: Centre | None = None, name=""):
-        u = create_user(EMAILS[key], None, role=role, name=name or key,
-                        centre_id=centre.id if centre else None)
+        u = create_user(
+            EMAILS[key], None, role=role, name=name or key, centre_id=centre.id if centre else None
+        )
         u.password_hash = FAST_HASH
         db.session.flush()
         p.users[key] = u.id
@@ -109,8 +110,11 @@ def build_programme() -> Programme:
     user("t_none", "trainee", alpha)
 
     demo = db.session.query(Course).filter_by(slug="demo-course").one()
-    for slug, owner, shared in (("alpha-shared", alpha, True), ("alpha-private", alpha, False),
-                                ("gamma-shared", gamma, True)):
+    for slug, owner, shared in (
+        ("alpha-shared", alpha, True),
+        ("alpha-private", alpha, False),
+        ("gamma-shared", gamma, True),
+    ):
         course = _course(slug, slug.replace("-", " ").title())
         db.session.flush()
         services.offer_course(owner, course.id, shared=shared)
@@ -121,8 +125,16 @@ def build_programme() -> Programme:
     services.assign_course(a1, demo.id, (utcnow() - timedelta(days=2)).date())
     services.assign_course(b1, demo.id, None)
     first = demo.live_modules[0]
-    db.session.add(ModuleProgress(user_id=p.users["t_a1"], module_id=first.id, status=DONE,
-                                  quiz_score=1.0, quiz_passed=True, completed_at=utcnow()))
+    db.session.add(
+        ModuleProgress(
+            user_id=p.users["t_a1"],
+            module_id=first.id,
+            status=DONE,
+            quiz_score=1.0,
+            quiz_passed=True,
+            completed_at=utcnow(),
+        )
+    )
     db.session.commit()
     return p
 

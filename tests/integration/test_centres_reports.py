@@ -44,31 +44,70 @@ def history(app, programme):
         demo = db.session.query(Course).filter_by(slug="demo-course").one()
         demo.modules[1].lab_slug = "suid-hunt"  # give "next-steps" a lab for this test
         a1 = db.session.get(Cohort, programme.cohorts["a1"])
-        evil = User(email="evil@example.org", name='=HYPERLINK("http://evil.example/","x")',
-                    role="trainee")
+        evil = User(
+            email="evil@example.org", name='=HYPERLINK("http://evil.example/","x")', role="trainee"
+        )
         db.session.add(evil)
         db.session.flush()
         services.join_cohort(evil, a1)
-        db.session.add(LabSession(key="k1", user_id=t_a1, lab_slug="suid-hunt", status="stopped",
-                                  started_at=now - timedelta(minutes=50),
-                                  ended_at=now - timedelta(minutes=5), expires_at=now))
+        db.session.add(
+            LabSession(
+                key="k1",
+                user_id=t_a1,
+                lab_slug="suid-hunt",
+                status="stopped",
+                started_at=now - timedelta(minutes=50),
+                ended_at=now - timedelta(minutes=5),
+                expires_at=now,
+            )
+        )
         for i in range(4):
-            db.session.add(TaskAttempt(user_id=t_a1, lab_slug="suid-hunt", task_id="read-flag",
-                                       kind="flag", success=False,
-                                       created_at=now - timedelta(minutes=30 - i)))
-        db.session.add(FlagShare(submitter_id=t_a1, owner_id=programme.users["t_b1"],
-                                 lab_slug="suid-hunt"))
-        quiz_module = db.session.query(Module).filter_by(course_id=demo.id, slug="first-steps").one()
+            db.session.add(
+                TaskAttempt(
+                    user_id=t_a1,
+                    lab_slug="suid-hunt",
+                    task_id="read-flag",
+                    kind="flag",
+                    success=False,
+                    created_at=now - timedelta(minutes=30 - i),
+                )
+            )
+        db.session.add(
+            FlagShare(submitter_id=t_a1, owner_id=programme.users["t_b1"], lab_slug="suid-hunt")
+        )
+        quiz_module = (
+            db.session.query(Module).filter_by(course_id=demo.id, slug="first-steps").one()
+        )
         for _ in range(3):
-            db.session.add(QuizAttempt(user_id=evil.id, module_id=quiz_module.id, score=0.0,
-                                       passed=False, created_at=now - timedelta(days=1)))
-        db.session.add(ModuleProgress(user_id=evil.id, module_id=quiz_module.id, status=IN_PROGRESS,
-                                      quiz_score=0.0, updated_at=now - timedelta(days=1)))
+            db.session.add(
+                QuizAttempt(
+                    user_id=evil.id,
+                    module_id=quiz_module.id,
+                    score=0.0,
+                    passed=False,
+                    created_at=now - timedelta(days=1),
+                )
+            )
+        db.session.add(
+            ModuleProgress(
+                user_id=evil.id,
+                module_id=quiz_module.id,
+                status=IN_PROGRESS,
+                quiz_score=0.0,
+                updated_at=now - timedelta(days=1),
+            )
+        )
         a2 = db.session.get(Cohort, programme.cohorts["a2"])
         services.assign_course(a2, demo.id, None)
-        db.session.add(ModuleProgress(user_id=t_a2, module_id=quiz_module.id, status=IN_PROGRESS,
-                                      first_seen_at=now - timedelta(days=20),
-                                      updated_at=now - timedelta(days=20)))
+        db.session.add(
+            ModuleProgress(
+                user_id=t_a2,
+                module_id=quiz_module.id,
+                status=IN_PROGRESS,
+                first_seen_at=now - timedelta(days=20),
+                updated_at=now - timedelta(days=20),
+            )
+        )
         db.session.commit()
         return {"evil": evil.id}
 
@@ -77,7 +116,9 @@ def test_the_dashboard_shows_matrix_stuck_shares_and_lab_time(client, login_as, 
     login_as("inst_a1")
     page = client.get(f"/cohorts/{programme.cohorts['a1']}/dashboard").get_data(as_text=True)
     assert matrix_cells(page, EMAILS["t_a1"]) == {
-        "demo-course/first-steps": "done", "demo-course/next-steps": "not_started"}
+        "demo-course/first-steps": "done",
+        "demo-course/next-steps": "not_started",
+    }
     assert "4 failed attempts at lab task suid-hunt › read-flag" in page
     assert "3 failed quiz attempts in “First steps”" in page
     assert "overdue: Demo course for tests was due" in page
@@ -89,8 +130,12 @@ def test_the_dashboard_shows_matrix_stuck_shares_and_lab_time(client, login_as, 
 def test_no_progress_for_n_days_is_stuck(client, login_as, programme, history):
     login_as("admin_a")
     a2 = programme.cohorts["a2"]
-    assert "no progress for 20 days" in client.get(f"/cohorts/{a2}/dashboard").get_data(as_text=True)
-    assert "no progress for" not in client.get(f"/cohorts/{a2}/dashboard?days=30").get_data(as_text=True)
+    assert "no progress for 20 days" in client.get(f"/cohorts/{a2}/dashboard").get_data(
+        as_text=True
+    )
+    assert "no progress for" not in client.get(f"/cohorts/{a2}/dashboard?days=30").get_data(
+        as_text=True
+    )
     assert client.get(f"/cohorts/{a2}/dashboard?days=zero").status_code == 200
 
 
@@ -124,11 +169,17 @@ def test_the_api_gives_the_cohort_progress(client, login_as, programme, history)
     login_as("admin_a")
     data = client.get(f"/api/v1/cohorts/{programme.cohorts['a1']}/progress").get_json()
     assert data["cohort"]["name"] == "A1" and data["cohort"]["centre"]["slug"] == "alpha"
-    assert [m["key"] for m in data["modules"]] == ["demo-course/first-steps", "demo-course/next-steps"]
+    assert [m["key"] for m in data["modules"]] == [
+        "demo-course/first-steps",
+        "demo-course/next-steps",
+    ]
     assert data["courses"][0]["slug"] == "demo-course" and data["courses"][0]["due_on"]
     t = next(t for t in data["trainees"] if t["email"] == EMAILS["t_a1"])
-    assert t["modules"]["demo-course/first-steps"] == {"status": "done", "quiz_score": 1.0,
-                                                       "lab_tasks_done": 0}
+    assert t["modules"]["demo-course/first-steps"] == {
+        "status": "done",
+        "quiz_score": 1.0,
+        "lab_tasks_done": 0,
+    }
     assert t["done"] == 1 and t["percent"] == 50 and t["lab_minutes"] == 45
     assert any("read-flag" in reason for reason in t["stuck"])
     assert data["flag_shares"][0]["submitter_id"] == programme.users["t_a1"]
@@ -142,12 +193,19 @@ def test_the_api_with_a_token_and_its_errors(app, client, programme):
         admin_b = issue_token(db.session.get(User, programme.users["admin_b"]))
         trainee = issue_token(db.session.get(User, programme.users["t_b1"]))
     b1, a1 = programme.cohorts["b1"], programme.cohorts["a1"]
-    ok = client.get(f"/api/v1/cohorts/{b1}/progress", headers={"Authorization": f"Bearer {admin_b}"})
+    ok = client.get(
+        f"/api/v1/cohorts/{b1}/progress", headers={"Authorization": f"Bearer {admin_b}"}
+    )
     assert ok.status_code == 200 and ok.get_json()["cohort"]["id"] == b1
-    for token, cohort, status in ((admin_b, a1, 403), (trainee, b1, 403), (admin_b, 999, 404),
-                                  ("lms_wrong", b1, 401)):
-        response = client.get(f"/api/v1/cohorts/{cohort}/progress",
-                              headers={"Authorization": f"Bearer {token}"})
+    for token, cohort, status in (
+        (admin_b, a1, 403),
+        (trainee, b1, 403),
+        (admin_b, 999, 404),
+        ("lms_wrong", b1, 401),
+    ):
+        response = client.get(
+            f"/api/v1/cohorts/{cohort}/progress", headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code == status
         assert set(response.get_json()) == {"error", "message"}
 
@@ -171,8 +229,16 @@ def test_a_trainee_page_has_a_timeline(client, login_as, programme, history):
     rows = _csv(client.get(f"/trainees/{uid}/timeline.csv"))
     assert {r["kind"] for r in rows} >= {"cohort", "module", "task", "flag-share", "lab"}
     courses = _csv(client.get(f"/trainees/{uid}/courses.csv"))
-    assert courses == [{"course": "Demo course for tests", "modules done": "1", "modules": "2",
-                        "percent": "50", "average quiz %": "100", "due on": courses[0]["due on"]}]
+    assert courses == [
+        {
+            "course": "Demo course for tests",
+            "modules done": "1",
+            "modules": "2",
+            "percent": "50",
+            "average quiz %": "100",
+            "due on": courses[0]["due on"],
+        }
+    ]
 
 
 def test_member_and_cohort_lists_export(client, login_as, programme, history):
@@ -221,8 +287,11 @@ def test_the_dashboard_query_count_does_not_grow_with_the_cohort(app, client, lo
         small = generate_cohort(trainees=5, modules=10, seed=1, centre_slug="alpha").cohort_id
         large = generate_cohort(trainees=50, modules=10, seed=2, centre_slug="alpha").cohort_id
     login_as("admin_a")
-    for template in ("/cohorts/{}/dashboard", "/cohorts/{}/export/matrix.csv",
-                     "/api/v1/cohorts/{}/progress"):
+    for template in (
+        "/cohorts/{}/dashboard",
+        "/cohorts/{}/export/matrix.csv",
+        "/api/v1/cohorts/{}/progress",
+    ):
         counts = [_count_queries(app, client, template.format(c)) for c in (small, large)]
         assert counts[0] == counts[1], f"{template}: {counts}"
         assert counts[0] <= 20, f"{template}: {counts[0]} queries"
@@ -246,10 +315,12 @@ def test_the_generator_makes_realistic_data(app):
 
 
 def test_the_generator_command(runner, app):
-    result = runner.invoke(args=["centres", "generate-demo-cohort", "--trainees", "12",
-                                 "--modules", "5"])
+    result = runner.invoke(
+        args=["centres", "generate-demo-cohort", "--trainees", "12", "--modules", "5"]
+    )
     assert result.exit_code == 0, result.output
     assert "12 trainees × 5 modules" in result.output
-    again = runner.invoke(args=["centres", "generate-demo-cohort", "--trainees", "12",
-                                "--modules", "5"])
+    again = runner.invoke(
+        args=["centres", "generate-demo-cohort", "--trainees", "12", "--modules", "5"]
+    )
     assert again.exit_code != 0 and "Use another --seed" in again.output

@@ -40,7 +40,9 @@ def rows_of(page: str) -> dict[str, str]:
     return {email: status for status, email in found}
 
 
-def test_a_good_file_creates_invitations_and_adds_existing_trainees(app, client, login_as, programme):
+def test_a_good_file_creates_invitations_and_adds_existing_trainees(
+    app, client, login_as, programme
+):
     login_as("admin_a")
     a1 = programme.cohorts["a1"]
     content = (
@@ -54,8 +56,10 @@ def test_a_good_file_creates_invitations_and_adds_existing_trainees(app, client,
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page
     assert rows_of(page) == {
-        "jose@example.org": "created", "li.wei@example.org": "created",
-        EMAILS["t_none"]: "added", EMAILS["t_a1"]: "already present",
+        "jose@example.org": "created",
+        "li.wei@example.org": "created",
+        EMAILS["t_none"]: "added",
+        EMAILS["t_a1"]: "already present",
     }
     assert "The file is imported" in page
     assert "Núñez, José &#34;Pepe&#34;" in page or 'Núñez, José "Pepe"' in page
@@ -71,7 +75,9 @@ def test_a_good_file_creates_invitations_and_adds_existing_trainees(app, client,
         assert invitations["jose@example.org"].cohort_id == a1
         assert invitations["li.wei@example.org"].cohort_id == programme.cohorts["a2"]
         t_none = db.session.get(User, programme.users["t_none"])
-        assert db.session.query(CohortMember).filter_by(cohort_id=a1, user_id=t_none.id).count() == 1
+        assert (
+            db.session.query(CohortMember).filter_by(cohort_id=a1, user_id=t_none.id).count() == 1
+        )
 
     # The pending invitation is listed on the cohort page, with the name from the file.
     cohort_page = client.get(f"/cohorts/{a1}").get_data(as_text=True)
@@ -81,7 +87,9 @@ def test_a_good_file_creates_invitations_and_adds_existing_trainees(app, client,
     client.post("/logout")
     jose_link = next(link for link in links if link in page.split("jose@example.org")[1])
     path = "/invite/" + jose_link.split("/invite/")[1]
-    response = client.post(path, data={"name": "José Núñez", "password": PASSWORD, "confirm": PASSWORD})
+    response = client.post(
+        path, data={"name": "José Núñez", "password": PASSWORD, "confirm": PASSWORD}
+    )
     assert response.status_code == 302
     with app.app_context():
         jose = db.session.query(User).filter_by(email="jose@example.org").one()
@@ -94,7 +102,8 @@ def test_uploading_the_same_file_again_reports_already_present(client, login_as,
     a1 = programme.cohorts["a1"]
     content = "email,name\nnew.person@example.org,New Person\n"
     assert rows_of(upload(client, a1, content).get_data(as_text=True)) == {
-        "new.person@example.org": "created"}
+        "new.person@example.org": "created"
+    }
     again = upload(client, a1, content)
     assert again.status_code == 200
     page = again.get_data(as_text=True)
@@ -131,8 +140,10 @@ def test_one_bad_row_changes_nothing_and_says_why(row, reason, app, client, logi
 def test_duplicates_and_unknown_cohorts_are_invalid(app, client, login_as, programme):
     login_as("admin_a")
     before = state(app)
-    content = ("email,name,cohort\nsame@example.org,One,\nSame@Example.org,Two,\n"
-               "other@example.org,Other,B1\n")
+    content = (
+        "email,name,cohort\nsame@example.org,One,\nSame@Example.org,Two,\n"
+        "other@example.org,Other,B1\n"
+    )
     page = upload(client, programme.cohorts["a1"], content).get_data(as_text=True)
     assert "the same email as line 2" in page
     # B1 belongs to another centre: for Alpha it does not exist.
@@ -140,12 +151,15 @@ def test_duplicates_and_unknown_cohorts_are_invalid(app, client, login_as, progr
     assert state(app) == before
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "The file is empty"),
-    (b"name,cohort\nAna,A1\n", "“email” is missing"),
-    ("email,name\nana@example.org,Jos\xe9\n".encode("latin-1"), "CSV UTF-8"),
-    (b"email\n" + b"x@example.org\n" * 5001, "at most 5000"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "The file is empty"),
+        (b"name,cohort\nAna,A1\n", "“email” is missing"),
+        ("email,name\nana@example.org,Jos\xe9\n".encode("latin-1"), "CSV UTF-8"),
+        (b"email\n" + b"x@example.org\n" * 5001, "at most 5000"),
+    ],
+)
 def test_an_unusable_file_changes_nothing(content, message, app, client, login_as, programme):
     login_as("admin_a")
     before = state(app)
@@ -157,8 +171,9 @@ def test_an_unusable_file_changes_nothing(content, message, app, client, login_a
 
 def test_no_file_at_all(client, login_as, programme):
     login_as("admin_a")
-    response = client.post(f"/cohorts/{programme.cohorts['a1']}/roster", data={},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/cohorts/{programme.cohorts['a1']}/roster", data={}, content_type="multipart/form-data"
+    )
     assert response.status_code == 400
 
 
@@ -167,8 +182,9 @@ def test_semicolons_and_utf16_files_are_read(client, login_as, programme):
     a1 = programme.cohorts["a1"]
     page = upload(client, a1, "email;name\nzoe@example.org;Zoë Müller\n").get_data(as_text=True)
     assert rows_of(page) == {"zoe@example.org": "created"}
-    page = upload(client, a1, "email\tname\nmai@example.org\tNguyễn Thị Mai\n".encode("utf-16")
-                  ).get_data(as_text=True)
+    page = upload(
+        client, a1, "email\tname\nmai@example.org\tNguyễn Thị Mai\n".encode("utf-16")
+    ).get_data(as_text=True)
     assert rows_of(page) == {"mai@example.org": "created"} and "Nguyễn Thị Mai" in page
 
 
@@ -183,8 +199,9 @@ def test_the_template_downloads(client, login_as, programme):
 def test_adding_one_trainee(app, client, login_as, programme):
     login_as("admin_a")
     a1 = programme.cohorts["a1"]
-    response = client.post(f"/cohorts/{a1}/trainees",
-                           data={"add-email": "solo@example.org", "add-name": "Solo Ñandú"})
+    response = client.post(
+        f"/cohorts/{a1}/trainees", data={"add-email": "solo@example.org", "add-name": "Solo Ñandú"}
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Invitation made for solo@example.org" in page
     assert re.search(r'invitation-link">http://[^<]+/invite/[^<]+<', page)
@@ -209,8 +226,9 @@ def test_invitation_links_can_be_renewed_and_cancelled(app, client, login_as, pr
 
     login_as("admin_a")
     a1 = programme.cohorts["a1"]
-    page = client.post(f"/cohorts/{a1}/trainees", data={"add-email": "late@example.org"}
-                       ).get_data(as_text=True)
+    page = client.post(f"/cohorts/{a1}/trainees", data={"add-email": "late@example.org"}).get_data(
+        as_text=True
+    )
     first = re.search(r'invitation-link">[^<]+/invite/([^<]+)<', page).group(1)
     with app.app_context():
         invitation_id = db.session.query(Invitation).filter_by(email="late@example.org").one().id
@@ -223,8 +241,13 @@ def test_invitation_links_can_be_renewed_and_cancelled(app, client, login_as, pr
 
     login_as("admin_a")
     with app.app_context():
-        newest = (db.session.query(Invitation).filter_by(email="late@example.org")
-                  .order_by(Invitation.id.desc()).first().id)
+        newest = (
+            db.session.query(Invitation)
+            .filter_by(email="late@example.org")
+            .order_by(Invitation.id.desc())
+            .first()
+            .id
+        )
     client.post(f"/cohorts/{a1}/invitations/{newest}/cancel")
     client.post("/logout")
     assert client.get(f"/invite/{second}").status_code == 404
@@ -232,12 +255,15 @@ def test_invitation_links_can_be_renewed_and_cancelled(app, client, login_as, pr
 
 def test_a_cohort_column_can_name_another_cohort_of_the_centre(app, client, login_as, programme):
     login_as("admin_a")
-    page = upload(client, programme.cohorts["a1"], "email,cohort\nmoved@example.org,a2\n"
-                  ).get_data(as_text=True)
+    page = upload(client, programme.cohorts["a1"], "email,cohort\nmoved@example.org,a2\n").get_data(
+        as_text=True
+    )
     assert rows_of(page) == {"moved@example.org": "created"}
     from lms.auth.models import Invitation
     from lms.extensions import db
 
     with app.app_context():
-        assert db.session.query(Invitation).filter_by(email="moved@example.org").one().cohort_id == \
-            programme.cohorts["a2"]
+        assert (
+            db.session.query(Invitation).filter_by(email="moved@example.org").one().cohort_id
+            == programme.cohorts["a2"]
+        )

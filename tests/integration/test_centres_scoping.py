@@ -15,13 +15,26 @@ TRAINEES = ("t_a1", "t_a2", "t_b1", "t_c1", "t_none")
 
 # What each person may open; everything else must be refused.
 ALLOWED = {
-    "admin": {"centres": set(CENTRES), "view": set(COHORTS), "manage": set(COHORTS),
-              "trainees": set(TRAINEES), "programme": True},
-    "admin_a": {"centres": {"alpha"}, "view": {"a1", "a2"}, "manage": {"a1", "a2"},
-                "trainees": {"t_a1", "t_a2", "t_none"}},
+    "admin": {
+        "centres": set(CENTRES),
+        "view": set(COHORTS),
+        "manage": set(COHORTS),
+        "trainees": set(TRAINEES),
+        "programme": True,
+    },
+    "admin_a": {
+        "centres": {"alpha"},
+        "view": {"a1", "a2"},
+        "manage": {"a1", "a2"},
+        "trainees": {"t_a1", "t_a2", "t_none"},
+    },
     "admin_b": {"centres": {"beta"}, "view": {"b1"}, "manage": {"b1"}, "trainees": {"t_b1"}},
-    "admin_ac": {"centres": {"alpha", "gamma"}, "view": {"a1", "a2", "c1"},
-                 "manage": {"a1", "a2", "c1"}, "trainees": {"t_a1", "t_a2", "t_c1", "t_none"}},
+    "admin_ac": {
+        "centres": {"alpha", "gamma"},
+        "view": {"a1", "a2", "c1"},
+        "manage": {"a1", "a2", "c1"},
+        "trainees": {"t_a1", "t_a2", "t_c1", "t_none"},
+    },
     "inst_a1": {"centres": set(), "view": {"a1"}, "manage": set(), "trainees": {"t_a1"}},
     "inst_b1": {"centres": set(), "view": {"b1"}, "manage": set(), "trainees": {"t_b1"}},
     "t_a1": {"centres": set(), "view": set(), "manage": set(), "trainees": {"t_a1"}},
@@ -37,12 +50,18 @@ def _pages(p):
         yield f"/centres/{slug}/cohorts.csv", "centres", slug
     for key in COHORTS:
         cid = p.cohorts[key]
-        for url in (f"/cohorts/{cid}", f"/cohorts/{cid}/dashboard",
-                    f"/cohorts/{cid}/dashboard?course=demo-course&days=3",
-                    f"/cohorts/{cid}/export/matrix.csv", f"/cohorts/{cid}/export/stuck.csv",
-                    f"/cohorts/{cid}/export/modules.csv", f"/cohorts/{cid}/export/trainees.csv",
-                    f"/cohorts/{cid}/export/flag-shares.csv", f"/cohorts/{cid}/members.csv",
-                    f"/api/v1/cohorts/{cid}/progress"):
+        for url in (
+            f"/cohorts/{cid}",
+            f"/cohorts/{cid}/dashboard",
+            f"/cohorts/{cid}/dashboard?course=demo-course&days=3",
+            f"/cohorts/{cid}/export/matrix.csv",
+            f"/cohorts/{cid}/export/stuck.csv",
+            f"/cohorts/{cid}/export/modules.csv",
+            f"/cohorts/{cid}/export/trainees.csv",
+            f"/cohorts/{cid}/export/flag-shares.csv",
+            f"/cohorts/{cid}/members.csv",
+            f"/api/v1/cohorts/{cid}/progress",
+        ):
             yield url, "view", key
         for url in (f"/cohorts/{cid}/edit", f"/cohorts/{cid}/roster-template.csv"):
             yield url, "manage", key
@@ -68,9 +87,15 @@ def test_every_page_is_scoped(actor, client, login_as, programme):
     assert not wrong, f"{actor}:\n" + "\n".join(wrong)
 
 
-@pytest.mark.parametrize("actor, status", [
-    ("admin", 200), ("admin_a", 200), ("inst_a1", 200), ("t_a1", 403),
-])
+@pytest.mark.parametrize(
+    "actor, status",
+    [
+        ("admin", 200),
+        ("admin_a", 200),
+        ("inst_a1", 200),
+        ("t_a1", 403),
+    ],
+)
 def test_centres_index(actor, status, client, login_as):
     login_as(actor)
     assert client.get("/centres").status_code == status
@@ -101,8 +126,14 @@ def test_a_dashboard_shows_only_its_own_trainees(client, login_as, programme):
 
 def test_nothing_there_is_a_404(client, login_as):
     login_as("admin")
-    for url in ("/centres/nowhere", "/cohorts/999", "/cohorts/999/dashboard",
-                "/cohorts/999/export/matrix.csv", "/trainees/999", "/api/v1/cohorts/999/progress"):
+    for url in (
+        "/centres/nowhere",
+        "/cohorts/999",
+        "/cohorts/999/dashboard",
+        "/cohorts/999/export/matrix.csv",
+        "/trainees/999",
+        "/api/v1/cohorts/999/progress",
+    ):
         assert client.get(url).status_code == 404, url
 
 
@@ -113,8 +144,13 @@ def test_an_unknown_export_is_a_404(client, login_as, programme):
 
 def test_signed_out_people_are_sent_to_sign_in(client, programme):
     cid = programme.cohorts["a1"]
-    for url in ("/centres", f"/cohorts/{cid}", f"/cohorts/{cid}/dashboard", "/programme",
-                f"/trainees/{programme.users['t_a1']}"):
+    for url in (
+        "/centres",
+        f"/cohorts/{cid}",
+        f"/cohorts/{cid}/dashboard",
+        "/programme",
+        f"/trainees/{programme.users['t_a1']}",
+    ):
         response = client.get(url)
         assert response.status_code == 302 and "/login" in response.headers["Location"], url
     response = client.get(f"/api/v1/cohorts/{cid}/progress")
@@ -138,15 +174,19 @@ def _posts(p, cohort_key: str, centre_slug: str):
     yield f"/cohorts/{cid}/trainees/{uid}/move", {"move-target": p.cohorts["a2"]}
 
 
-@pytest.mark.parametrize("actor, cohort_key, centre_slug", [
-    ("admin_a", "b1", "beta"),     # a partner centre is still another centre
-    ("admin_a", "c1", "gamma"),
-    ("admin_b", "a1", "alpha"),
-    ("inst_a1", "a1", "alpha"),    # instructors follow, they do not manage
-    ("t_a1", "a1", "alpha"),
-])
-def test_changes_out_of_scope_are_refused_and_change_nothing(actor, cohort_key, centre_slug,
-                                                             app, client, login_as, programme):
+@pytest.mark.parametrize(
+    "actor, cohort_key, centre_slug",
+    [
+        ("admin_a", "b1", "beta"),  # a partner centre is still another centre
+        ("admin_a", "c1", "gamma"),
+        ("admin_b", "a1", "alpha"),
+        ("inst_a1", "a1", "alpha"),  # instructors follow, they do not manage
+        ("t_a1", "a1", "alpha"),
+    ],
+)
+def test_changes_out_of_scope_are_refused_and_change_nothing(
+    actor, cohort_key, centre_slug, app, client, login_as, programme
+):
     from lms.centres.models import Centre, Cohort, CohortCourse, CohortMember
     from lms.extensions import db
 
@@ -166,31 +206,39 @@ def test_changes_out_of_scope_are_refused_and_change_nothing(actor, cohort_key, 
         assert status in (403, 404), f"{actor} POST {url}: {status}"
     data = {"roster-file": (__import__("io").BytesIO(b"email\nx@example.org\n"), "t.csv")}
     cid = programme.cohorts[cohort_key]
-    assert client.post(f"/cohorts/{cid}/roster", data=data,
-                       content_type="multipart/form-data").status_code in (403, 404)
+    assert client.post(
+        f"/cohorts/{cid}/roster", data=data, content_type="multipart/form-data"
+    ).status_code in (403, 404)
     assert snapshot() == before
 
 
 def test_moving_into_a_cohort_of_another_centre_is_refused(client, login_as, programme):
     login_as("admin_a")
     uid = programme.users["t_a1"]
-    response = client.post(f"/cohorts/{programme.cohorts['a1']}/trainees/{uid}/move",
-                           data={"move-target": programme.cohorts["b1"]})
+    response = client.post(
+        f"/cohorts/{programme.cohorts['a1']}/trainees/{uid}/move",
+        data={"move-target": programme.cohorts["b1"]},
+    )
     assert response.status_code in (400, 403)
 
 
 def test_a_trainee_of_another_cohort_cannot_be_moved_from_mine(client, login_as, programme):
     login_as("admin_a")
     uid = programme.users["t_b1"]
-    response = client.post(f"/cohorts/{programme.cohorts['a1']}/trainees/{uid}/move",
-                           data={"move-target": programme.cohorts["a2"]})
+    response = client.post(
+        f"/cohorts/{programme.cohorts['a1']}/trainees/{uid}/move",
+        data={"move-target": programme.cohorts["a2"]},
+    )
     assert response.status_code == 404
 
 
 def test_platform_admin_only_actions(client, login_as, programme):
     login_as("admin_a")
     assert client.get("/centres/new").status_code == 403
-    assert client.post("/centres/alpha/admins", data={"admin-email": EMAILS["admin_b"]}).status_code == 403
+    assert (
+        client.post("/centres/alpha/admins", data={"admin-email": EMAILS["admin_b"]}).status_code
+        == 403
+    )
     assert client.post("/centres/alpha/courses", data={"offer-course": 1}).status_code == 403
     login_as("admin")
     assert client.get("/centres/new").status_code == 200

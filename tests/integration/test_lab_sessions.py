@@ -210,21 +210,27 @@ def test_flags_are_per_trainee_and_a_copied_flag_is_a_share(app, alice, bob, doc
     assert flags[a["id"]] != flags[b["id"]]
     assert flags[a["id"]].startswith("FLAG{") and len(flags[a["id"]]) == 38
 
-    wrong = alice_api.post(f"/api/v1/labs/sessions/{a['id']}/flag",
-                           {"task": "read-flag", "flag": "FLAG{0123}"})
+    wrong = alice_api.post(
+        f"/api/v1/labs/sessions/{a['id']}/flag", {"task": "read-flag", "flag": "FLAG{0123}"}
+    )
     assert wrong.status_code == 200 and wrong.json["correct"] is False
 
-    copied = alice_api.post(f"/api/v1/labs/sessions/{a['id']}/flag",
-                            {"task": "read-flag", "flag": flags[b["id"]]})
+    copied = alice_api.post(
+        f"/api/v1/labs/sessions/{a['id']}/flag", {"task": "read-flag", "flag": flags[b["id"]]}
+    )
     assert copied.json["correct"] is False
     assert "another trainee" in copied.json["message"]
     with app.app_context():
         [share] = db.session.scalars(select(FlagShare)).all()
-        assert (share.submitter_id, share.owner_id, share.lab_slug) == (alice_id, bob_id,
-                                                                        "tiny-lab")
+        assert (share.submitter_id, share.owner_id, share.lab_slug) == (
+            alice_id,
+            bob_id,
+            "tiny-lab",
+        )
 
-    right = alice_api.post(f"/api/v1/labs/sessions/{a['id']}/flag",
-                           {"task": "read-flag", "flag": flags[a["id"]]})
+    right = alice_api.post(
+        f"/api/v1/labs/sessions/{a['id']}/flag", {"task": "read-flag", "flag": flags[a["id"]]}
+    )
     assert right.json["correct"] is True
     assert right.json["task"]["done"] is True
     assert alice_api.session(a["id"])["tasks"][0]["done"] is True
@@ -257,8 +263,9 @@ def test_check_task_fails_then_passes_and_completes_the_module(app, alice, clien
     assert "complete the lab tasks (1 of 2 left)" in page
     with app.app_context():
         flag = flag_for(user_id, "tiny-lab")
-    assert api.post(f"/api/v1/labs/sessions/{body['id']}/flag",
-                    {"task": "read-flag", "flag": flag}).json["correct"]
+    assert api.post(
+        f"/api/v1/labs/sessions/{body['id']}/flag", {"task": "read-flag", "flag": flag}
+    ).json["correct"]
     client.post(complete)
     assert 'id="module-done"' in client.get(LAB_MODULE_URL).get_data(as_text=True)
 
@@ -309,8 +316,12 @@ def test_only_the_owner_acts_and_staff_may_read(app, alice, bob):
     body = start_running(alice_api)
     base = f"/api/v1/labs/sessions/{body['id']}"
     assert bob_api.get(base).status_code == 404
-    for action, payload in (("/flag", {"task": "read-flag", "flag": "FLAG{x}"}),
-                            ("/check", {"task": "make-done"}), ("/stop", {}), ("/extend", {})):
+    for action, payload in (
+        ("/flag", {"task": "read-flag", "flag": "FLAG{x}"}),
+        ("/check", {"task": "make-done"}),
+        ("/stop", {}),
+        ("/extend", {}),
+    ):
         response = bob_api.post(base + action, payload)
         assert response.status_code == 404, action
         assert response.is_json
@@ -388,8 +399,7 @@ def test_engine_unreachable_gives_503_and_pages_still_work(tmp_path):
         api = ApiClient(app, token)
         response = api.start("tiny-lab")
         assert response.status_code == 503
-        assert response.json == {"error": "lab_service_unavailable",
-                                 "message": UNAVAILABLE_MESSAGE}
+        assert response.json == {"error": "lab_service_unavailable", "message": UNAVAILABLE_MESSAGE}
 
         client = app.test_client()
         client.post("/login", data={"email": "carol@example.org", "password": PASSWORD})
@@ -458,8 +468,9 @@ def test_form_actions_without_javascript(app, alice, client, docker_client):
     user_id, api = alice
     client.post("/login", data={"email": "alice@example.org", "password": PASSWORD})
     module_id = _module_id(app)
-    response = client.post("/labs/tiny-lab/start",
-                           data={"next": LAB_MODULE_URL, "module": module_id})
+    response = client.post(
+        "/labs/tiny-lab/start", data={"next": LAB_MODULE_URL, "module": module_id}
+    )
     assert response.status_code == 302 and response.location.endswith("#lab-panel")
     with app.app_context():
         session = services.live_session(user_id, "tiny-lab")
@@ -468,8 +479,10 @@ def test_form_actions_without_javascript(app, alice, client, docker_client):
     api.wait_settled(session_id)
     with app.app_context():
         flag = flag_for(user_id, "tiny-lab")
-    client.post(f"/labs/sessions/{session_id}/flag",
-                data={"task": "read-flag", "flag": flag, "next": LAB_MODULE_URL})
+    client.post(
+        f"/labs/sessions/{session_id}/flag",
+        data={"task": "read-flag", "flag": flag, "next": LAB_MODULE_URL},
+    )
     page = client.get(LAB_MODULE_URL).get_data(as_text=True)
     assert "Correct: task done." in page
     with app.app_context():

@@ -221,8 +221,6 @@ class Shell:
             self.ws.close()
 
 
-
-
 def shell_processes(lab_exec, key: str, shell_pid: str) -> list[str]:
     """Processes left of a shell: its session (job control groups included) and our sleeps."""
     _, output = lab_exec(key, "main", "ps -eo sid=,pid=,args=", user="0")

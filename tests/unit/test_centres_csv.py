@@ -15,8 +15,9 @@ from lms.centres.csv_files import (
 )
 
 
-@pytest.mark.parametrize("cell", ["=1+1", "+33 6 12", "-2+3", "@SUM(A1)", "\tcmd", "\r=x",
-                                  "=HYPERLINK(\"http://evil\")"])
+@pytest.mark.parametrize(
+    "cell", ["=1+1", "+33 6 12", "-2+3", "@SUM(A1)", "\tcmd", "\r=x", '=HYPERLINK("http://evil")']
+)
 def test_formula_like_text_is_neutralised(cell):
     assert neutralise(cell) == "'" + cell
 
@@ -60,7 +61,9 @@ def test_reads_a_plain_file():
 
 
 def test_reads_a_bom_quotes_commas_and_non_ascii():
-    text = '\ufeffEmail,Name\r\n"jose@example.org","Núñez, José ""Pepe"""\r\nli@example.org,李伟\r\n'
+    text = (
+        '\ufeffEmail,Name\r\n"jose@example.org","Núñez, José ""Pepe"""\r\nli@example.org,李伟\r\n'
+    )
     rows = _rows(text)
     assert rows[0].values == {"email": "jose@example.org", "name": 'Núñez, José "Pepe"'}
     assert rows[1].values["name"] == "李伟"
@@ -99,12 +102,15 @@ def test_short_rows_have_empty_values_missing():
     assert rows[0].values == {"email": "ana@example.org"}
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "empty"),
-    (b"\n\n  \n", "empty"),
-    (b"name,cohort\nAna,A1\n", "email"),
-    ("email,name\nana@example.org,Jos\xe9\n".encode("latin-1"), "UTF-8"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"\n\n  \n", "empty"),
+        (b"name,cohort\nAna,A1\n", "email"),
+        ("email,name\nana@example.org,Jos\xe9\n".encode("latin-1"), "UTF-8"),
+    ],
+)
 def test_unusable_files_raise_a_clear_error(data, message):
     with pytest.raises(CsvFileError, match=message):
         read_rows(data)

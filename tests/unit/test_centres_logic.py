@@ -20,8 +20,13 @@ def _module(i, lab=None):
 
 
 def _trainee(statuses, joined_days_ago=30, last_days_ago=None):
-    row = TraineeRow(1, "Ana", "ana@example.org", NOW - timedelta(days=joined_days_ago),
-                     [Cell(status=s) for s in statuses])
+    row = TraineeRow(
+        1,
+        "Ana",
+        "ana@example.org",
+        NOW - timedelta(days=joined_days_ago),
+        [Cell(status=s) for s in statuses],
+    )
     row.done = statuses.count("done")
     row.last_activity = None if last_days_ago is None else NOW - timedelta(days=last_days_ago)
     return row
@@ -43,15 +48,18 @@ def test_idle_trainees_are_stuck_but_finished_ones_are_not():
     finished = _trainee(["done", "done"], last_days_ago=40)
     assert _stuck_reasons(finished, [], modules, 7, NOW, [], []) == []
     never = _trainee(["not_started", "not_started"], joined_days_ago=9)
-    assert _stuck_reasons(never, [], modules, 7, NOW, [], []) == ["has not started (joined 9 days ago)"]
+    assert _stuck_reasons(never, [], modules, 7, NOW, [], []) == [
+        "has not started (joined 9 days ago)"
+    ]
 
 
 def test_failures_and_overdue_courses_are_reasons():
     modules = [_module(1, lab="suid-hunt"), _module(2)]
     course = CourseAssignment(1, "course", "Course", date(2030, 5, 1), [1, 2])
     row = _trainee(["done", "in_progress"], last_days_ago=0)
-    reasons = _stuck_reasons(row, [course], modules, 7, NOW, [("Module 2", 4)],
-                             [("suid-hunt", "read-flag", 5)])
+    reasons = _stuck_reasons(
+        row, [course], modules, 7, NOW, [("Module 2", 4)], [("suid-hunt", "read-flag", 5)]
+    )
     assert reasons == [
         "5 failed attempts at lab task suid-hunt › read-flag",
         "4 failed quiz attempts in “Module 2”",

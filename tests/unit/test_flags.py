@@ -82,8 +82,10 @@ def test_wrong_flags_are_rate_limited_per_trainee(app):
     assert 1 <= int(blocked.headers["Retry-After"]) <= 61
     # Another trainee is not slowed down.
     _, other, other_body = started(app, "b@example.org")
-    ok = other.post(f"/api/v1/labs/sessions/{other_body['id']}/flag",
-                    {"task": "read-flag", "flag": "FLAG{guess}"})
+    ok = other.post(
+        f"/api/v1/labs/sessions/{other_body['id']}/flag",
+        {"task": "read-flag", "flag": "FLAG{guess}"},
+    )
     assert ok.status_code == 200
 
 
@@ -96,14 +98,18 @@ def test_a_flag_of_another_trainee_is_recorded_as_a_share(app):
         outcome = submit_flag(session, spec, "read-flag", flag_for(bob_id, "tiny-lab"))
         assert (outcome.correct, outcome.shared) == (False, True)
         share = db.session.scalar(select(FlagShare))
-        assert (share.submitter_id, share.owner_id, share.task_id) == (alice_id, bob_id,
-                                                                       "read-flag")
+        assert (share.submitter_id, share.owner_id, share.task_id) == (
+            alice_id,
+            bob_id,
+            "read-flag",
+        )
         assert db.session.scalar(select(func.count()).select_from(TaskCompletion)) == 0
 
         outcome = submit_flag(session, spec, "read-flag", f"  {flag_for(alice_id, 'tiny-lab')}\n")
         assert outcome.correct
         kinds = db.session.execute(
-            select(TaskAttempt.output, TaskAttempt.success).order_by(TaskAttempt.id)).all()
+            select(TaskAttempt.output, TaskAttempt.success).order_by(TaskAttempt.id)
+        ).all()
         assert kinds == [("flag of another trainee", False), ("correct", True)]
 
 
@@ -112,8 +118,9 @@ def test_flag_shares_page_is_for_staff(app, client):
     bob_id, _, _ = started(app, "b@example.org")
     with app.app_context():
         session = db.session.get(LabSession, alice_body["id"])
-        submit_flag(session, services.get_spec("tiny-lab"), "read-flag",
-                    flag_for(bob_id, "tiny-lab"))
+        submit_flag(
+            session, services.get_spec("tiny-lab"), "read-flag", flag_for(bob_id, "tiny-lab")
+        )
     create_user(app, "teacher@example.org", role="instructor")
     create_user(app, "stranger@example.org", role="instructor")
     client.post("/login", data={"email": "stranger@example.org", "password": PASSWORD})
@@ -144,8 +151,11 @@ def test_check_results_are_recorded(app, fake):
     _, api, body = started(app, "a@example.org")
     url = f"/api/v1/labs/sessions/{body['id']}/check"
     failed = api.post(url, {"task": "make-done"}).json
-    assert (failed["passed"], failed["output"], failed["task"]["done"]) == (False, "fake output",
-                                                                            False)
+    assert (failed["passed"], failed["output"], failed["task"]["done"]) == (
+        False,
+        "fake output",
+        False,
+    )
     fake.check_passes = True
     assert api.post(url, {"task": "make-done"}).json["task"]["done"] is True
     assert api.post(url, {"task": "read-flag"}).status_code == 400  # not a check task
@@ -160,10 +170,20 @@ def test_capacity_is_checked_again_after_insert(app):
     user_id, _ = create_user(app, "a@example.org")
     with app.app_context():
         now = utcnow()
-        first = LabSession(key="lab-x1", user_id=user_id, lab_slug="second-lab",
-                           status="starting", expires_at=now + timedelta(minutes=5))
-        later = LabSession(key="lab-x2", user_id=user_id, lab_slug="tiny-lab",
-                           status="starting", expires_at=now + timedelta(minutes=5))
+        first = LabSession(
+            key="lab-x1",
+            user_id=user_id,
+            lab_slug="second-lab",
+            status="starting",
+            expires_at=now + timedelta(minutes=5),
+        )
+        later = LabSession(
+            key="lab-x2",
+            user_id=user_id,
+            lab_slug="tiny-lab",
+            status="starting",
+            expires_at=now + timedelta(minutes=5),
+        )
         db.session.add_all([first, later])
         db.session.commit()
         services._check_capacity(user_id, "second-lab", inserted=first)  # the earlier one may run
@@ -186,9 +206,14 @@ def test_extend_stops_at_max_minutes(app):
 def test_reaper_fails_starts_that_never_finished(app, fake):
     user_id, _ = create_user(app, "a@example.org")
     with app.app_context():
-        stale = LabSession(key="lab-stale", user_id=user_id, lab_slug="tiny-lab",
-                           status="starting", created_at=utcnow() - timedelta(hours=1),
-                           expires_at=utcnow())
+        stale = LabSession(
+            key="lab-stale",
+            user_id=user_id,
+            lab_slug="tiny-lab",
+            status="starting",
+            created_at=utcnow() - timedelta(hours=1),
+            expires_at=utcnow(),
+        )
         db.session.add(stale)
         db.session.commit()
         report = reap()
@@ -219,9 +244,14 @@ def test_engine_down_is_remembered_without_asking_again(app, fake):
 
 def test_lab_endpoints_are_documented(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
-    for path in ("/labs/{slug}/start", "/labs/sessions/{session_id}",
-                 "/labs/sessions/{session_id}/flag", "/labs/sessions/{session_id}/check",
-                 "/labs/sessions/{session_id}/extend", "/labs/sessions/{session_id}/stop"):
+    for path in (
+        "/labs/{slug}/start",
+        "/labs/sessions/{session_id}",
+        "/labs/sessions/{session_id}/flag",
+        "/labs/sessions/{session_id}/check",
+        "/labs/sessions/{session_id}/extend",
+        "/labs/sessions/{session_id}/stop",
+    ):
         assert path in paths, path
 
 
