@@ -22,7 +22,8 @@ def display_path(path: str | Path) -> str:
     """Relative to the working directory when below it: what an author can click on."""
     path = Path(path)
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
+        # the folder resolved, not the file: a symbolic link is named as itself
+        return str((path.parent.resolve() / path.name).relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 

@@ -7,6 +7,7 @@ in one pass. Nothing here touches the database.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,8 @@ def load_course(folder: Path, known_labs: set[str] | None = None) -> CourseSourc
     """Parse and validate one course; raises ContentError listing every issue."""
     folder = Path(folder)
     issues = _Collector()
+    if _check_symlinks(folder, issues):
+        raise ContentError(issues.issues)  # never read through a link that leaves the course
     meta, lines = _read_course_yaml(folder / "course.yaml", issues)
     slug = folder.name
     if not COURSE_SLUG.match(slug):
@@ -133,6 +136,30 @@ def load_courses(courses_dir: Path, known_labs: set[str] | None = None):
         except ContentError as exc:
             issues.extend(exc.issues)
     return courses, issues
+
+
+def _check_symlinks(folder: Path, issues: _Collector) -> bool:
+    """Report every symbolic link in the course that resolves outside it.
+
+    The course is served and read file by file: a link such as ``images/a.png ->
+    /srv/lms/instance/secret_key`` would hand out whatever it points at. True when
+    any was found.
+    """
+    root = folder.resolve()
+    found = False
+    for parent, dirs, files in os.walk(folder):  # does not descend into linked folders
+        for name in sorted(dirs + files):
+            path = Path(parent) / name
+            if not path.is_symlink():
+                continue
+            try:
+                inside = path.resolve().is_relative_to(root)
+            except (OSError, RuntimeError):  # a loop of links
+                inside = False
+            if not inside:
+                issues.add(path, 1, f"symbolic link '{name}' points outside the course folder")
+                found = True
+    return found
 
 
 def _read_course_yaml(path: Path, issues: _Collector) -> tuple[dict, dict[str, int]]:

@@ -70,7 +70,15 @@ def course_asset(slug: str, path: str):
     course = _course_or_404(slug)
     if Path(path).suffix.lower() not in IMAGE_SUFFIXES:
         abort(404)
-    # send_from_directory refuses any path that leaves the course folder
+    # send_from_directory refuses names that leave the folder but follows symbolic links:
+    # the real path must be an image inside the course folder too.
+    root = Path(course.source_dir).resolve()
+    try:
+        target = (root / path).resolve()
+    except (OSError, RuntimeError, ValueError):
+        abort(404)
+    if not target.is_relative_to(root) or target.suffix.lower() not in IMAGE_SUFFIXES:
+        abort(404)
     return send_from_directory(course.source_dir, path, max_age=3600)
 
 
