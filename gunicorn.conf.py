@@ -2,11 +2,21 @@
 
     gunicorn -c gunicorn.conf.py 'lms:create_app()'
 
-Why threads: a terminal is a WebSocket held open for as long as the trainee
-works, and Flask-Sock serves each one on a thread of the ``gthread`` worker
-(no eventlet or gevent needed). Each open terminal uses one thread of
-``LMS_THREADS``, so size it for the terminals open at once plus the page
-requests beside them.
+Why gevent workers (README, "How terminals are served"): a terminal is a
+WebSocket held open for as long as the trainee works. Each connection is a
+greenlet of a ``gevent`` worker, not an operating-system thread, so an open
+terminal costs a few hundred kilobytes and no page-serving thread: pages,
+terminals, live watches and the lab web proxy's long requests share the
+worker's connections (``worker_connections``). The standard library is made
+cooperative (monkey-patched) here, first thing, before anything of the
+platform is imported: the Docker SDK's sockets, its exec streams and
+PostgreSQL's driver (psycopg >= 3.1.14) then wait without blocking the
+others.
+
+Capacity: a worker holds at most ``LMS_MAX_TERMINALS_PER_PROCESS`` terminals
+(and live watches); the next one is refused with "the platform is full, try
+again" and pages keep being served, in the ``LMS_PAGE_CONNECTIONS`` connections
+kept for them beside the terminals.
 
 Why one worker by default: a terminal whose connection drops (a network blip,
 a page reload) re-attaches to its running shell only in the process that holds
@@ -15,17 +25,32 @@ worker gets a fresh shell; put a proxy with sticky sessions in front, or keep
 one worker per host.
 
 Environment: ``LMS_BIND`` (default 127.0.0.1:5000; ``--bind`` on the command
-line wins), ``LMS_WORKERS`` (1), ``LMS_THREADS`` (64), ``LMS_RECONCILE_ON_START``
-(1: at start-up, reconcile lab sessions with the container engine once).
+line wins), ``LMS_WORKERS`` (1), ``LMS_MAX_TERMINALS_PER_PROCESS`` (500),
+``LMS_PAGE_CONNECTIONS`` (1000), ``LMS_RECONCILE_ON_START`` (1: at start-up,
+reconcile lab sessions with the container engine once).
 """
 
 import os
+import resource
+
+from gevent import monkey
+
+monkey.patch_all()
+
+# Imported after the patching, so that its locks and sockets are cooperative too.
+from lms.terminal import DEFAULTS as TERMINAL_DEFAULTS  # noqa: E402
 
 bind = os.environ.get("LMS_BIND", "127.0.0.1:5000")
-worker_class = "gthread"
+worker_class = "gevent"
 workers = int(os.environ.get("LMS_WORKERS", "1"))
-threads = int(os.environ.get("LMS_THREADS", "64"))
-# A gthread worker's timeout is its heartbeat, not a limit on requests: WebSockets
+max_terminals = int(
+    os.environ.get(
+        "LMS_MAX_TERMINALS_PER_PROCESS", TERMINAL_DEFAULTS["LMS_MAX_TERMINALS_PER_PROCESS"]
+    )
+)
+# Terminals are refused past max_terminals; the rest of the connections serve pages.
+worker_connections = max_terminals + int(os.environ.get("LMS_PAGE_CONNECTIONS", "1000"))
+# A gevent worker's timeout is its heartbeat, not a limit on requests: WebSockets
 # may stay open for hours.
 timeout = int(os.environ.get("LMS_WORKER_TIMEOUT", "60"))
 graceful_timeout = 20
@@ -39,6 +64,17 @@ loglevel = os.environ.get("LMS_LOG_LEVEL", "info")
 # Behind a reverse proxy on the same host: trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "lms:create_app()"
+
+
+def _raise_open_files_limit(needed: int) -> None:
+    """Each terminal holds three files (browser socket, shell stream, recording)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+_raise_open_files_limit(4 * max_terminals + worker_connections + 256)
 
 
 def when_ready(server):

@@ -57,8 +57,9 @@ class Config:
     LMS_START_LAB_WORKERS = 4
     LMS_REAPER_INTERVAL = 30  # seconds; 0 disables the background reaper
     # Engine objects of this platform's labs carry session keys with this prefix; sweeps
-    # touch nothing else (two platforms, or a test run, can share one engine).
-    LMS_LAB_SESSION_PREFIX = "lab-"
+    # touch nothing else (two platforms, or a test run, can share one engine). Default:
+    # "lab-" and a hash of the instance folder and database (labs.services.key_prefix).
+    LMS_LAB_SESSION_PREFIX: str | None = None
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True

@@ -155,6 +155,9 @@ class FakeRuntime:
             for key, lab in sorted(self.labs.items())
         ]
 
+    def session_keys(self, *, key_prefix=""):
+        return {k for k in self.labs if k.startswith(key_prefix)}
+
     def remove_orphans(self, live_session_keys, *, key_prefix=""):
         orphans = [k for k in self.labs if k.startswith(key_prefix) and k not in live_session_keys]
         for key in orphans:

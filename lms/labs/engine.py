@@ -71,6 +71,8 @@ class BackgroundWorkers:
         )
         self._pending: set[Future] = set()
         self._lock = threading.Lock()
+        self._leases: set[int] = set()  # sessions whose start this process queued or runs
+        self._lease_keeper: threading.Thread | None = None
 
     def submit(self, job: Callable, *args) -> Future:
         future = self._pool.submit(self._run, job, *args)
@@ -78,6 +80,43 @@ class BackgroundWorkers:
             self._pending.add(future)
         future.add_done_callback(self._forget)
         return future
+
+    def submit_start(self, job: Callable, session_id: int) -> Future:
+        """Run ``job(session_id)``, renewing the session's start lease until it ends, so
+        no other process takes the start for one its dead owner left behind."""
+        with self._lock:
+            self._leases.add(session_id)
+            if self._lease_keeper is None or not self._lease_keeper.is_alive():
+                self._lease_keeper = threading.Thread(
+                    target=self._keep_leases, name="lab-start-leases", daemon=True
+                )
+                self._lease_keeper.start()
+        future = self.submit(job, session_id)
+        future.add_done_callback(lambda _: self._release(session_id))
+        return future
+
+    def _release(self, session_id: int) -> None:
+        with self._lock:
+            self._leases.discard(session_id)
+
+    def _keep_leases(self) -> None:
+        from lms.extensions import db
+        from lms.labs import services
+
+        while True:
+            time.sleep(services.LEASE_RENEW_SECONDS)
+            with self._lock:
+                held = set(self._leases)
+                if not held:
+                    self._lease_keeper = None
+                    return
+            with self._app.app_context():
+                try:
+                    services.renew_start_leases(held)
+                except Exception:
+                    self._app.logger.exception("renewing the leases of lab starts failed")
+                finally:
+                    db.session.remove()
 
     def _run(self, job: Callable, *args) -> None:
         with self._app.app_context():

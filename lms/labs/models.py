@@ -48,7 +48,10 @@ class LabSession(db.Model):
     started_at: Mapped[datetime | None]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
-    # stopped | expired | restarted | admin | vanished | capacity | start-timeout
+    # While "starting": the process that queued the start renews this while it is alive;
+    # once it lapses, the reaper finishes or fails the start (its process died).
+    lease_until: Mapped[datetime | None]
+    # stopped | expired | restarted | admin | vanished | capacity | start-timeout | interrupted
     end_reason: Mapped[str | None] = mapped_column(String(32))
 
     user: Mapped[User] = relationship()

@@ -2,12 +2,12 @@
 
 - ``reap`` (every LMS_REAPER_INTERVAL seconds in the serving process, and
   ``lms labs reap``): stops expired sessions, fails starts that never ended,
-  removes containers whose session is no longer live, and ends sessions
-  whose containers are gone.
+  finishes or fails starts whose process died (their lease lapsed), removes
+  the containers and networks of this platform's key prefix that no live
+  session owns, and ends sessions whose containers are gone.
 - ``reconcile`` (once when the serving process starts: the gunicorn hook
   ``on_server_ready``, else lazily after the first request; and ``lms labs
-  reap``): the same plus every platform network and container of this
-  platform's key prefix that no live session owns.
+  reap``): the same, checking every container of each running lab.
 
 Only session keys with this platform's prefix are touched, so test runs or a
 second platform sharing the engine are left alone. The engine is always
@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import select, update
@@ -30,6 +31,7 @@ from lms.extensions import db
 from lms.labs import engine, services
 from lms.labs.models import FAILED, LIVE_STATUSES, RUNNING, STARTING, STOPPED, LabSession
 from lms.labs.runtime import EngineUnavailable, LabError
+from lms.labs.services import START_LEASE
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +41,27 @@ _booted_in_server = False  # set by the gunicorn hook in the master, inherited b
 @dataclass
 class ReapReport:
     expired: list[str] = field(default_factory=list)  # session keys
-    timed_out: list[str] = field(default_factory=list)
+    timed_out: list[str] = field(default_factory=list)  # starts that failed or were cut off
+    resumed: list[str] = field(default_factory=list)  # interrupted starts found complete
     vanished: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.expired or self.timed_out or self.vanished or self.orphans)
+        return bool(
+            self.expired or self.timed_out or self.resumed or self.vanished or self.orphans
+        )
 
 
 def reap(full: bool = False) -> ReapReport:
-    """One pass; ``full`` also checks every running lab's containers and sweeps networks."""
+    """One pass; ``full`` also checks that every container of each running lab runs."""
     report = ReapReport()
     _end_expired(report)
     try:
+        _resolve_interrupted_starts(report)
         _end_vanished(report, full)
-        _remove_orphans(report, full)
+        _remove_orphans(report)
     except EngineUnavailable as exc:
         engine.engine_health().mark(False)
         report.errors.append(str(exc))
@@ -139,27 +145,92 @@ def _end_vanished(report: ReapReport, full: bool) -> None:
             _stop_quietly(key, report)  # whatever part of it is left
 
 
-def _remove_orphans(report: ReapReport, full: bool) -> None:
+def _remove_orphans(report: ReapReport) -> None:
+    """Remove the containers and networks of this platform's sessions that are not live."""
     runtime = engine.lab_runtime()
-    prefix = services.key_prefix()
-    on_engine = {
-        lab.session_key for lab in runtime.list_running() if lab.session_key.startswith(prefix)
-    }
+    on_engine = runtime.session_keys(key_prefix=services.key_prefix())
+    db.session.commit()  # end any read transaction: the rows must be read after the engine
     live = set(
         db.session.scalars(select(LabSession.key).where(LabSession.status.in_(LIVE_STATUSES)))
     )
     for key in sorted(on_engine - live):
-        log.info("removing orphaned lab containers of session %s", key)
+        log.info("removing orphaned lab containers and network of session %s", key)
         _stop_quietly(key, report)
         report.orphans.append(key)
-    if full:
-        # Networks without containers are only visible to the runtime's own sweep.
-        for key in runtime.remove_orphans(live, key_prefix=prefix):
-            if key not in report.orphans:
-                report.orphans.append(key)
+
+
+def _resolve_interrupted_starts(report: ReapReport) -> None:
+    """Starts whose process died (its lease on the row lapsed): finish or fail them.
+
+    A live process renews the lease of every start it has queued or is running
+    (``engine.BackgroundWorkers``), so a lapsed lease means nobody will finish
+    the start. When every container of the lab runs, the start had written the
+    flag and started them all: the session is marked running. Otherwise it is
+    failed and whatever it created is removed.
+    """
+    now = utcnow()
+    lapsed = db.session.execute(
+        select(LabSession.id, LabSession.key, LabSession.lab_slug).where(
+            LabSession.status == STARTING,
+            (LabSession.lease_until < now)
+            | (LabSession.lease_until.is_(None) & (LabSession.created_at < now - START_LEASE)),
+        )
+    ).all()
+    if not lapsed:
+        return
+    runtime = engine.lab_runtime()
+    on_engine = {lab.session_key: lab for lab in runtime.list_running()}
+    for session_id, key, slug in lapsed:
+        spec = services.get_spec(slug)
+        found = on_engine.get(key)
+        complete = (
+            spec is not None
+            and found is not None
+            and set(found.container_names) == set(spec.containers)
+            and runtime.is_running(key)
+        )
+        if complete and _finish_interrupted(session_id, spec.ttl_minutes):
+            log.warning("lab session %s: its start was interrupted; the lab runs: marked running", key)
+            report.resumed.append(key)
+        elif not complete and _end(
+            session_id,
+            FAILED,
+            "interrupted",
+            services.START_FAILED_MESSAGE,
+            among=(STARTING,),
+        ):
+            log.warning("lab session %s: its start was interrupted: marked failed", key)
+            report.timed_out.append(key)
+            _stop_quietly(key, report)
+
+
+def _finish_interrupted(session_id: int, ttl_minutes: int) -> bool:
+    now = utcnow()
+    done = db.session.execute(
+        update(LabSession)
+        .where(LabSession.id == session_id, LabSession.status == STARTING)
+        .values(
+            status=RUNNING,
+            started_at=now,
+            expires_at=now + timedelta(minutes=ttl_minutes),
+            lease_until=None,
+        )
+    ).rowcount
+    db.session.commit()
+    return bool(done)
 
 
 # -- running it in the serving process ------------------------------------------------------
+
+
+def log_key_prefix(app: Flask) -> None:
+    """Say at start-up which engine objects are this installation's (LMS_LAB_SESSION_PREFIX)."""
+    with app.app_context():
+        app.logger.info(
+            "lab engine objects of this installation have session keys starting with %r "
+            "(LMS_LAB_SESSION_PREFIX)",
+            services.key_prefix(),
+        )
 
 
 def run_reconcile(app: Flask) -> ReapReport | None:
@@ -174,10 +245,13 @@ def run_reconcile(app: Flask) -> ReapReport | None:
             app.logger.warning("lab reconcile: %s", "; ".join(report.errors))
         if report.changed:
             app.logger.info(
-                "lab reconcile: %d expired, %d vanished, %d orphaned sessions removed",
+                "lab reconcile: %d expired, %d vanished, %d orphaned sessions removed, "
+                "%d interrupted starts finished, %d failed",
                 len(report.expired),
                 len(report.vanished),
                 len(report.orphans),
+                len(report.resumed),
+                len(report.timed_out),
             )
         return report
 
@@ -195,6 +269,7 @@ def on_server_ready(server=None) -> None:
     from lms import create_app
 
     app = create_app()
+    log_key_prefix(app)
     run_reconcile(app)
     with app.app_context():
         db.engine.dispose()  # no connection of the master may be shared with forked workers
@@ -244,6 +319,8 @@ def start_in_background(app: Flask) -> ReaperThread | None:
             return existing
         interval = float(app.config.get("LMS_REAPER_INTERVAL") or 0)
         reconcile_first = not _booted_in_server
+        if reconcile_first:
+            log_key_prefix(app)
         if reconcile_first:
             services.reconcile_gate.clear()
         thread = ReaperThread(app, interval, reconcile_first)

@@ -9,6 +9,7 @@ all go through these functions.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import threading
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 SPEC_CACHE_SECONDS = 30.0
 DEFAULT_KEY_PREFIX = "lab-"
 START_TIMEOUT = timedelta(minutes=10)  # a start still "starting" after this has failed
+# A process renews the lease of each start it queued every LEASE_RENEW_SECONDS; a start
+# whose lease lapsed belongs to a dead process, and the reaper resolves it.
+START_LEASE = timedelta(seconds=60)
+LEASE_RENEW_SECONDS = 15.0
 RECONCILE_WAIT_SECONDS = 120
 
 # Closed while the serving process reconciles the engine with the database at
@@ -90,8 +95,24 @@ def clear_spec_cache() -> None:
 
 
 def key_prefix() -> str:
-    """The prefix of this platform's session keys: sweeps leave other keys alone."""
-    return current_app.config.get("LMS_LAB_SESSION_PREFIX") or DEFAULT_KEY_PREFIX
+    """The prefix of this platform's session keys: sweeps leave other keys alone.
+
+    ``LMS_LAB_SESSION_PREFIX``, else one derived from this installation (see
+    ``installation_prefix``), so two platforms on one engine never sweep each other's labs.
+    """
+    config = current_app.config
+    if not config.get("LMS_LAB_SESSION_PREFIX"):
+        config["LMS_LAB_SESSION_PREFIX"] = installation_prefix(
+            current_app.instance_path, config.get("SQLALCHEMY_DATABASE_URI") or ""
+        )
+    return config["LMS_LAB_SESSION_PREFIX"]
+
+
+def installation_prefix(instance_path: str, database_url: str) -> str:
+    """``lab-`` and a short hash of the instance folder and the database: stable across
+    restarts of one installation, different for two installations on one machine."""
+    identity = f"{Path(instance_path).resolve()}\n{database_url}".encode()
+    return f"{DEFAULT_KEY_PREFIX}{hashlib.sha256(identity).hexdigest()[:8]}-"
 
 
 def new_session_key() -> str:
@@ -182,6 +203,7 @@ def start_lab(user: User, lab_slug: str, module_id: int | None = None) -> StartR
         status=STARTING,
         created_at=now,
         expires_at=now + timedelta(minutes=spec.ttl_minutes),
+        lease_until=now + START_LEASE,
     )
     db.session.add(session)
     try:
@@ -201,7 +223,7 @@ def start_lab(user: User, lab_slug: str, module_id: int | None = None) -> StartR
         session.ended_at = utcnow()
         db.session.commit()
         raise
-    engine.background().submit(_start_in_background, session.id)
+    engine.background().submit_start(_start_in_background, session.id)
     return StartResult(session, created=True)
 
 
@@ -297,7 +319,10 @@ def _start_in_background(session_id: int) -> None:
         update(LabSession)
         .where(LabSession.id == session_id, LabSession.status == STARTING)
         .values(
-            status=RUNNING, started_at=now, expires_at=now + timedelta(minutes=spec.ttl_minutes)
+            status=RUNNING,
+            started_at=now,
+            expires_at=now + timedelta(minutes=spec.ttl_minutes),
+            lease_until=None,
         )
     ).rowcount
     db.session.commit()
@@ -305,6 +330,16 @@ def _start_in_background(session_id: int) -> None:
         with _quietly():
             runtime.stop(key)
     log.info("lab %s (session %s) started in %.2f s", spec.slug, key, time.monotonic() - started)
+
+
+def renew_start_leases(session_ids: set[int]) -> None:
+    """Extend the lease of the starts this process holds (see ``engine.BackgroundWorkers``)."""
+    db.session.execute(
+        update(LabSession)
+        .where(LabSession.id.in_(session_ids), LabSession.status == STARTING)
+        .values(lease_until=utcnow() + START_LEASE)
+    )
+    db.session.commit()
 
 
 def _mark_failed(session: LabSession, message: str) -> None:

@@ -32,6 +32,9 @@ SETTINGS: dict[str, type] = {
     "LMS_RECORDING_MAX_BYTES": int,  # recording cap per lab session (all its terminals)
     "LMS_RECORDINGS_DIR": str,  # where recordings go (default: instance/recordings)
     "LMS_PROXY_TIMEOUT": int,  # seconds to wait for a lab web service
+    # Shells and live watches one web process holds; past it a new terminal is
+    # refused ("the platform is full") and pages keep being served (README).
+    "LMS_MAX_TERMINALS_PER_PROCESS": int,
 }
 DEFAULTS = {
     "LMS_TERMINAL_IDLE_MINUTES": 30,
@@ -41,6 +44,7 @@ DEFAULTS = {
     "LMS_RECORDING_MAX_BYTES": 8 * 1024 * 1024,
     "LMS_RECORDINGS_DIR": "",
     "LMS_PROXY_TIMEOUT": 30,
+    "LMS_MAX_TERMINALS_PER_PROCESS": 500,
 }
 
 from lms.terminal import views  # noqa: E402,F401  (routes attach to bp)

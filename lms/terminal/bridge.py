@@ -125,6 +125,7 @@ class Terminal:
         self._closing = False
         self.end_reason: str | None = None
         self.recording_id: int | None = None
+        self.slot: Slot | None = None  # this process's room for it, released at the end
         self._lab_is_live = lab_is_live
         self._on_end = on_end
         self._peer: Peer | None = None
@@ -270,12 +271,52 @@ class Terminal:
                 self.close("The lab has stopped.")
 
 
+class Slot:
+    """Room for one terminal or live watch in this process, held until released."""
+
+    def __init__(self, hub: TerminalHub):
+        self._hub = hub
+        self._held = True
+
+    def release(self) -> None:
+        """Give the room back (idempotent)."""
+        with self._hub._lock:
+            if self._held:
+                self._held = False
+                self._hub._slots_taken -= 1
+
+
 class TerminalHub:
-    """The terminals of this process, by (lab session, user, browser tab)."""
+    """The terminals of this process, by (lab session, user, browser tab).
+
+    It also counts the process's capacity: every shell and every live watch
+    holds a ``Slot`` (``LMS_MAX_TERMINALS_PER_PROCESS``), taken before the
+    WebSocket is accepted so that a full process refuses with a plain HTTP
+    answer and never holds more than it can serve.
+    """
 
     def __init__(self):
         self._terminals: dict[TerminalKey, Terminal] = {}
         self._lock = threading.Lock()
+        self._slots_taken = 0
+
+    def take_slot(self, capacity: int) -> Slot | None:
+        """A slot for a new terminal or watch, or None when the process is full."""
+        with self._lock:
+            if self._slots_taken >= capacity:
+                return None
+            self._slots_taken += 1
+        return Slot(self)
+
+    def has_room(self, capacity: int) -> bool:
+        with self._lock:
+            return self._slots_taken < capacity
+
+    @property
+    def slots_taken(self) -> int:
+        """Shells (attached or waiting for their browser) and watches held now."""
+        with self._lock:
+            return self._slots_taken
 
     def get(self, key: TerminalKey) -> Terminal | None:
         with self._lock:
@@ -298,6 +339,8 @@ class TerminalHub:
         with self._lock:
             if self._terminals.get(terminal.key) is terminal:
                 del self._terminals[terminal.key]
+        if terminal.slot is not None:
+            terminal.slot.release()
 
     def terminals(self, session_id: int | None = None) -> list[Terminal]:
         with self._lock:

@@ -20,7 +20,7 @@ from lms.labs.models import RUNNING, LabSession, TaskAttempt
 from lms.labs.runtime.base import LabError, LabNotFound, LabRuntime
 from lms.labs.spec import LabSpec, TaskSpec
 from lms.terminal.asciicast import AsciicastWriter, folder_size
-from lms.terminal.bridge import Terminal, TerminalKey, TerminalLimits, hub
+from lms.terminal.bridge import Slot, Terminal, TerminalKey, TerminalLimits, hub
 from lms.terminal.commands import Command
 from lms.terminal.models import TerminalCommand, TerminalRecording
 from lms.terminal.proxy import Upstream
@@ -74,9 +74,18 @@ def session_is_running(session_id: int) -> bool:
 
 
 def open_terminal(
-    lab_session: LabSession, user: User, terminal_key: str, cols: int, rows: int
+    lab_session: LabSession,
+    user: User,
+    terminal_key: str,
+    cols: int,
+    rows: int,
+    slot: Slot | None = None,
 ) -> Terminal:
-    """Open a shell in the lab's workstation, recorded; raise TerminalUnavailable."""
+    """Open a shell in the lab's workstation, recorded; raise TerminalUnavailable.
+
+    ``slot`` (this process's room for the shell) is released when the terminal
+    ends; on a failure here the caller still holds it.
+    """
     app = current_app._get_current_object()
     config = app.config
     spec = lab_spec(lab_session.lab_slug)
@@ -136,6 +145,7 @@ def open_terminal(
     )
     terminal.recording_id = recording_id
     hub.add(terminal)
+    terminal.slot = slot
     terminal.start()
     return terminal
 

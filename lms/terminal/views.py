@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from contextlib import suppress
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import (
@@ -17,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from simple_websocket import ConnectionClosed
 
 from lms.auth.models import User
 from lms.extensions import csrf, db, login_manager
@@ -55,6 +58,12 @@ def lab_web_ports(lab_slug: str) -> list[tuple[str, int]]:
 
 
 # -- the lab panel ------------------------------------------------------------------------------
+@bp.app_template_global()
+def terminal_capacity() -> dict[str, int]:
+    """Terminals (shells and watches) this web process holds, against its capacity."""
+    return {"open": hub.slots_taken, "capacity": _capacity()}
+
+
 
 
 @bp.get("/labs/<lab_slug>/terminal/state")
@@ -80,6 +89,7 @@ def panel_state(lab_slug: str):
                 "status": lab_session.status,
                 "socket": url_for(".terminal_socket", session_id=lab_session.id),
                 "review": url_for(".session_review", session_id=lab_session.id),
+                "check": url_for(".terminal_check", session_id=lab_session.id),
                 "web": web,
             },
         }
@@ -89,9 +99,84 @@ def panel_state(lab_slug: str):
 # -- the WebSocket ---------------------------------------------------------------------------------
 
 
+PLATFORM_FULL = (
+    "The platform is full: it is holding all the terminals it can right now. "
+    "Try again in a minute; your lab keeps running."
+)
+FULL_RETRY_SECONDS = 30
+
+
+@dataclass
+class SocketCheck:
+    """What a terminal socket request asks for, and why it would be refused (if it would)."""
+    refusal: tuple[int, str] | None = None
+    lab_session: LabSession | None = None
+    recording: TerminalRecording | None = None  # a live watch of this terminal
+    key: TerminalKey | None = None  # the owner's shell (None for a watch)
+
+
+def _check_socket(session_id: int) -> SocketCheck:
+    """The checks made before any upgrade (and by the panel's ``terminal_check``)."""
+    if not current_user.is_authenticated:
+        return SocketCheck((403, "Sign in first."))
+    lab_session = db.session.get(LabSession, session_id)
+    if lab_session is None:
+        return SocketCheck((403, "This lab session is not yours."))
+    watch = request.args.get("watch", type=int)
+    if watch is not None:
+        return _check_watch(lab_session, watch)
+    if not is_owner(current_user, lab_session):
+        return SocketCheck((403, "This lab session is not yours."))
+    if lab_session.status != RUNNING:
+        return SocketCheck((409, "The lab is not running."))
+    terminal_key = request.args.get("terminal", "")
+    if not TERMINAL_KEY.match(terminal_key):
+        return SocketCheck((400, "A terminal id is required."))
+    key = TerminalKey(lab_session.id, current_user.id, terminal_key)
+    # Re-attaching to a shell this process holds takes no new room.
+    if hub.get(key) is None and not hub.has_room(_capacity()):
+        return SocketCheck((503, PLATFORM_FULL))
+    return SocketCheck(lab_session=lab_session, key=key)
+
+
+def _check_watch(lab_session: LabSession, recording_id: int) -> SocketCheck:
+    if not can_follow(current_user, lab_session.user):
+        return SocketCheck((403, "You do not follow this trainee."))
+    recording = db.session.get(TerminalRecording, recording_id)
+    if recording is None or recording.session_id != lab_session.id or not recording.is_live:
+        return SocketCheck((404, "This terminal is not running."))
+    if not services.recording_file(recording).exists():
+        return SocketCheck((404, "This terminal is not recorded."))
+    if not hub.has_room(_capacity()):
+        return SocketCheck((503, PLATFORM_FULL))
+    return SocketCheck(lab_session=lab_session, recording=recording)
+
+
+def _capacity() -> int:
+    return int(current_app.config["LMS_MAX_TERMINALS_PER_PROCESS"])
+
+
 def _refuse(status: int, message: str) -> Response:
     current_app.logger.info("terminal socket refused (%s): %s %s", status, request.path, message)
-    return Response(message + "\n", status=status, mimetype="text/plain")
+    response = Response(message + "\n", status=status, mimetype="text/plain")
+    if status == 503:
+        response.headers["Retry-After"] = str(FULL_RETRY_SECONDS)
+    return response
+
+
+@bp.get("/labs/sessions/<int:session_id>/terminal/check")
+def terminal_check(session_id: int):
+    """Would a terminal socket with these parameters be refused, and why?
+
+    Browsers hide a refused WebSocket handshake's answer from scripts: the
+    panel asks here after a connection failed, to show the reason (and to
+    try again later when the platform is full).
+    """
+    check = _check_socket(session_id)
+    if check.refusal is None:
+        return jsonify({"ok": True})
+    status, message = check.refusal
+    return jsonify({"ok": False, "status": status, "reason": message, "retry": status == 503})
 
 
 @bp.route("/labs/sessions/<int:session_id>/terminal/ws", websocket=True)
@@ -102,40 +187,43 @@ def terminal_socket(session_id: int):
     """
     if not same_origin():
         return _refuse(403, "This terminal can only be opened from the platform's own pages.")
-    if not current_user.is_authenticated:
-        return _refuse(403, "Sign in first.")
-    lab_session = db.session.get(LabSession, session_id)
-    if lab_session is None:
-        return _refuse(403, "This lab session is not yours.")
-    watch = request.args.get("watch", type=int)
-    if watch is not None:
-        return _watch_socket(lab_session, watch)
-    if not is_owner(current_user, lab_session):
-        return _refuse(403, "This lab session is not yours.")
-    if lab_session.status != RUNNING:
-        return _refuse(409, "The lab is not running.")
-    terminal_key = request.args.get("terminal", "")
-    if not TERMINAL_KEY.match(terminal_key):
-        return _refuse(400, "A terminal id is required.")
-    cols = request.args.get("cols", 80, type=int)
-    rows = request.args.get("rows", 24, type=int)
+    check = _check_socket(session_id)
+    if check.refusal is not None:
+        return _refuse(*check.refusal)
+    if check.recording is not None:
+        return _watch_socket(check.lab_session, check.recording)
+    return _shell_socket(check.lab_session, check.key)
+
+
+def _shell_socket(lab_session: LabSession, key: TerminalKey):
+    cols = max(2, min(request.args.get("cols", 80, type=int), 500))
+    rows = max(2, min(request.args.get("rows", 24, type=int), 200))
     seen = request.args.get("seen", 0, type=int)
     user = current_user._get_current_object()
-    key = TerminalKey(lab_session.id, user.id, terminal_key)
+    terminal = hub.get(key)
+    reattached = terminal is not None
+    slot = None
+    if terminal is None:
+        slot = hub.take_slot(_capacity())
+        if slot is None:  # the last room went to another request meanwhile
+            return _refuse(503, PLATFORM_FULL)
 
     ws = accept(ping_interval=current_app.config["LMS_TERMINAL_PING_SECONDS"])
     peer = Peer(ws)
-    terminal = hub.get(key)
-    reattached = terminal is not None
     if terminal is None:
         try:
-            terminal = services.open_terminal(
-                lab_session, user, terminal_key, max(2, min(cols, 500)), max(2, min(rows, 200))
-            )
+            terminal = services.open_terminal(lab_session, user, key.terminal, cols, rows, slot)
         except services.TerminalUnavailable as exc:
-            peer.send_json({"t": "exit", "reason": str(exc), "final": True})
+            slot.release()
+            # The browser may have gone already (the lab stopped while the shell was
+            # opening, and the panel closed its tabs): nobody is left to tell.
+            with suppress(ConnectionClosed, OSError):
+                peer.send_json({"t": "exit", "reason": str(exc), "final": True})
             return finished(ws)
     terminal.attach(peer, seen, reattached)
+        except BaseException:
+            slot.release()
+            raise
     recording_id, lab_session_id = terminal.recording_id, lab_session.id
     db.session.close()  # no connection held while the terminal is open
 
@@ -147,28 +235,27 @@ def terminal_socket(session_id: int):
     return finished(ws)
 
 
-def _watch_socket(lab_session, recording_id: int):
-    if not can_follow(current_user, lab_session.user):
-        return _refuse(403, "You do not follow this trainee.")
-    recording = db.session.get(TerminalRecording, recording_id)
-    if recording is None or recording.session_id != lab_session.id or not recording.is_live:
-        return _refuse(404, "This terminal is not running.")
-    path = services.recording_file(recording)
-    if not path.exists():
-        return _refuse(404, "This terminal is not recorded.")
-    audit("terminal.watch", lab_session, detail=f"recording {recording.id}")
-    app = current_app._get_current_object()
-    tail = AsciicastTail(path)
-    ws = accept(ping_interval=current_app.config["LMS_TERMINAL_PING_SECONDS"])
-    db.session.close()
+def _watch_socket(lab_session: LabSession, recording: TerminalRecording):
+    slot = hub.take_slot(_capacity())
+    if slot is None:
+        return _refuse(503, PLATFORM_FULL)
+    try:
+        audit("terminal.watch", lab_session, detail=f"recording {recording.id}")
+        app = current_app._get_current_object()
+        recording_id, lab_session_id = recording.id, lab_session.id
+        tail = AsciicastTail(services.recording_file(recording))
+        ws = accept(ping_interval=current_app.config["LMS_TERMINAL_PING_SECONDS"])
+        db.session.close()
 
-    def live() -> bool:
-        with app.app_context():
-            return services.recording_is_live(recording_id) and services.session_is_running(
-                lab_session.id
-            )
+        def live() -> bool:
+            with app.app_context():
+                return services.recording_is_live(recording_id) and services.session_is_running(
+                    lab_session_id
+                )
 
-    serve_watch(Peer(ws), tail, live)
+        serve_watch(Peer(ws), tail, live)
+    finally:
+        slot.release()
     return finished(ws)
 
 

@@ -168,6 +168,10 @@ class LabRuntime(Protocol):
         """Every lab session the engine holds for this platform (containers running or
         exited: use ``is_running`` to tell them apart)."""
 
+    def session_keys(self, *, key_prefix: str = "") -> set[str]:
+        """The session keys starting with ``key_prefix`` of every platform container
+        and network on the engine (a network left alone by a failed start included)."""
+
     def remove_orphans(self, live_session_keys: set[str], *, key_prefix: str = "") -> list[str]:
         """Remove platform containers and networks whose session key is not live;
         return the session keys removed. Only keys starting with ``key_prefix`` are

@@ -467,12 +467,13 @@ class DockerRuntime:
                 sessions.setdefault(key, []).append(container)
         return [_running_lab(key, found) for key, found in sorted(sessions.items())]
 
-    def remove_orphans(self, live_session_keys: set[str], *, key_prefix: str = "") -> list[str]:
+    def session_keys(self, *, key_prefix: str = "") -> set[str]:
         found = {c["Labels"].get(LABEL_SESSION) for c in self._containers()}
         found |= {(n.get("Labels") or {}).get(LABEL_SESSION) for n in self._networks()}
-        orphans = sorted(
-            k for k in found if k and k.startswith(key_prefix) and k not in live_session_keys
-        )
+        return {k for k in found if k and k.startswith(key_prefix)}
+
+    def remove_orphans(self, live_session_keys: set[str], *, key_prefix: str = "") -> list[str]:
+        orphans = sorted(self.session_keys(key_prefix=key_prefix) - set(live_session_keys))
         for key in orphans:
             log.info("removing orphaned lab session %s", key)
             self.stop(key)

@@ -3,23 +3,25 @@
 Revision ID: 0004_lab_faults
 Revises: 0003_lesson_pages
 
-Fill in upgrade() and downgrade() when this change needs schema changes;
-an empty step is harmless.
+Adds lab_sessions.lease_until: starts cut off by a dead process are resolved.
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0004_lab_faults'
-down_revision = '0003_lesson_pages'
+revision = "0004_lab_faults"
+down_revision = "0003_lesson_pages"
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    pass
+    # The lease a live process holds on a start it works on (lms.labs.reaper).
+    with op.batch_alter_table("lab_sessions") as batch_op:
+        batch_op.add_column(sa.Column("lease_until", sa.DateTime(), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("lab_sessions") as batch_op:
+        batch_op.drop_column("lease_until")

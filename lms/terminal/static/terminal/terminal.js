@@ -198,6 +198,7 @@
       this.lastPong = 0;
       this.heartbeat = null;
       this.retryTimer = null;
+      this.refusal = "";
 
       this.tab = element("div", "term-tab", {role: "presentation"});
       this.button = element("button", "term-tab-button", {
@@ -266,6 +267,8 @@
       socket.binaryType = "arraybuffer";
       this.socket = socket;
       socket.addEventListener("open", () => {
+        socket.opened = true;
+        this.refusal = "";
         this.retries = 0;
         this.lastPong = Date.now();
         this.heartbeat = setInterval(() => this.ping(), PING_EVERY);
@@ -305,19 +308,50 @@
       this.sendJson({t: "ping"});
     }
 
-    disconnected(socket) {
+    async disconnected(socket) {
       if (socket !== this.socket) return;
       clearInterval(this.heartbeat);
       this.socket = null;
       if (this.closing || this.ended) return;
+      // A refused handshake shows scripts nothing: ask the server why.
+      const refusal = socket.opened ? null : await this.whyRefused();
+      if (this.closing || this.ended) return;
+      if (refusal && !refusal.retry) {
+        this.end(refusal.reason);
+        return;
+      }
       const delay = Math.min(1000 * 2 ** this.retries, 10000);
       this.retries += 1;
-      this.setState("Connection lost; reconnecting…");
+      if (refusal) {
+        // The platform is full: say so once, and keep trying.
+        if (this.refusal !== refusal.reason) {
+          this.term.write("\r\n\x1b[33m[" + refusal.reason + "]\x1b[0m\r\n");
+        }
+        this.refusal = refusal.reason;
+        this.setState(refusal.reason);
+      } else {
+        this.setState("Connection lost; reconnecting…");
+      }
       this.retryTimer = setTimeout(async () => {
         await refreshState();
         if (session && session.status === "running") this.connect();
         else this.end("The lab is not running.");
       }, delay);
+    }
+
+    /** The server's reason for refusing this tab's socket: {reason, retry}, or null. */
+    async whyRefused() {
+      if (!session) return null;
+      const url = new URL(session.check, window.location.href);
+      url.searchParams.set("terminal", this.id);
+      try {
+        const answer = await fetch(url, {headers: {Accept: "application/json"}, credentials: "same-origin"});
+        if (!answer.ok) return null;
+        const verdict = await answer.json();
+        return verdict.ok ? null : verdict;
+      } catch (e) {
+        return null;  // offline: a plain reconnect
+      }
     }
 
     end(reason) {

@@ -1,0 +1,236 @@
+"""Faults of the lab engine on the real Docker engine: leftovers of failed starts, starts
+cut off by a dead server, and two installations sharing one engine.
+
+Uses tests/fixtures/labs/tiny-lab. Every app sweeps its own key prefix when the test ends.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from lms.auth.models import utcnow
+from lms.extensions import db
+from lms.labs import services
+from lms.labs.models import LabSession
+from lms.labs.reaper import reap, reconcile
+from lms.labs.runtime import LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME, get_runtime
+from lms.labs.spec import load_lab
+from tests.lab_support import FIXTURE_LABS, ApiClient, close_lab_app, create_user, make_lab_app
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def tiny_lab(docker_client):
+    spec = load_lab(FIXTURE_LABS / "tiny-lab")
+    get_runtime().build(spec)
+    return spec
+
+
+@pytest.fixture
+def app(tmp_path, tiny_lab):
+    app = make_lab_app(tmp_path)
+    yield app
+    close_lab_app(app)
+
+
+def containers_of(client, key: str):
+    return client.containers.list(all=True, filters={"label": [f"{LABEL_SESSION}={key}"]})
+
+
+def networks_of(client, key: str):
+    return client.networks.list(filters={"label": [f"{LABEL_SESSION}={key}"]})
+
+
+def new_key(app) -> str:
+    with app.app_context():
+        return services.new_session_key()
+
+
+def leftover_network(client, key: str):
+    """What a start leaves when the engine drops after the network, before the container."""
+    return client.networks.create(
+        f"lms-{key}",
+        driver="bridge",
+        internal=True,
+        labels={LABEL_PLATFORM: PLATFORM_NAME, LABEL_SESSION: key},
+    )
+
+
+def starting_row(app, key: str, user_id: int, lease_until, created_ago=timedelta(minutes=2)):
+    """The row a start leaves in the database: still "starting"."""
+    with app.app_context():
+        now = utcnow()
+        row = LabSession(
+            key=key,
+            user_id=user_id,
+            lab_slug="tiny-lab",
+            status="starting",
+            created_at=now - created_ago,
+            expires_at=now + timedelta(minutes=5),
+            lease_until=lease_until,
+        )
+        db.session.add(row)
+        db.session.commit()
+        return row.id
+
+
+def row_state(app, session_id: int) -> tuple[str, str | None]:
+    with app.app_context():
+        row = db.session.get(LabSession, session_id)
+        return row.status, row.end_reason
+
+
+# -- the periodic reaper sweeps networks too ---------------------------------------------------
+
+
+def test_one_reaper_pass_removes_a_network_no_session_owns(app, docker_client):
+    key = new_key(app)
+    leftover_network(docker_client, key)
+    with app.app_context():
+        report = reap()  # the periodic pass, not the start-up reconcile
+    assert key in report.orphans
+    assert networks_of(docker_client, key) == []
+
+
+def test_the_reaper_leaves_the_network_of_a_live_start_alone(app, docker_client):
+    user_id, _ = create_user(app, "dora@example.org")
+    key = new_key(app)
+    leftover_network(docker_client, key)
+    starting_row(app, key, user_id, lease_until=utcnow() + timedelta(minutes=1))
+    with app.app_context():
+        report = reap()
+    assert key not in report.orphans
+    assert len(networks_of(docker_client, key)) == 1
+
+
+# -- starts cut off by a server that died ---------------------------------------------------
+
+
+def test_reconcile_finishes_a_start_whose_server_died_after_starting_the_lab(
+    app, tiny_lab, docker_client
+):
+    user_id, token = create_user(app, "erin@example.org")
+    key = new_key(app)
+    get_runtime().start(key, tiny_lab, str(user_id), [])  # what the dead server did
+    session_id = starting_row(app, key, user_id, lease_until=utcnow() - timedelta(seconds=1))
+
+    with app.app_context():
+        report = reconcile()
+
+    assert key in report.resumed
+    body = ApiClient(app, token).session(session_id)
+    assert body["status"] == "running" and body["seconds_left"] > 0
+    assert [c.status for c in containers_of(docker_client, key)] == ["running"]
+
+
+def test_reconcile_fails_and_cleans_a_start_cut_off_half_way(app, docker_client):
+    user_id, token = create_user(app, "finn@example.org")
+    key = new_key(app)
+    leftover_network(docker_client, key)  # the server died before creating the container
+    session_id = starting_row(app, key, user_id, lease_until=utcnow() - timedelta(seconds=1))
+
+    with app.app_context():
+        reconcile()
+
+    assert row_state(app, session_id) == ("failed", "interrupted")
+    body = ApiClient(app, token).session(session_id)
+    assert "could not start" in body["error"]
+    assert networks_of(docker_client, key) == []
+    # The trainee can start the lab again at once.
+    again = ApiClient(app, token).start("tiny-lab")
+    assert again.status_code == 202, again.json
+
+
+def test_reconcile_leaves_a_start_another_live_server_is_working_on(app, tiny_lab, docker_client):
+    user_id, _ = create_user(app, "gwen@example.org")
+    key = new_key(app)
+    get_runtime().start(key, tiny_lab, str(user_id), [])
+    # Its server renews the lease while it works: reconcile must not take the start over.
+    session_id = starting_row(app, key, user_id, lease_until=utcnow() + timedelta(minutes=1))
+    with app.app_context():
+        report = reconcile()
+    assert key not in report.resumed + report.timed_out + report.orphans
+    assert row_state(app, session_id) == ("starting", None)
+    assert len(containers_of(docker_client, key)) == 1
+
+
+def test_a_start_holds_its_lease_until_it_ends(app):
+    user_id, token = create_user(app, "hana@example.org")
+    api = ApiClient(app, token)
+    response = api.start("tiny-lab")
+    assert response.status_code == 202
+    with app.app_context():
+        row = db.session.get(LabSession, response.json["id"])
+        assert row.lease_until is not None and row.lease_until > utcnow()
+    body = api.wait_settled(response.json["id"])
+    assert body["status"] == "running"
+    with app.app_context():
+        assert db.session.get(LabSession, body["id"]).lease_until is None
+
+
+# -- two installations on one engine ------------------------------------------------------------
+
+
+def _folders(tmp_path, *names):
+    for name in names:
+        (tmp_path / name).mkdir()
+
+
+def test_installations_get_their_own_default_prefix(tmp_path, tiny_lab):
+    _folders(tmp_path, "one", "two")
+    first = make_lab_app(tmp_path / "one", LMS_LAB_SESSION_PREFIX=None)
+    second = make_lab_app(tmp_path / "two", LMS_LAB_SESSION_PREFIX=None)
+    same_db = make_lab_app(tmp_path / "one", LMS_LAB_SESSION_PREFIX=None)
+    try:
+        second.instance_path = str(tmp_path / "elsewhere")  # another checkout, same database
+        second.config["SQLALCHEMY_DATABASE_URI"] = first.config["SQLALCHEMY_DATABASE_URI"]
+        prefixes = []
+        for app in (first, second, same_db):
+            with app.app_context():
+                prefixes.append(services.key_prefix())
+        assert prefixes[0] != prefixes[1]
+        assert prefixes[0] == prefixes[2]  # stable across restarts of one installation
+        assert all(p.startswith("lab-") and len(p) <= 16 for p in prefixes)
+    finally:
+        for app in (first, second, same_db):
+            close_lab_app(app)
+
+
+def test_one_installation_never_sweeps_the_labs_of_another(tmp_path, tiny_lab, docker_client):
+    _folders(tmp_path, "ours", "theirs")
+    ours = make_lab_app(tmp_path / "ours", LMS_LAB_SESSION_PREFIX=None)
+    theirs = make_lab_app(tmp_path / "theirs", LMS_LAB_SESSION_PREFIX=None)
+    try:
+        _, token = create_user(theirs, "ivan@example.org")
+        api = ApiClient(theirs, token)
+        started = api.wait_settled(api.start("tiny-lab").json["id"])
+        assert started["status"] == "running", started
+        with theirs.app_context():
+            key = db.session.scalar(select(LabSession.key))
+
+        with ours.app_context():
+            report = reconcile()
+
+        assert key not in report.orphans
+        assert [c.status for c in containers_of(docker_client, key)] == ["running"]
+        assert len(networks_of(docker_client, key)) == 1
+    finally:
+        close_lab_app(ours)
+        close_lab_app(theirs)
+
+
+def test_the_prefix_is_logged_at_start_up(tmp_path, tiny_lab, caplog):
+    from lms.labs.reaper import log_key_prefix
+
+    app = make_lab_app(tmp_path, LMS_LAB_SESSION_PREFIX=None)
+    try:
+        with caplog.at_level("INFO"):
+            log_key_prefix(app)
+        with app.app_context():
+            assert services.key_prefix() in caplog.text
+    finally:
+        close_lab_app(app)
