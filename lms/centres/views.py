@@ -20,6 +20,7 @@ from lms.centres.csv_files import CsvFileError, csv_response
 from lms.centres.models import Centre, Cohort
 from lms.centres.reports import cohort_summaries
 from lms.extensions import db
+from lms.web import form_page
 
 STAFF = (Role.INSTRUCTOR, Role.CENTRE_ADMIN)
 ADMINS = (Role.CENTRE_ADMIN,)
@@ -110,6 +111,7 @@ def centre(slug: str):
 
 
 @bp.post("/centres/<slug>/admins")
+@form_page("centres.centre")
 @role_required(Role.PLATFORM_ADMIN)
 def add_centre_admin(slug: str):
     centre = centre_or_abort(slug, current_user)
@@ -139,6 +141,7 @@ def remove_centre_admin(slug: str, user_id: int):
 
 
 @bp.post("/centres/<slug>/courses")
+@form_page("centres.centre")
 @role_required(Role.PLATFORM_ADMIN)
 def offer_course(slug: str):
     centre = centre_or_abort(slug, current_user)
@@ -326,6 +329,7 @@ def edit_cohort(cohort_id: int):
 
 
 @bp.post("/cohorts/<int:cohort_id>/trainees")
+@form_page("centres.cohort")
 @role_required(*ADMINS)
 def add_trainee(cohort_id: int):
     cohort = cohort_or_abort(cohort_id, current_user, manage=True)
@@ -340,6 +344,7 @@ def add_trainee(cohort_id: int):
 
 
 @bp.post("/cohorts/<int:cohort_id>/roster")
+@form_page("centres.cohort")
 @role_required(*ADMINS)
 def upload_roster(cohort_id: int):
     cohort = cohort_or_abort(cohort_id, current_user, manage=True)
@@ -422,6 +427,7 @@ def remove_trainee(cohort_id: int, user_id: int):
 
 
 @bp.post("/cohorts/<int:cohort_id>/instructors")
+@form_page("centres.cohort")
 @role_required(*ADMINS)
 def add_instructor(cohort_id: int):
     cohort = cohort_or_abort(cohort_id, current_user, manage=True)
@@ -453,6 +459,7 @@ def remove_instructor(cohort_id: int, user_id: int):
 
 
 @bp.post("/cohorts/<int:cohort_id>/courses")
+@form_page("centres.cohort")
 @role_required(*ADMINS)
 def assign_course(cohort_id: int):
     cohort = cohort_or_abort(cohort_id, current_user, manage=True)

@@ -8,8 +8,9 @@ from flask_login import current_user
 from lms.progress import services as progress
 
 
-def render_module_page(course, module, result=None, status=200):
-    """The module page; ``result`` is a quiz result just graded (shown instead of the last one)."""
+def render_module_page(course, module, result=None, draft=None, status=200):
+    """The module page; ``result`` is a quiz result just graded (shown instead of the last one),
+    ``draft`` an incomplete submission (a ``QuizIncomplete``) shown again to finish."""
     modules = course.live_modules
     index = modules.index(module)
     return render_template(
@@ -23,4 +24,5 @@ def render_module_page(course, module, result=None, status=200):
         attempt=None if result else progress.last_attempt(current_user, module),
         missing=progress.unmet_requirements(current_user, module),
         result=result,
+        draft=draft,
     ), status

@@ -28,7 +28,18 @@ completion_rules: list[CompletionRule] = []
 
 
 class QuizSubmissionError(ValueError):
-    """A submission that does not fit the quiz (tampered or incomplete)."""
+    """A submission that does not fit the quiz (tampered)."""
+
+
+class QuizIncomplete(QuizSubmissionError):
+    """Some questions have no answer: the quiz is shown again with the answers given."""
+
+    def __init__(self, answers: dict[int, list[int]], unanswered: list[int]):
+        numbers = ", ".join(str(i + 1) for i in unanswered)
+        plural = "s" if len(unanswered) > 1 else ""
+        super().__init__(f"Question{plural} {numbers} ha{'ve' if plural else 's'} no answer yet.")
+        self.answers = answers
+        self.unanswered = unanswered
 
 
 @dataclass
@@ -113,17 +124,21 @@ def record_visit(user: User, module: Module) -> ModuleProgress:
 
 
 def parse_quiz_answers(module: Module, form) -> dict[int, list[int]]:
-    """Read ``q<N>`` fields (1-based choice numbers); reject anything that doesn't fit."""
+    """Read ``q<N>`` fields (1-based choice numbers); reject anything that doesn't fit.
+
+    Raises ``QuizIncomplete`` (with the valid answers) when questions are left unanswered."""
     quiz = module.quiz or []
     known = {f"q{i}" for i in range(len(quiz))}
     unknown = [k for k in form if k.startswith("q") and k not in known]
     if unknown:
         raise QuizSubmissionError(f"Unknown question '{unknown[0]}' in the submission.")
     answers: dict[int, list[int]] = {}
+    unanswered: list[int] = []
     for index, question in enumerate(quiz):
         raw = form.getlist(f"q{index}")
         if not raw:
-            raise QuizSubmissionError(f"Question {index + 1} has no answer. Answer every question.")
+            unanswered.append(index)
+            continue
         try:
             chosen = sorted({int(v) for v in raw})
         except ValueError:
@@ -135,6 +150,8 @@ def parse_quiz_answers(module: Module, form) -> dict[int, list[int]]:
         if not question.get("multiple") and len(chosen) > 1:
             raise QuizSubmissionError(f"Question {index + 1} takes one answer.")
         answers[index] = chosen
+    if unanswered:
+        raise QuizIncomplete(answers, unanswered)
     return answers
 
 

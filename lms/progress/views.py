@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from lms.catalog import services as catalog
 from lms.progress import bp, services
 from lms.progress.pages import render_module_page
+from lms.web import form_page
 
 
 @bp.get("/")
@@ -44,11 +45,14 @@ def start_course(slug: str):
 
 
 @bp.post("/courses/<slug>/<module_slug>/quiz")
+@form_page("catalog.module")
 @login_required
 def submit_quiz(slug: str, module_slug: str):
     course, module = _module_or_404(slug, module_slug)
     try:
         answers = services.parse_quiz_answers(module, request.form)
+    except services.QuizIncomplete as exc:
+        return render_module_page(course, module, draft=exc, status=422)
     except services.QuizSubmissionError as exc:
         abort(400, description=str(exc))
     result = services.submit_quiz(current_user, module, answers)
@@ -56,6 +60,7 @@ def submit_quiz(slug: str, module_slug: str):
 
 
 @bp.post("/courses/<slug>/<module_slug>/complete")
+@form_page("catalog.module")
 @login_required
 def complete_module(slug: str, module_slug: str):
     course, module = _module_or_404(slug, module_slug)

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import (
+    Flask,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -57,15 +66,56 @@ def error_response(status: int, message: str, error: str | None = None):
     )
 
 
+def form_page(endpoint: str):
+    """Mark a POST-only view whose form lives on the page ``endpoint`` (which takes the
+    same URL arguments): a GET of the form's address, such as Enter in the address bar
+    after submitting, is sent to that page instead of an error."""
+
+    def mark(view):
+        view.form_page = endpoint
+        return view
+
+    return mark
+
+
+def _form_page_url() -> str | None:
+    """Where the form that posts to this address lives, if its view says so."""
+    adapter = current_app.create_url_adapter(request)
+    try:
+        endpoint, arguments = adapter.match(method="POST")
+    except HTTPException:
+        return None
+    page = getattr(current_app.view_functions.get(endpoint), "form_page", None)
+    return url_for(page, **arguments) if page else None
+
+
+def _method_not_allowed(exc: MethodNotAllowed):
+    if request.method in {"GET", "HEAD"} and not wants_json():
+        target = _form_page_url()
+        if target:
+            return redirect(target, 303)
+    allowed = sorted(exc.valid_methods or [])
+    shown = [m for m in allowed if m not in {"HEAD", "OPTIONS"}] or allowed
+    response = make_response(
+        error_response(
+            405,
+            f"This address does not take {request.method} requests "
+            f"(it takes {', '.join(shown)}). Use the page's links and buttons.",
+            error="method_not_allowed",
+        )
+    )
+    response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
 def _handle_http_error(exc: HTTPException):
+    if isinstance(exc, MethodNotAllowed):
+        return _method_not_allowed(exc)
     status = exc.code or 500
     message = exc.description or ERROR_TITLES.get(status, "")
     if status == 429:
         message = "You tried too many times in a short while. Wait a minute, then try again."
-    response = error_response(status, message, error=exc.name.lower().replace(" ", "_"))
-    if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
-        response[0].headers["Allow"] = ", ".join(exc.valid_methods)
-    return response
+    return error_response(status, message, error=exc.name.lower().replace(" ", "_"))
 
 
 def _handle_unexpected(exc: Exception):

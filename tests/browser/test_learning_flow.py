@@ -59,3 +59,27 @@ def test_pages_send_a_strict_content_security_policy(page, live_server):
         and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
     )
     assert page.locator("input[name=csrf_token]").count() == 1
+
+
+def test_a_quiz_with_a_question_left_out_comes_back_with_the_answers_kept(page, sign_in):
+    sign_in(page)
+    page.goto("/courses/demo-course/first-steps")
+    # The first question is left out; the second is answered with two choices.
+    page.get_by_label("vi", exact=True).check()
+    page.get_by_label("nano").check()
+    page.get_by_role("button", name="Submit answers").click()
+
+    expect(page.get_by_role("heading", name="First steps", level=1)).to_be_visible()
+    expect(page.locator("#quiz-incomplete")).to_contain_text("Question 1 has no answer yet")
+    first = page.locator(".quiz-question[data-question='0']")
+    expect(first).to_have_attribute("aria-invalid", "true")
+    expect(first.locator(".quiz-unanswered")).to_contain_text("no answer yet")
+    expect(page.get_by_label("vi", exact=True)).to_be_checked()
+    expect(page.get_by_label("nano")).to_be_checked()
+    expect(page.get_by_label("ls", exact=True)).not_to_be_checked()
+    expect(page.locator("#quiz-result")).to_have_count(0)
+
+    # Answering the one left out is enough to be graded.
+    page.get_by_label("600").check()
+    page.get_by_role("button", name="Submit answers").click()
+    expect(page.locator("#quiz-result")).to_contain_text("You got 2 of 2 right")

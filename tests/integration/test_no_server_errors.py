@@ -1,4 +1,5 @@
-"""No input produces a 500: every GET page, with odd path values, for every role.
+"""No input produces a 500: every GET page, with odd path values, for every role;
+every route with every HTTP method; garbage posted to every form.
 
 Lab-engine pages are given a dead engine, which must also end in a clear answer.
 """
@@ -102,6 +103,106 @@ def test_garbage_posts_answer_without_a_server_error(app, client, courses, make_
             if response.status_code >= 500 and response.status_code != 503:
                 failures.append(f"POST {url} {list(body)}: {response.status_code}")
     assert not failures, failures
+
+
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+def every_route_url(app):
+    """Each route once (websocket routes included), with plain values for its arguments."""
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(SKIP_PREFIXES):
+            continue
+        url = rule.rule
+        for _conv, _args, name in _parse(rule.rule):
+            kind = type(rule._converters[name]).__name__
+            value = "1" if kind == "IntegerConverter" else "nope"
+            url = url.replace(f"<{_raw(rule, name)}>", value)
+        yield rule, url
+
+
+def _is_server_error(rule, response) -> bool:
+    if response.status_code < 500:
+        return False
+    # The engine is dead in this app: its pages may say so with a 503.
+    engine_page = rule.endpoint.startswith(("labs.", "terminal.", "api.lab"))
+    return not (response.status_code == 503 and engine_page)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "trainee", "centre_admin", "platform_admin"])
+def test_every_route_with_every_method_answers_without_a_server_error(
+    app, client, courses, make_user, auth, role
+):
+    """Wrong methods included: the old GET/POST tests only sent each route a method it
+    allows, so the crash in the 405 handler was never reached."""
+    if role != "anonymous":
+        make_user(f"{role}@example.org", role=role)
+    failures = []
+    for rule, url in every_route_url(app):
+        if rule.rule == "/logout":
+            continue  # ends the session: tried last
+        for method in ALL_METHODS:
+            if role != "anonymous" and not client.get_cookie("session"):
+                auth.login(f"{role}@example.org")
+            response = client.open(url, method=method)
+            if _is_server_error(rule, response):
+                failures.append(f"{method} {url}: {response.status_code}")
+    for method in ALL_METHODS:
+        response = client.open("/logout", method=method)
+        if response.status_code >= 500:
+            failures.append(f"{method} /logout: {response.status_code}")
+    assert not failures, failures
+
+
+def test_a_wrong_method_gets_a_friendly_405_with_allow(client, trainee, courses):
+    response = client.delete("/catalogue")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
+    assert "DELETE" not in response.headers["Allow"]
+    assert b"not allowed" in response.data and b"<html" in response.data
+    api = client.put("/api/v1/courses")
+    assert api.status_code == 405 and "GET" in api.headers["Allow"]
+    assert api.json["error"] == "method_not_allowed"
+
+
+def test_logout_by_get_is_not_a_server_error(client, trainee):
+    response = client.get("/logout")
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize(
+    "url, page",
+    [
+        ("/courses/demo-course/first-steps/quiz", "/courses/demo-course/first-steps"),
+        ("/courses/demo-course/first-steps/complete", "/courses/demo-course/first-steps"),
+    ],
+)
+def test_get_on_a_form_address_goes_back_to_the_form(client, trainee, courses, url, page):
+    """Enter in the address bar after submitting a form lands on the form's page."""
+    for method in ("GET", "HEAD"):
+        response = client.open(url, method=method)
+        assert response.status_code in (302, 303), (method, response.status_code)
+        assert response.headers["Location"].endswith(page)
+
+
+def test_get_on_cohort_forms_goes_back_to_the_cohort(app, client, make_user, auth):
+    from lms.centres.models import Centre, Cohort
+    from lms.extensions import db
+
+    make_user("admin@example.org", role="platform_admin")
+    with app.app_context():
+        centre = Centre(slug="tallinn", name="Tallinn", country="EE")
+        db.session.add(centre)
+        db.session.flush()
+        cohort = Cohort(centre_id=centre.id, name="Spring")
+        db.session.add(cohort)
+        db.session.commit()
+        cohort_id = cohort.id
+    auth.login("admin@example.org")
+    for form in ("trainees", "roster"):
+        response = client.get(f"/cohorts/{cohort_id}/{form}")
+        assert response.status_code in (302, 303)
+        assert response.headers["Location"].endswith(f"/cohorts/{cohort_id}")
 
 
 def test_nul_characters_are_refused_everywhere(client, trainee):
