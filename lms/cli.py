@@ -134,11 +134,13 @@ courses = click.Group("courses", help="Validate and import courses.")
 @with_appcontext
 def check_command(path):
     """Validate courses and the labs they use; exit 1 with 'file:line: message' lines."""
-    from lms.catalog.services import check_content
+    from lms.catalog.services import check_content, lab_warnings
 
     found, issues = check_content(path or current_app.config["LMS_COURSES_DIR"])
     for issue in issues:
         click.echo(str(issue))
+    for warning in lab_warnings(found):  # printed, but they do not fail the check
+        click.echo(str(warning))
     if issues:
         click.echo(f"{len(issues)} problem(s) found", err=True)
         sys.exit(1)

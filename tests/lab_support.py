@@ -114,6 +114,7 @@ class FakeRuntime:
     def __init__(self):
         self.labs: dict[str, dict] = {}
         self.check_passes = False
+        self.check_users: list[str] = []
         self.up = True
 
     def ping(self) -> None:
@@ -144,7 +145,8 @@ class FakeRuntime:
     def is_running(self, session_key):
         return session_key in self.labs
 
-    def run_check(self, session_key, container, command, timeout_seconds):
+    def run_check(self, session_key, container, command, timeout_seconds, user="0"):
+        self.check_users.append(user)
         if session_key not in self.labs:
             raise LabNotFound("no such lab")
         return CheckResult(0 if self.check_passes else 1, "fake output", False)

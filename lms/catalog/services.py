@@ -48,6 +48,23 @@ def check_content(courses_dir: str | Path, labs_dir: str | Path | None = None):
     return courses, issues
 
 
+def lab_warnings(courses: list[CourseSource], labs_dir: str | Path | None = None):
+    """Warnings (not errors) about the labs these courses use, such as check tasks that
+    a symbolic link could fool; each a ContentIssue whose message starts with "warning:"."""
+    labs_dir = Path(labs_dir or current_app.config["LMS_LABS_DIR"])
+    try:
+        from lms.labs.spec import load_labs
+    except ImportError:  # the labs domain is optional
+        return []
+    if not labs_dir.is_dir():
+        return []
+    used = {m.lab for c in courses for m in c.modules if m.lab}
+    specs, _issues = load_labs(labs_dir)
+    return [
+        _as_content_issue(w) for slug in sorted(used & set(specs)) for w in specs[slug].warnings
+    ]
+
+
 def _lab_of(issue, labs_dir: Path) -> str:
     try:
         return Path(issue.path).resolve().relative_to(labs_dir.resolve()).parts[0]

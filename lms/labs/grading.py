@@ -77,6 +77,7 @@ def run_check(session: LabSession, spec: LabSpec, task_id: str) -> CheckOutcome:
             task.container or spec.workstation,
             task.run or "false",
             task.timeout_seconds,
+            user=spec.check_user(task),  # the trainee's view, unless the lab says `as: root`
         )
     except LabNotFound as exc:
         _mark_vanished(session)

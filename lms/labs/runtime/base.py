@@ -30,14 +30,20 @@ ProgressCallback = Callable[[str], None]
 
 @dataclass(frozen=True)
 class SecretFile:
-    """A file written into a container before it starts (never via its environment)."""
+    """A file written into a container before it starts (never via its environment).
+
+    Its owner: ``uid``/``gid`` when given, else those of ``owner``, the container's
+    user as lab.yaml names it (``name``, ``uid`` or ``name:group``; None: root),
+    looked up in the container's own /etc/passwd and /etc/group.
+    """
 
     container: str
     path: str
     content: bytes
     mode: int = 0o400
-    uid: int = 0
-    gid: int = 0
+    uid: int | None = None
+    gid: int | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,10 +165,11 @@ class LabRuntime(Protocol):
         """True when every container of the session exists and runs."""
 
     def run_check(
-        self, session_key: str, container: str, command: str, timeout_seconds: int
+        self, session_key: str, container: str, command: str, timeout_seconds: int, user: str = "0"
     ) -> CheckResult:
-        """Run ``sh -c command`` as root in the container, killed after the timeout.
-        Raises LabNotFound when the session or container does not exist."""
+        """Run ``sh -c command`` as ``user`` in the container (a name or uid; "0": root,
+        "": the image's user), killed after the timeout. Raises LabNotFound when the
+        session or container does not exist."""
 
     def list_running(self) -> list[RunningLab]:
         """Every lab session the engine holds for this platform (containers running or

@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
@@ -377,7 +378,54 @@ class DockerRuntime:
         for secret in secrets:
             if secret.container not in ids:
                 raise StartFailed(f"secret for unknown container {secret.container}")
-            self._put_file(ids[secret.container], secret)
+            container_id = ids[secret.container]
+            if secret.uid is None or secret.gid is None:
+                uid, gid = self._user_ids(container_id, secret.container, secret.owner)
+                secret = replace(
+                    secret,
+                    uid=uid if secret.uid is None else secret.uid,
+                    gid=gid if secret.gid is None else secret.gid,
+                )
+            self._put_file(container_id, secret)
+
+    def _user_ids(self, container_id: str, container: str, user: str | None) -> tuple[int, int]:
+        """(uid, gid) of a container's ``user`` (``name``, ``uid``, ``name:group``, as
+        Docker reads it), from the image's own /etc/passwd and /etc/group; root for None."""
+        if not user:
+            return 0, 0
+        name, _, group = user.partition(":")
+        numeric = name.isdigit() and group.isdigit()
+        passwd = [] if numeric else self._etc_entries(container_id, "passwd")
+        entry = next((e for e in passwd if name in (e[0], e[2])), None)
+        if entry is None and not name.isdigit():
+            raise StartFailed(
+                f"container {container}: user {name} is not in the image's /etc/passwd, "
+                "so the flag file cannot be given to it"
+            )
+        uid = int(name) if name.isdigit() else int(entry[2])
+        if not group:
+            return uid, int(entry[3]) if entry is not None else 0
+        if group.isdigit():
+            return uid, int(group)
+        found = next((e for e in self._etc_entries(container_id, "group") if e[0] == group), None)
+        if found is None:
+            raise StartFailed(f"container {container}: group {group} is not in /etc/group")
+        return uid, int(found[2])
+
+    def _etc_entries(self, container_id: str, name: str) -> list[list[str]]:
+        """The colon-separated lines of /etc/<name> in a (created) container; [] if none."""
+        try:
+            with _engine_errors(StartFailed, f"reading /etc/{name}"):
+                stream, _ = self.api.get_archive(container_id, f"/etc/{name}")
+                archive = b"".join(stream)
+        except StartFailed as exc:
+            if isinstance(exc.__cause__, docker.errors.NotFound):
+                return []
+            raise
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            member = next((m for m in tar.getmembers() if m.isfile()), None)
+            text = tar.extractfile(member).read().decode("utf-8", "replace") if member else ""
+        return [line.split(":") for line in text.splitlines() if line.count(":") >= 3]
 
     def _put_file(self, container_id: str, secret: SecretFile) -> None:
         """Write the file with put_archive, creating missing parent folders (only those)."""
@@ -491,13 +539,13 @@ class DockerRuntime:
     # -- exec: checks and shells ------------------------------------------------
 
     def run_check(
-        self, session_key: str, container: str, command: str, timeout_seconds: int
+        self, session_key: str, container: str, command: str, timeout_seconds: int, user: str = "0"
     ) -> CheckResult:
         container_id = self._container_id(session_key, container)
         argv = ["timeout", "-k", "2", str(int(timeout_seconds)), "sh", "-c", command]
         began = time.monotonic()
         with _engine_errors(LabNotFound, f"running a check in {container}"):
-            exec_id = self.api.exec_create(container_id, argv, user="0", workdir="/")["Id"]
+            exec_id = self.api.exec_create(container_id, argv, user=user, workdir="/")["Id"]
             output = _tail(self.api.exec_start(exec_id, stream=True))
             exit_code = self._exit_code(exec_id)
         timed_out = exit_code == 124 or (
