@@ -8,6 +8,9 @@ The rules, in one place:
 - an instructor: the cohorts they teach and the trainees in them (read only);
 - a trainee: their own trainee page.
 
+Whose work (progress, lab sessions, recordings, flag shares) a person may see is
+one rule, ``visible_trainee_ids``: the labs and terminal domains ask it too.
+
 Views call the ``*_or_abort`` helpers: something that does not exist is a 404,
 something that exists but is out of scope is a 403.
 """
@@ -15,7 +18,8 @@ something that exists but is out of scope is a 403.
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import select, union
+from sqlalchemy import or_, select, union
+from sqlalchemy.sql import Select
 
 from lms.auth.models import Role, User
 from lms.centres.models import Centre, Cohort, CohortMember, centre_admins, cohort_instructors
@@ -63,34 +67,61 @@ def can_view_cohort(user: User, cohort: Cohort) -> bool:
     return user.role == Role.INSTRUCTOR.value and cohort.id in taught_cohort_ids(user)
 
 
+def _in_managed_centre(user: User, centre_id):
+    """SQL condition: the centre ``centre_id`` (a column) is one the centre admin ``user`` runs."""
+    runs = centre_id.in_(
+        select(centre_admins.c.centre_id).where(centre_admins.c.user_id == user.id)
+    )
+    return or_(runs, centre_id == user.centre_id) if user.centre_id else runs
+
+
 def visible_cohort_ids_query(user: User):
     """A SELECT of the ids of cohorts ``user`` may view (``None``: all)."""
     if user.is_platform_admin:
         return None
-    parts = [select(cohort_instructors.c.cohort_id).where(cohort_instructors.c.user_id == user.id)]
-    centre_ids = managed_centre_ids(user)
-    if centre_ids:
-        parts.append(select(Cohort.id).where(Cohort.centre_id.in_(centre_ids)))
-    return union(*parts) if len(parts) > 1 else parts[0]
+    taught = select(cohort_instructors.c.cohort_id).where(cohort_instructors.c.user_id == user.id)
+    if user.role != Role.CENTRE_ADMIN.value:
+        return taught
+    return union(taught, select(Cohort.id).where(_in_managed_centre(user, Cohort.centre_id)))
 
 
-def can_view_trainee(user: User, trainee: User) -> bool:
-    """A trainee page: the trainee themselves, or staff of a cohort the trainee is in."""
-    if user.id == trainee.id or user.is_platform_admin:
-        return True
-    if not user.is_staff:
-        return False
-    cohort_ids = visible_cohort_ids_query(user)
-    found = db.session.scalar(
-        select(CohortMember.id)
-        .where(CohortMember.user_id == trainee.id, CohortMember.cohort_id.in_(cohort_ids))
-        .limit(1)
+def visible_trainee_ids(viewer: User) -> Select:
+    """A SELECT of the ids of the people whose work ``viewer`` may see (the one rule).
+
+    Everyone sees themselves; a platform admin sees everyone; staff see the members
+    of the cohorts they may view, and a centre admin also the trainees of their
+    centres who are in no cohort yet. Use it inside a query
+    (``LabSession.user_id.in_(visible_trainee_ids(viewer))``) to filter in SQL;
+    building it runs no query.
+    """
+    if viewer.is_platform_admin:
+        return select(User.id)
+    themselves = select(User.id).where(User.id == viewer.id)
+    if not viewer.is_staff:
+        return themselves
+    cohort_members = select(CohortMember.user_id).where(
+        CohortMember.cohort_id.in_(visible_cohort_ids_query(viewer))
     )
-    if found is not None:
+    if viewer.role != Role.CENTRE_ADMIN.value:
+        return union(themselves, cohort_members)
+    centre_trainees = select(User.id).where(
+        _in_managed_centre(viewer, User.centre_id), User.role == Role.TRAINEE.value
+    )
+    return union(themselves, cohort_members, centre_trainees)
+
+
+def can_view_trainee(viewer: User, trainee_id: int) -> bool:
+    """Whether ``viewer`` may see the work of the person ``trainee_id`` (one query at most)."""
+    if not viewer.is_authenticated:
+        return False
+    if viewer.id == trainee_id or viewer.is_platform_admin:
         return True
-    # A centre admin also sees trainees of their centres who are in no cohort yet.
-    centre_ids = managed_centre_ids(user) or set()
-    return trainee.centre_id in centre_ids and trainee.role == Role.TRAINEE.value
+    if not viewer.is_staff:
+        return False
+    found = db.session.scalar(
+        select(User.id).where(User.id == trainee_id, User.id.in_(visible_trainee_ids(viewer)))
+    )
+    return found is not None
 
 
 def centre_or_abort(slug: str, user: User) -> Centre:
@@ -116,6 +147,6 @@ def trainee_or_abort(user_id: int, viewer: User) -> User:
     trainee = db.session.get(User, user_id)
     if trainee is None:
         abort(404, description="There is no such person.")
-    if not can_view_trainee(viewer, trainee):
+    if not can_view_trainee(viewer, trainee.id):
         abort(403, description="This person is not in a cohort of yours.")
     return trainee

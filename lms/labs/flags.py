@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from lms.auth.models import utcnow
 from lms.extensions import db
@@ -40,7 +41,10 @@ def flag_secrets(spec: LabSpec, user_id: int) -> list[SecretFile]:
         return []
     f = spec.flag
     content = flag_for(user_id, spec.slug).encode() + b"\n"
-    return [SecretFile(f.container, f.path, content, mode=f.mode, uid=f.uid, gid=f.gid)]
+    owner = spec.containers[f.container].user if f.container in spec.containers else None
+    return [
+        SecretFile(f.container, f.path, content, mode=f.mode, uid=f.uid, gid=f.gid, owner=owner)
+    ]
 
 
 @dataclass
@@ -145,20 +149,18 @@ def _owner_of(submitted: str, lab_slug: str, submitter_id: int) -> int | None:
     return None
 
 
-def recent_shares(limit: int = 200) -> list[FlagShare]:
-    return list(
-        db.session.scalars(select(FlagShare).order_by(FlagShare.created_at.desc()).limit(limit))
+def shares_involving(
+    user_ids, lab_slug: str | None = None, limit: int | None = None
+) -> list[FlagShare]:
+    """Possible shares where the submitter or the owner is one of ``user_ids`` (a SELECT,
+    e.g. a cohort's members or ``lms.centres.access.visible_trainee_ids``), newest
+    first, with both people loaded by the same query."""
+    query = (
+        select(FlagShare)
+        .options(joinedload(FlagShare.submitter), joinedload(FlagShare.owner))
+        .where(FlagShare.submitter_id.in_(user_ids) | FlagShare.owner_id.in_(user_ids))
+        .order_by(FlagShare.created_at.desc(), FlagShare.id.desc())
     )
-
-
-def shares_for_users(user_ids: list[int]) -> list[FlagShare]:
-    """Possible shares where a submitter or an owner is one of ``user_ids`` (cohort reports)."""
-    if not user_ids:
-        return []
-    return list(
-        db.session.scalars(
-            select(FlagShare)
-            .where(FlagShare.submitter_id.in_(user_ids) | FlagShare.owner_id.in_(user_ids))
-            .order_by(FlagShare.created_at.desc())
-        )
-    )
+    if lab_slug:
+        query = query.where(FlagShare.lab_slug == lab_slug)
+    return list(db.session.scalars(query.limit(limit)))

@@ -147,14 +147,11 @@ def live_sessions(user_id: int | None = None) -> list[LabSession]:
 
 
 def staff_may_view(viewer: User, owner_id: int) -> bool:
-    """Whether a staff member may look at a trainee's lab sessions: platform admins,
-    and the instructors and centre admins of a cohort or centre the trainee is in."""
-    if not viewer.is_staff:
-        return False
-    from lms.centres.access import can_view_trainee
+    """Whether a staff member may look at a trainee's lab sessions (the one rule of
+    ``lms.centres.access.visible_trainee_ids``)."""
+    from lms.centres.access import can_view_trainee  # deferred: centres imports labs models
 
-    owner = db.session.get(User, owner_id)
-    return owner is not None and can_view_trainee(viewer, owner)
+    return viewer.is_staff and can_view_trainee(viewer, owner_id)
 
 
 def get_session_for(user: User, session_id: int, allow_staff: bool = False) -> LabSession | None:

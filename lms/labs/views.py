@@ -182,12 +182,9 @@ def admin_stop(session_id: int):
 @bp.get("/flag-shares")
 @role_required(*STAFF)
 def flag_shares():
-    shares = [
-        s
-        for s in flags.recent_shares()
-        if services.staff_may_view(current_user, s.submitter_id)
-        or services.staff_may_view(current_user, s.owner_id)
-    ]
-    if request.args.get("lab"):
-        shares = [s for s in shares if s.lab_slug == request.args["lab"]]
+    from lms.centres.access import visible_trainee_ids  # deferred: centres imports labs
+
+    shares = flags.shares_involving(
+        visible_trainee_ids(current_user), lab_slug=request.args.get("lab"), limit=200
+    )
     return render_template("labs/flag_shares.html", shares=shares)

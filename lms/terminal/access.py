@@ -16,6 +16,7 @@ from flask import Request, abort, request
 from flask_login import current_user
 
 from lms.auth.models import User
+from lms.centres.access import can_view_trainee
 from lms.extensions import db
 from lms.labs.models import LabSession
 from lms.terminal.models import AuditEvent
@@ -66,16 +67,9 @@ def is_owner(user, lab_session: LabSession) -> bool:
 
 
 def can_follow(user, trainee: User) -> bool:
-    """Staff who may see this trainee's labs: their cohorts' instructors and admins."""
-    if not user.is_authenticated or not user.is_staff:
-        return False
-    if user.is_platform_admin:
-        return True
-    try:
-        from lms.centres.access import can_view_trainee
-    except ImportError:  # a build without centres: platform admins only
-        return False
-    return can_view_trainee(user, trainee)
+    """Staff who may see this trainee's labs (the one rule of
+    ``lms.centres.access.visible_trainee_ids``)."""
+    return bool(user.is_authenticated and user.is_staff and can_view_trainee(user, trainee.id))
 
 
 def can_review(user, lab_session: LabSession) -> bool:

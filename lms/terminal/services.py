@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from lms.auth.models import User, utcnow
 from lms.extensions import db
@@ -318,13 +319,15 @@ def trainee_sessions(user_id: int) -> list[tuple[LabSession, int, int]]:
     return [(s, recordings.get(s.id, 0), commands.get(s.id, 0)) for s in sessions]
 
 
-def recent_sessions(limit: int = 200) -> list[LabSession]:
-    """Lab sessions with recordings, newest first (the staff index filters by access)."""
+def recent_sessions(user_ids, limit: int = 200) -> list[LabSession]:
+    """Lab sessions with recordings of the people ``user_ids`` (a SELECT, e.g.
+    ``lms.centres.access.visible_trainee_ids``), newest first, with their trainee."""
     with_recordings = select(TerminalRecording.session_id).distinct()
     return list(
         db.session.scalars(
             select(LabSession)
-            .where(LabSession.id.in_(with_recordings))
+            .options(joinedload(LabSession.user))
+            .where(LabSession.id.in_(with_recordings), LabSession.user_id.in_(user_ids))
             .order_by(LabSession.created_at.desc())
             .limit(limit)
         )

@@ -22,6 +22,7 @@ from flask_login import current_user, login_required
 from simple_websocket import ConnectionClosed
 
 from lms.auth.models import User
+from lms.centres.access import visible_trainee_ids
 from lms.extensions import csrf, db, login_manager
 from lms.labs.models import LIVE_STATUSES, RUNNING, LabSession
 from lms.labs.runtime.base import LabError
@@ -362,7 +363,7 @@ def recordings_index():
     """Recent lab sessions with recordings, of the trainees this member of staff follows."""
     if not current_user.is_staff:
         abort(403, description="Only instructors and admins review lab sessions.")
-    sessions = [s for s in services.recent_sessions() if can_follow(current_user, s.user)]
+    sessions = services.recent_sessions(visible_trainee_ids(current_user))
     return render_template("terminal/index.html", sessions=sessions)
 
 

@@ -242,3 +242,104 @@ def test_platform_admin_only_actions(client, login_as, programme):
     assert client.post("/centres/alpha/courses", data={"offer-course": 1}).status_code == 403
     login_as("admin")
     assert client.get("/centres/new").status_code == 200
+
+
+# -- whose lab work staff see: one rule (lms.centres.access.visible_trainee_ids) --------------
+
+
+def _lab_work(app, programme, rounds: int) -> None:
+    """``rounds`` flag shares and recorded lab sessions for each pair of trainees
+    (a1 <- b1, b1 <- c1, a2 <- none)."""
+    from lms.auth.models import utcnow
+    from lms.extensions import db
+    from lms.labs.models import FlagShare, LabSession
+    from lms.terminal.models import TerminalRecording
+
+    u = programme.users
+    with app.app_context():
+        for n in range(rounds):
+            for submitter, owner in (("t_a1", "t_b1"), ("t_b1", "t_c1"), ("t_a2", "t_none")):
+                db.session.add(
+                    FlagShare(submitter_id=u[submitter], owner_id=u[owner], lab_slug=f"lab-{n}")
+                )
+            for key in ("t_a1", "t_b1", "t_c1", "t_none"):
+                session = LabSession(
+                    key=f"k-{key}-{rounds}-{n}",
+                    user_id=u[key],
+                    lab_slug=f"lab-{n}",
+                    status="stopped",
+                    expires_at=utcnow(),
+                )
+                db.session.add(session)
+                db.session.flush()
+                db.session.add(
+                    TerminalRecording(
+                        session_id=session.id, user_id=u[key], terminal_key="t", path="x.cast"
+                    )
+                )
+        db.session.commit()
+
+
+def _queries(app, client, url: str) -> tuple[str, int]:
+    from lms.extensions import db
+    from tests.centres.fixtures import QueryCounter
+
+    with app.app_context():
+        engine = db.engine
+    with QueryCounter(engine) as counter:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True), counter.count
+
+
+@pytest.mark.parametrize(
+    "viewer, seen, unseen",
+    [
+        ("inst_a1", {"t_a1", "t_b1"}, {"t_c1", "t_a2", "t_none"}),
+        ("admin_a", {"t_a1", "t_b1", "t_a2", "t_none"}, {"t_c1"}),
+        ("admin_b", {"t_a1", "t_b1", "t_c1"}, {"t_a2", "t_none"}),
+        ("admin", {"t_a1", "t_b1", "t_c1", "t_a2", "t_none"}, set()),
+    ],
+)
+def test_flag_shares_page_shows_shares_of_visible_trainees(
+    viewer, seen, unseen, app, client, login_as, programme
+):
+    _lab_work(app, programme, 1)
+    login_as(viewer)
+    page, _ = _queries(app, client, "/labs/flag-shares")
+    for key in seen:
+        assert EMAILS[key] in page, f"{viewer} should see {key}"
+    for key in unseen:
+        assert EMAILS[key] not in page, f"{viewer} should not see {key}"
+
+
+@pytest.mark.parametrize(
+    "viewer, seen, unseen",
+    [
+        ("inst_a1", {"t_a1"}, {"t_b1", "t_c1", "t_none"}),
+        ("admin_a", {"t_a1", "t_none"}, {"t_b1", "t_c1"}),
+        ("admin", {"t_a1", "t_b1", "t_c1", "t_none"}, set()),
+    ],
+)
+def test_recordings_list_shows_sessions_of_visible_trainees(
+    viewer, seen, unseen, app, client, login_as, programme
+):
+    _lab_work(app, programme, 1)
+    login_as(viewer)
+    page, _ = _queries(app, client, "/labs/recordings")
+    for key in seen:
+        assert f"Trainee {key}<" in page or f">{key}<" in page, f"{viewer} should see {key}"
+    for key in unseen:
+        assert f"Trainee {key}<" not in page and f">{key}<" not in page, viewer
+
+
+@pytest.mark.parametrize("url", ["/labs/flag-shares", "/labs/recordings"])
+def test_lab_work_pages_cost_the_same_queries_for_many_rows(url, app, client, login_as, programme):
+    login_as("admin_a")
+    client.get(url)  # warm up: first-request work is not the page's
+    _lab_work(app, programme, 2)
+    _, few = _queries(app, client, url)
+    _lab_work(app, programme, 12)
+    page, many = _queries(app, client, url)
+    assert page.count("<tr>") > 20  # the rows are there
+    assert few == many, f"{url}: {few} queries for 2 rounds, {many} for 14"

@@ -7,9 +7,9 @@ from lms.centres.reports import (
     CourseAssignment,
     ModuleColumn,
     TraineeRow,
-    _stuck_reasons,
     session_minutes,
 )
+from lms.centres.reports.dashboard import _stuck_reasons
 from lms.centres.services import slugify
 
 NOW = datetime(2030, 5, 20, 12, 0)

@@ -1,0 +1,172 @@
+"""The queries of the cohort dashboard, one function each.
+
+Each selects plain columns for all the cohort's members at once (through a
+sub-select of the membership table, ``members_of``), so the dashboard costs the
+same number of queries for five trainees or five thousand. Keep it that way:
+no per-trainee query, no lazy relationship loaded in a loop or a template.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from flask import current_app
+from sqlalchemy import and_, case, func, select
+
+from lms.auth.models import User
+from lms.catalog.models import Course, Module
+from lms.centres.models import Cohort, CohortCourse, CohortMember
+from lms.extensions import db
+from lms.labs.models import LabSession, TaskAttempt, TaskCompletion
+from lms.progress.models import ModuleProgress, QuizAttempt
+
+FAILED_ATTEMPTS = 3  # this many failed flags/checks on one task (or quiz attempts) is "stuck"
+
+_lab_task_cache: dict[Path, tuple[float, int]] = {}
+
+
+def lab_task_totals(slugs: set[str]) -> dict[str, int]:
+    """Number of tasks of each lab, read from its lab.yaml (cached until the file changes)."""
+    labs_dir = Path(current_app.config["LMS_LABS_DIR"])
+    totals = {}
+    for slug in slugs:
+        path = labs_dir / slug / "lab.yaml"
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            totals[slug] = 0
+            continue
+        cached = _lab_task_cache.get(path)
+        if cached is None or cached[0] != mtime:
+            try:
+                tasks = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("tasks") or []
+            except (OSError, yaml.YAMLError, AttributeError):
+                tasks = []
+            cached = (mtime, len(tasks) if isinstance(tasks, list) else 0)
+            _lab_task_cache[path] = cached
+        totals[slug] = cached[1]
+    return totals
+
+
+def members_of(cohort_id: int):
+    """A sub-select of the ids of the cohort's members (no query of its own)."""
+    return select(CohortMember.user_id).where(CohortMember.cohort_id == cohort_id).scalar_subquery()
+
+
+def assigned_courses(cohort: Cohort):
+    """(course_id, due_on, slug, title) of the cohort's courses, in assignment order."""
+    return db.session.execute(
+        select(CohortCourse.course_id, CohortCourse.due_on, Course.slug, Course.title)
+        .join(Course, Course.id == CohortCourse.course_id)
+        .where(CohortCourse.cohort_id == cohort.id)
+        .order_by(CohortCourse.assigned_at, Course.title)
+    ).all()
+
+
+def live_modules(course_ids: list[int]):
+    """The live (not retired) modules of the courses, unordered."""
+    return db.session.execute(
+        select(
+            Module.id,
+            Module.slug,
+            Module.title,
+            Module.position,
+            Module.course_id,
+            Module.lab_slug,
+            Module.quiz,
+        ).where(Module.course_id.in_(course_ids), Module.retired.is_(False))
+    ).all()
+
+
+def people(cohort_id: int):
+    """(id, name, email, joined_at) of the cohort's members, by name."""
+    return db.session.execute(
+        select(User.id, User.name, User.email, CohortMember.joined_at)
+        .join(CohortMember, CohortMember.user_id == User.id)
+        .where(CohortMember.cohort_id == cohort_id)
+        .order_by(User.name, User.email)
+    ).all()
+
+
+def module_progress(module_ids: list[int], members):
+    """(user_id, module_id, status, quiz_score, updated_at, completed_at) rows."""
+    return db.session.execute(
+        select(
+            ModuleProgress.user_id,
+            ModuleProgress.module_id,
+            ModuleProgress.status,
+            ModuleProgress.quiz_score,
+            ModuleProgress.updated_at,
+            ModuleProgress.completed_at,
+        ).where(ModuleProgress.module_id.in_(module_ids), ModuleProgress.user_id.in_(members))
+    ).all()
+
+
+def quiz_attempts(module_ids: list[int], members):
+    """(user_id, module_id, failed attempts, latest attempt) per trainee and module."""
+    return db.session.execute(
+        select(
+            QuizAttempt.user_id,
+            QuizAttempt.module_id,
+            func.sum(case((QuizAttempt.passed.is_(False), 1), else_=0)),
+            func.max(QuizAttempt.created_at),
+        )
+        .where(QuizAttempt.module_id.in_(module_ids), QuizAttempt.user_id.in_(members))
+        .group_by(QuizAttempt.user_id, QuizAttempt.module_id)
+    ).all()
+
+
+def tasks_done(lab_slugs: list[str], members) -> dict[tuple[int, str], int]:
+    """(user_id, lab slug) -> number of the lab's tasks the trainee completed."""
+    return {
+        (user_id, lab): n
+        for user_id, lab, n in db.session.execute(
+            select(TaskCompletion.user_id, TaskCompletion.lab_slug, func.count())
+            .where(TaskCompletion.lab_slug.in_(lab_slugs), TaskCompletion.user_id.in_(members))
+            .group_by(TaskCompletion.user_id, TaskCompletion.lab_slug)
+        )
+    }
+
+
+def failed_tasks(lab_slugs: list[str], members):
+    """(user_id, lab, task, failures): FAILED_ATTEMPTS or more failed flags and checks on
+    a task still not done."""
+    return db.session.execute(
+        select(TaskAttempt.user_id, TaskAttempt.lab_slug, TaskAttempt.task_id, func.count())
+        .outerjoin(
+            TaskCompletion,
+            and_(
+                TaskCompletion.user_id == TaskAttempt.user_id,
+                TaskCompletion.lab_slug == TaskAttempt.lab_slug,
+                TaskCompletion.task_id == TaskAttempt.task_id,
+            ),
+        )
+        .where(
+            TaskAttempt.user_id.in_(members),
+            TaskAttempt.lab_slug.in_(lab_slugs),
+            TaskAttempt.kind.in_(("flag", "check")),
+            TaskAttempt.success.is_(False),
+            TaskCompletion.id.is_(None),
+        )
+        .group_by(TaskAttempt.user_id, TaskAttempt.lab_slug, TaskAttempt.task_id)
+        .having(func.count() >= FAILED_ATTEMPTS)
+    ).all()
+
+
+def latest_task_attempts(members):
+    """(user_id, latest flag, check or hint) of each trainee with lab work."""
+    return db.session.execute(
+        select(TaskAttempt.user_id, func.max(TaskAttempt.created_at))
+        .where(TaskAttempt.user_id.in_(members))
+        .group_by(TaskAttempt.user_id)
+    ).all()
+
+
+def lab_sessions(members):
+    """(user_id, started_at, ended_at, expires_at) of every started lab session."""
+    return db.session.execute(
+        select(
+            LabSession.user_id, LabSession.started_at, LabSession.ended_at, LabSession.expires_at
+        ).where(LabSession.user_id.in_(members), LabSession.started_at.isnot(None))
+    ).all()
