@@ -12,7 +12,11 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from lms.database import unavailable_reason
+from lms.extensions import db
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -118,6 +122,27 @@ def _handle_http_error(exc: HTTPException):
     return error_response(status, message, error=exc.name.lower().replace(" ", "_"))
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def _database_unavailable(exc: Exception):
+    """Busy or briefly unreachable database: roll back what this request began, so nothing
+    is half-written, and ask the person to retry. Anything else is a bug (500)."""
+    reason = unavailable_reason(exc)
+    if reason is None:
+        return _handle_unexpected(exc)
+    current_app.logger.warning(
+        "database unavailable on %s %s: %s", request.method, request.path, exc.orig
+    )
+    try:
+        db.session.rollback()
+    except DBAPIError:  # the connection is gone; the pool discards it
+        current_app.logger.warning("rollback failed after a database error", exc_info=True)
+    response = make_response(error_response(503, reason, error="database_busy"))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def _handle_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return _handle_http_error(exc)
@@ -189,6 +214,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_json_bodies_are_objects)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)
+    app.register_error_handler(DBAPIError, _database_unavailable)
     app.after_request(_security_headers)
 
     from flask_wtf.csrf import CSRFError
