@@ -148,13 +148,17 @@ class ContainerSpec:
 
 @dataclass(frozen=True)
 class FlagSpec:
-    """Where the per-trainee flag is written at start; ``mode``/``uid``/``gid`` of the file."""
+    """Where the per-trainee flag is written at start, and its ``mode``.
+
+    The file belongs to the flag container's ``user`` (root when it names none) unless
+    ``uid``/``gid`` give its owner by number; None: not given.
+    """
 
     container: str
     path: str
     mode: int = 0o400
-    uid: int = 0
-    gid: int = 0
+    uid: int | None = None
+    gid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -637,9 +641,15 @@ class _LabParser:
             container=container,
             path=path,
             mode=self._mode(data),
-            uid=self._int(data, "uid", ("flag",), 0, 0, 2**31 - 1),
-            gid=self._int(data, "gid", ("flag",), 0, 0, 2**31 - 1),
+            uid=self._owner_id(data, "uid"),
+            gid=self._owner_id(data, "gid"),
         )
+
+    def _owner_id(self, data: dict, key: str) -> int | None:
+        """``flag.uid``/``flag.gid`` when given (by default the container's user owns it)."""
+        if key not in data:
+            return None
+        return self._int(data, key, ("flag",), 0, 0, 2**31 - 1)
 
     def _mode(self, data: dict) -> int:
         """File mode, read as octal from the YAML text: 400, 0400, "0440" and 0o440 all work."""
