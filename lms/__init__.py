@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms import database  # noqa: F401  (engine tuning hooks)
 from lms.config import Config, env_settings
@@ -44,7 +45,17 @@ def create_app(config: dict | type | None = None) -> Flask:
     from lms import cli
 
     cli.register(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind LMS_TRUSTED_PROXIES reverse proxies, the client's address and scheme come
+    from X-Forwarded-For/-Proto (set by those proxies); with 0 (the default) the headers
+    are ignored, so a client cannot choose the address its sign-in failures count against."""
+    hops = int(app.config.get("LMS_TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _configure(app: Flask, config: dict | type | None) -> None:

@@ -22,6 +22,10 @@ ENV_KEYS: dict[str, type] = {
     "LMS_RATELIMIT_STORAGE_URI": str,
     "LMS_SELF_REGISTRATION": bool,
     "LMS_LAB_SESSION_PREFIX": str,
+    "LMS_TRUSTED_PROXIES": int,
+    "LMS_COOKIE_SECURE": bool,
+    "LMS_LOGIN_FAILURES_PER_ADDRESS": int,
+    "LMS_LOGIN_MAX_DELAY": int,
 }
 
 
@@ -61,6 +65,17 @@ class Config:
     # "lab-" and a hash of the instance folder and database (labs.services.key_prefix).
     LMS_LAB_SESSION_PREFIX: str | None = None
 
+    # Reverse proxies in front of the platform whose X-Forwarded-For/-Proto are trusted
+    # (werkzeug ProxyFix); 0: none, the client's address is the connection's.
+    LMS_TRUSTED_PROXIES = 0
+    LMS_COOKIE_SECURE = False  # Secure cookies even on plain HTTP (they are on HTTPS anyway)
+    # Sign-in throttling (lms.auth.throttle): only failures count.
+    LMS_LOGIN_FREE_FAILURES = 5  # per account, before the growing delay starts
+    LMS_LOGIN_MAX_DELAY = 60  # seconds: the longest an account waits between attempts
+    LMS_LOGIN_FAILURES_PER_ADDRESS = 30  # per client address and window
+    LMS_LOGIN_ADDRESS_WINDOW = 600  # seconds
+    LMS_TOKEN_USE_INTERVAL = 300  # seconds between writes of an API token's "last used"
+
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -69,7 +84,6 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # tokens last for the session: a slow reader keeps their form
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = "10 per minute"
     TESTING = False
 
 

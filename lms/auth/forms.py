@@ -43,6 +43,7 @@ class ProfileForm(FlaskForm):
 
 class ChangePasswordForm(NewPasswordMixin, FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired()])
+    revoke_tokens = BooleanField("Also revoke my API tokens")
     submit = SubmitField("Change password")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 from flask_login import UserMixin
@@ -32,8 +33,9 @@ class Role(enum.StrEnum):
 
 
 def normalise_email(email: str) -> str:
-    """One person, one account: case and surrounding white space never make a new address."""
-    return (email or "").strip().lower()
+    """One person, one account: case, white space and compatibility forms (full-width
+    letters, ligatures) never make a new address: NFKC, then case-folded."""
+    return unicodedata.normalize("NFKC", (email or "").strip()).casefold()
 
 
 def hash_token(token: str) -> str:
@@ -45,6 +47,8 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    # What the address looks like (lms.auth.lookalike): two accounts never look the same.
+    email_skeleton: Mapped[str | None] = mapped_column(String(400), index=True)
     name: Mapped[str] = mapped_column(String(120), default="")
     password_hash: Mapped[str | None] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(20), default=Role.TRAINEE.value)
@@ -54,6 +58,9 @@ class User(UserMixin, db.Model):
     is_active_account: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Part of every session and remember-me cookie (get_id): bumping it signs the user
+    # out everywhere (password change, sign-out).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -62,6 +69,15 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: a disabled account cannot sign in
         return self.is_active_account
+
+    def get_id(self) -> str:
+        """Flask-Login keeps this in the session and the remember-me cookie; a cookie made
+        before the last ``end_sessions`` no longer matches."""
+        return f"{self.id}:{self.session_version or 0}"
+
+    def end_sessions(self) -> None:
+        """Sign out every session and remember-me cookie of this user (caller commits)."""
+        self.session_version = (self.session_version or 0) + 1
 
     @property
     def display_name(self) -> str:
@@ -143,6 +159,19 @@ class Invitation(db.Model):
     @property
     def is_usable(self) -> bool:
         return self.used_at is None and self.expires_at > utcnow()
+
+
+class LoginFailure(db.Model):
+    """Failed sign-ins counted per account or per client address. In the database so that
+    every gunicorn worker sees the same counts (lms.auth.throttle)."""
+
+    __tablename__ = "login_failures"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "account" | "address"
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+    first_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class SiteSetting(db.Model):

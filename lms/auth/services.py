@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
 
+from flask import current_app
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from lms.auth import lookalike
 from lms.auth.models import (
     ApiToken,
     Invitation,
@@ -28,6 +33,28 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
+def check_new_address(email: str) -> str:
+    """The normalised address, if no account has it or one that looks like it; else
+    AccountError with the reason."""
+    try:
+        email = lookalike.checked_address(email)
+    except lookalike.AddressError as exc:
+        raise AccountError(str(exc)) from None
+    if len(email) > 254:
+        raise AccountError(f"'{email}' is too long for an email address.")
+    if find_user_by_email(email):
+        raise AccountError(f"An account for {email} already exists.")
+    twin = db.session.scalar(
+        select(User.email).where(User.email_skeleton == lookalike.skeleton(email)).limit(1)
+    )
+    if twin:
+        raise AccountError(
+            f"'{email}' looks like the existing account {twin} (letters from another "
+            "alphabet, accents or look-alike characters). Use a different address."
+        )
+    return email
+
+
 def check_password_strength(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise AccountError(f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.")
@@ -41,16 +68,18 @@ def create_user(
     centre_id: int | None = None,
 ) -> User:
     """Add a user; the caller commits. Raises AccountError on a bad or taken address."""
-    email = normalise_email(email)
-    if "@" not in email or len(email) > 254:
-        raise AccountError(f"'{email}' is not an email address.")
     if role not in {r.value for r in Role}:
         raise AccountError(
             f"Unknown role '{role}'. Choose one of: {', '.join(r.value for r in Role)}."
         )
-    if find_user_by_email(email):
-        raise AccountError(f"An account for {email} already exists.")
-    user = User(email=email, name=(name or "").strip(), role=role, centre_id=centre_id)
+    email = check_new_address(email)
+    user = User(
+        email=email,
+        email_skeleton=lookalike.skeleton(email),
+        name=(name or "").strip(),
+        role=role,
+        centre_id=centre_id,
+    )
     if password is not None:
         check_password_strength(password)
         user.set_password(password)
@@ -71,9 +100,44 @@ def user_for_token(plain: str) -> User | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
     if token is None or not token.user.is_active:
         return None
-    token.last_used_at = utcnow()
+    user = token.user
+    _note_token_use(token)
+    return user
+
+
+def _note_token_use(token: ApiToken) -> None:
+    """Write "last used" at most once per LMS_TOKEN_USE_INTERVAL, and never let a failed
+    write (a busy or full database) fail the read it belongs to."""
+    now = utcnow()
+    interval = timedelta(seconds=current_app.config["LMS_TOKEN_USE_INTERVAL"])
+    if token.last_used_at is not None and now - token.last_used_at < interval:
+        return
+    token_id = token.id
+    try:
+        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        current_app.logger.warning("could not note the use of API token %s: %s", token_id, exc)
+
+
+def end_sessions(user: User) -> None:
+    """Sign ``user`` out of every browser: sessions and remember-me cookies stop matching."""
+    user.end_sessions()
     db.session.commit()
-    return token.user
+
+
+def change_password(user: User, password: str, revoke_tokens: bool = False) -> int:
+    """Set a new password and end every session of the user; with ``revoke_tokens``, the
+    API tokens go too. Returns how many tokens were revoked."""
+    check_password_strength(password)
+    user.set_password(password)
+    user.end_sessions()
+    revoked = 0
+    if revoke_tokens:
+        revoked = db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount
+    db.session.commit()
+    return revoked
 
 
 def issue_token(user: User, label: str = "") -> str:
@@ -85,11 +149,7 @@ def issue_token(user: User, label: str = "") -> str:
 
 def invite(email: str, role: str, created_by: User | None = None, days: int = 7, **fields) -> str:
     """Create an invitation and return its plain token (for the link)."""
-    email = normalise_email(email)
-    if "@" not in email:
-        raise AccountError(f"'{email}' is not an email address.")
-    if find_user_by_email(email):
-        raise AccountError(f"An account for {email} already exists.")
+    email = check_new_address(email)
     invitation, plain = Invitation.issue(
         email, role, days=days, created_by_id=created_by.id if created_by else None, **fields
     )

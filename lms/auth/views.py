@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
+import unicodedata
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from lms.auth import bp, forms, services
+from lms.auth import bp, forms, services, throttle
 from lms.auth.access import role_required
 from lms.auth.models import ApiToken, Invitation, Role, User, normalise_email
 from lms.extensions import db, limiter
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _submitted_email() -> str:
-    return "login:" + normalise_email(request.form.get("email", ""))
-
-
 def _safe_next(target: str | None) -> str:
-    """Only follow a relative ``next`` on this site (no open redirects)."""
-    if target:
+    """Only follow a relative ``next`` on this site (no open redirects); one with control
+    characters (CR/LF would split the Location header) or back-slashes is dropped."""
+    if target and not any(ch == "\\" or unicodedata.category(ch) == "Cc" for ch in target):
         parts = urlsplit(target)
         if (
             not parts.scheme
@@ -36,26 +30,45 @@ def _safe_next(target: str | None) -> str:
     return url_for("progress.home")
 
 
+def _too_many_attempts(form, wait: throttle.Wait):
+    flash(wait.message, "danger")
+    response = make_response(render_template("auth/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(wait.seconds)
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email)
 def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = forms.LoginForm()
     if form.validate_on_submit():
+        account, address = normalise_email(form.email.data), request.remote_addr or "unknown"
+        wait = throttle.check(account, address)
+        if wait:
+            return _too_many_attempts(form, wait)
         user = services.authenticate(form.email.data, form.password.data)
         if user:
+            throttle.record_success(account)
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
+        throttle.record_failure(account, address)
         flash("That email and password do not match an active account.", "danger")
     return render_template("auth/login.html", form=form)
 
 
-@bp.post("/logout")
+@bp.route("/logout", methods=["GET", "POST"])
 def logout():
+    """POST signs out (ending this user's sessions everywhere: a copied cookie dies too);
+    GET, e.g. a bookmark or a reload, shows a page with the button instead of a 405."""
+    if request.method == "GET":
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        return render_template("auth/logout.html")
+    if current_user.is_authenticated and request.authorization is None:
+        services.end_sessions(current_user)
     logout_user()
-    flash("You are signed out.", "info")
+    flash("You are signed out, on this and every other device.", "info")
     return redirect(url_for("auth.login"))
 
 
@@ -99,6 +112,10 @@ def accept_invitation(token: str):
     return render_template("auth/accept_invitation.html", form=form, invitation=invitation)
 
 
+def _has_remember_cookie() -> bool:
+    return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
@@ -113,9 +130,17 @@ def settings():
         return redirect(url_for("auth.settings"))
     if password.submit.data and password.validate_on_submit():
         if current_user.check_password(password.current.data):
-            current_user.set_password(password.password.data)
-            db.session.commit()
-            flash("Your password is changed.", "success")
+            user = current_user._get_current_object()
+            revoked = services.change_password(
+                user, password.password.data, revoke_tokens=password.revoke_tokens.data
+            )
+            # Every other session has ended; this one carries on with the new version.
+            login_user(user, remember=_has_remember_cookie())
+            flash(
+                "Your password is changed and your other sessions are signed out"
+                + (f"; {revoked} API token(s) revoked." if revoked else "."),
+                "success",
+            )
             return redirect(url_for("auth.settings"))
         password.current.errors.append("That is not your current password.")
     if token_form.submit.data and token_form.validate_on_submit():
