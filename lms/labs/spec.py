@@ -173,11 +173,11 @@ class TaskSpec:
     container: str | None = None
     run: str | None = None
     timeout_seconds: int = 20
+    run_as: str = "user"  # "user": the container's `user` (image default when none); "root"
 
 
 @dataclass(frozen=True)
 class LabSpec:
-    run_as: str = "user"  # "user": the container's `user` (image default when none); "root"
     """A validated lab. ``content_hash`` changes whenever lab.yaml or a build folder does."""
 
     slug: str
@@ -193,15 +193,11 @@ class LabSpec:
     content_hash: str
     ttl_minutes: int = 60
     max_minutes: int = 180
+    warnings: tuple[SpecIssue, ...] = ()  # not errors: `lms courses check` prints them
 
     def task(self, task_id: str) -> TaskSpec | None:
         return next((t for t in self.tasks if t.id == task_id), None)
 
-    warnings: tuple[SpecIssue, ...] = ()  # not errors: `lms courses check` prints them
-    @property
-    def ports(self) -> dict[str, tuple[int, ...]]:
-        """Web ports per container, for the platform's proxy."""
-        return {name: c.ports for name, c in self.containers.items() if c.ports}
     def check_user(self, task: TaskSpec) -> str:
         """Who a check task runs as in its container: ``"0"`` for ``as: root``, otherwise the
         container's ``user``, or ``""`` (the image's own user) when it names none."""
@@ -210,6 +206,10 @@ class LabSpec:
         container = self.containers.get(task.container or self.workstation)
         return (container.user if container else None) or ""
 
+    @property
+    def ports(self) -> dict[str, tuple[int, ...]]:
+        """Web ports per container, for the platform's proxy."""
+        return {name: c.ports for name, c in self.containers.items() if c.ports}
 
 
 @dataclass(frozen=True)
@@ -405,11 +405,11 @@ class _LabParser:
             tasks=tasks,
             folder=self.folder,
             content_hash=content_hash(self.folder, builds),
+            warnings=tuple(self._link_warnings(tasks)),
         )
 
     # -- generic helpers -------------------------------------------------
 
-            warnings=tuple(self._link_warnings(tasks)),
     def _unknown_keys(self, data: dict, path: tuple, allowed: set[str]) -> None:
         for key in data:
             if key not in allowed:
@@ -715,19 +715,9 @@ class _LabParser:
             ),
             run=self._text(data, "run", path),
             timeout_seconds=self._int(data, "timeout_seconds", path, 20, 1, MAX_CHECK_SECONDS),
+            run_as=self._run_as(data, path, task_id, kind),
         )
 
-    def _check_task(self, data: dict, path: tuple, task_id: str) -> None:
-        if not data.get("run"):
-            self.doc.error(
-                path,
-                f"task {task_id}: a check task needs run: (a shell command "
-                "that exits 0 when the task is done)",
-            )
-
-            run_as=self._run_as(data, path, task_id, kind),
-    def _flag_task(self, data: dict, path: tuple, task_id: str, flag: FlagSpec | None) -> None:
-        if flag is None:
     def _run_as(self, data: dict, path: tuple, task_id: str, kind: Any) -> str:
         if "as" not in data:
             return "user"
@@ -763,6 +753,16 @@ class _LabParser:
                 )
         return warnings
 
+    def _check_task(self, data: dict, path: tuple, task_id: str) -> None:
+        if not data.get("run"):
+            self.doc.error(
+                path,
+                f"task {task_id}: a check task needs run: (a shell command "
+                "that exits 0 when the task is done)",
+            )
+
+    def _flag_task(self, data: dict, path: tuple, task_id: str, flag: FlagSpec | None) -> None:
+        if flag is None:
             self.doc.error(path, f"task {task_id}: a flag task needs a flag: section in lab.yaml")
         if data.get("run"):
             self.doc.error((*path, "run"), f"task {task_id}: run: is only for check tasks")

@@ -29,7 +29,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
