@@ -100,12 +100,29 @@ def save_file(folder: CourseFolder, filename: str, text: str) -> list[ContentIss
     issues = validate_change(folder, filename, text)
     if issues:
         return issues
-    # Write then rename: a reader never sees half a file.
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".edit-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-        tmp.write(text)
-    os.replace(tmp_name, path)
+    try:
+        _write_whole(path, text)
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise AuthoringError(
+            f"Not saved: the server could not write {filename} in {folder.path} ({reason}). "
+            "Your text is kept here; ask an administrator to make the courses folder "
+            "writable, then save again."
+        ) from exc
     return []
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write then rename: a reader never sees half a file, and a failed write leaves the
+    old file as it was and no temporary file behind."""
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".edit-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
+            tmp.write(text)
+        os.replace(tmp_name, path)
+    except OSError:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
 
 
 def preview(course_slug: str, text: str) -> str:

@@ -59,12 +59,14 @@ def edit(slug: str, filename: str):
         abort(404, description=str(exc))
     form = forms.EditFileForm()
     issues = []
+    not_saved = False
     if form.validate_on_submit():
         text = form.text.data.replace("\r\n", "\n")
         try:
             issues = services.save_file(folder, filename, text)
         except services.AuthoringError as exc:
             form.text.errors.append(str(exc))
+            not_saved = True
         else:
             if not issues:
                 flash(f"{filename} saved. Publish the course to make the change live.", "success")
@@ -81,7 +83,7 @@ def edit(slug: str, filename: str):
         form=form,
         issues=issues,
         is_module=filename.endswith(".md"),
-    ), (200 if not issues else 422)
+    ), (422 if issues or not_saved else 200)
 
 
 @bp.post("/<slug>/files/<filename>/preview")

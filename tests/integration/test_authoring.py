@@ -90,3 +90,61 @@ def test_new_module_from_a_template(app, client, instructor):
         data={"new-filename": "third.md", "new-title": "Third", "new-submit": "Add"},
     )
     assert b"Name the file like" in bad.data
+
+
+@pytest.fixture
+def read_only_course(app):
+    """The demo course folder made read-only in a way root cannot ignore: a read-only bind
+    mount of the folder on itself, or else the immutable attribute (chattr +i)."""
+    import subprocess
+
+    folder = app.courses_folder / "demo-course"
+    tries = [
+        (
+            [["mount", "--bind", folder, folder], ["mount", "-o", "remount,ro,bind", folder]],
+            [["umount", folder]],
+        ),
+        ([["chattr", "+i", folder]], [["chattr", "-i", folder]]),
+    ]
+    for make, undo in tries:
+        done = []
+        for command in make:
+            if subprocess.run(command, capture_output=True).returncode:
+                break
+            done.append(command)
+        else:
+            break
+        if done:
+            for command in undo:
+                subprocess.run(command, capture_output=True)
+    else:
+        pytest.fail("cannot make a folder read-only for root here (mount or chattr needed)")
+    probe = folder / ".write-probe"
+    with pytest.raises(OSError):
+        probe.write_text("x")
+    try:
+        yield folder
+    finally:
+        for command in undo:
+            subprocess.run(command, check=True)
+
+
+def test_a_save_to_a_read_only_folder_says_why_and_keeps_the_text(
+    app, client, instructor, read_only_course
+):
+    before = (read_only_course / "02-next-steps.md").read_text()
+    text = "---\ntitle: Next steps, revised\n---\n## More\n\nMy careful rewrite.\n"
+    response = client.post(EDIT_URL, data={"text": text})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Not saved: the server could not write 02-next-steps.md" in page
+    assert "read-only file system" in page or "operation not permitted" in page
+    assert "My careful rewrite." in page  # the author's text is still in the form
+    assert (read_only_course / "02-next-steps.md").read_text() == before
+    assert not list(read_only_course.glob(".edit-*"))
+
+    new = client.post(
+        "/authoring/demo-course/",
+        data={"new-filename": "03-more.md", "new-title": "More", "new-submit": "1"},
+    )
+    assert new.status_code == 200 and b"could not write 03-more.md" in new.data
