@@ -1,4 +1,4 @@
-"""The `lms` command line (DESIGN.md, "Command line").
+"""The `lms` command line (documented in docs/command-line.md).
 
 Each command is thin: it parses arguments and calls a domain service. Domains
 with commands of their own (labs, centres) add them in their ``init_app``.
@@ -12,14 +12,6 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
-
-DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo accounts
-DEMO_USERS = [
-    ("admin@example.org", "Platform Admin", "platform_admin"),
-    ("centre-admin@example.org", "Nadia Centre-Admin", "centre_admin"),
-    ("instructor@example.org", "Ivan Instructor", "instructor"),
-    ("trainee@example.org", "Tara Trainee", "trainee"),
-]
 
 
 def _create_app():
@@ -47,20 +39,16 @@ def init_command():
 @with_appcontext
 def demo_command():
     """Create demo users (one per role), a centre and a cohort; sync shipped courses."""
-    from lms.auth import services as auth
-    from lms.extensions import db
+    from lms.centres.demo import (
+        DEMO_PASSWORD,
+        DEMO_USERS,
+        create_demo_programme,
+        create_demo_users,
+    )
 
     report = _sync(current_app.config["LMS_COURSES_DIR"])
-    for email, name, role in DEMO_USERS:
-        if auth.find_user_by_email(email) is None:
-            auth.create_user(email, DEMO_PASSWORD, role=role, name=name)
-    db.session.commit()
-    try:
-        from lms.centres.demo import create_demo_programme
-    except ImportError:
-        pass
-    else:
-        create_demo_programme()
+    create_demo_users()
+    create_demo_programme()
     click.echo(f"demo accounts ready (password '{DEMO_PASSWORD}'):")
     for email, _name, role in DEMO_USERS:
         click.echo(f"  {role:15} {email}")

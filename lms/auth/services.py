@@ -19,6 +19,7 @@ from lms.auth.models import (
     normalise_email,
     utcnow,
 )
+from lms.auth.signals import invitation_accepted
 from lms.extensions import db
 
 MIN_PASSWORD_LENGTH = 10
@@ -174,19 +175,9 @@ def accept_invitation(invitation: Invitation, name: str, password: str) -> User:
     )
     invitation.used_at = utcnow()
     db.session.flush()
-    if invitation.cohort_id:
-        _join_cohort(user, invitation.cohort_id)
+    invitation_accepted.send(user, invitation=invitation)
     db.session.commit()
     return user
-
-
-def _join_cohort(user: User, cohort_id: int) -> None:
-    """Hook for lms.centres: invitations may name a cohort."""
-    try:
-        from lms.centres.services import add_member_to_cohort
-    except ImportError:  # centres not installed
-        return
-    add_member_to_cohort(user, cohort_id)
 
 
 def self_registration_open(default: bool = False) -> bool:

@@ -1,5 +1,6 @@
-"""The demo joint programme made by `lms demo`: two partner centres, a cohort each,
-and trainees with some history, so that a newcomer sees the dashboards filled.
+"""The demo data made by `lms demo`: one account per role (password DEMO_PASSWORD),
+and a joint programme of two partner centres, a cohort each, and trainees with
+some history, so that a newcomer sees the dashboards filled.
 
 Idempotent: running it again completes what is missing and changes nothing else.
 A trainee's history is only made if they have none. No lab needs to run: lab
@@ -26,6 +27,15 @@ from lms.centres.models import Centre, CentreCourse, Cohort, CohortMember
 from lms.extensions import db
 from lms.labs.models import FlagShare, LabSession, TaskAttempt, TaskCompletion
 from lms.progress.models import DONE, IN_PROGRESS, Enrolment, ModuleProgress, QuizAttempt
+
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo accounts
+# (email, name, role): one account per role, made by `lms demo`
+DEMO_USERS = [
+    ("admin@example.org", "Platform Admin", Role.PLATFORM_ADMIN.value),
+    ("centre-admin@example.org", "Nadia Centre-Admin", Role.CENTRE_ADMIN.value),
+    ("instructor@example.org", "Ivan Instructor", Role.INSTRUCTOR.value),
+    ("trainee@example.org", "Tara Trainee", Role.TRAINEE.value),
+]
 
 NCTC = ("nctc", "National Cyber Training Centre", "Estonia")
 JEC = ("jec-singapore", "Joint Education Centre Singapore", "Singapore")
@@ -102,10 +112,12 @@ OFFERS = [
 ]
 
 
-def _password() -> str:
-    from lms.cli import DEMO_PASSWORD
-
-    return DEMO_PASSWORD
+def create_demo_users() -> None:
+    """The accounts of DEMO_USERS (those missing), committed."""
+    for email, name, role in DEMO_USERS:
+        if find_user_by_email(email) is None:
+            create_user(email, DEMO_PASSWORD, role=role, name=name)
+    db.session.commit()
 
 
 def _centre(slug: str, name: str, country: str) -> Centre:
@@ -118,7 +130,7 @@ def _centre(slug: str, name: str, country: str) -> Centre:
 def _user(email: str, name: str, role: str, centre: Centre) -> User:
     user = find_user_by_email(email)
     if user is None:
-        user = create_user(email, _password(), role=role, name=name, centre_id=centre.id)
+        user = create_user(email, DEMO_PASSWORD, role=role, name=name, centre_id=centre.id)
         db.session.flush()
     elif user.centre_id is None and not user.is_platform_admin:
         user.centre_id = centre.id

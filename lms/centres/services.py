@@ -293,9 +293,12 @@ def join_cohort(user: User, cohort: Cohort) -> bool:
     return True
 
 
-def add_member_to_cohort(user: User, cohort_id: int) -> None:
-    """Called by lms.auth when someone accepts an invitation that names a cohort:
-    a trainee joins it, an instructor starts teaching it."""
+def join_invited_cohort(user: User, invitation: Invitation, **_) -> None:
+    """On lms.auth's ``invitation_accepted``: if the invitation names a cohort, a
+    trainee joins it and an instructor starts teaching it."""
+    if invitation.cohort_id is None:
+        return
+    cohort_id = invitation.cohort_id
     cohort = db.session.get(Cohort, cohort_id)
     if cohort is None:
         return  # the cohort was deleted since the invitation was sent

@@ -319,9 +319,8 @@ def test_platform_admin_creates_a_centre_adds_an_admin_and_offers_a_course(
 
 def test_the_demo_programme_is_complete_and_idempotent(app, courses):
     from lms.auth.services import create_user
-    from lms.centres.demo import create_demo_programme
+    from lms.centres.demo import DEMO_USERS, create_demo_programme
     from lms.centres.models import Centre, Cohort, CohortMember
-    from lms.cli import DEMO_USERS
     from lms.progress.models import ModuleProgress
 
     with app.app_context():
