@@ -18,6 +18,7 @@ def course_summary(course) -> dict:
         "level": course.level,
         "estimated_hours": course.estimated_hours,
         "tags": course.tags or [],
+        "requires": course.requires or [],
         "modules": len(course.live_modules),
     }
 
@@ -94,6 +95,11 @@ _COURSE = {
         "level": {"type": "string"},
         "estimated_hours": {"type": ["number", "null"]},
         "tags": {"type": "array", "items": {"type": "string"}},
+        "requires": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "slugs of the courses to take first",
+        },
         "modules": {},
     },
 }

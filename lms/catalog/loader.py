@@ -72,6 +72,7 @@ class CourseSource:
     authors: list[str]
     modules: list[ModuleSource]
     content_hash: str
+    requires: list[str] = field(default_factory=list)  # slugs of courses to take first
 
 
 class _Collector:
@@ -94,6 +95,7 @@ def load_course(folder: Path, known_labs: set[str] | None = None) -> CourseSourc
         raise ContentError(issues.issues)  # never read through a link that leaves the course
     meta, lines = _read_course_yaml(folder / "course.yaml", issues)
     slug = folder.name
+    _check_requires(folder, meta, lines, issues)
     if not COURSE_SLUG.match(slug):
         issues.add(folder, 1, f"course folder '{slug}' must be lower-case letters, digits and '-'")
     files = _module_files(folder, meta, lines, issues)
@@ -114,6 +116,7 @@ def load_course(folder: Path, known_labs: set[str] | None = None) -> CourseSourc
         authors=[str(a) for a in meta.get("authors") or []],
         modules=modules,
         content_hash=_content_hash(folder),
+        requires=list(meta.get("requires") or []),
     )
 
 
@@ -195,11 +198,27 @@ def _check_course_meta(path, meta, lines, issues):
         issues.add(
             path, lines.get("estimated_hours", 1), "estimated_hours must be a positive number"
         )
-    for key in ("tags", "authors", "modules"):
+    for key in ("tags", "authors", "modules", "requires"):
         value = meta.get(key)
         if value is not None and not isinstance(value, list):
             issues.add(path, lines.get(key, 1), f"'{key}' must be a list")
             meta[key] = []
+
+
+def _check_requires(folder: Path, meta: dict, lines: dict, issues: _Collector) -> None:
+    """`requires:` names courses that sit next to this one in the courses folder."""
+    line = lines.get("requires", 1)
+    for slug in meta.get("requires") or []:
+        if not isinstance(slug, str) or not COURSE_SLUG.match(slug):
+            issues.add(folder / "course.yaml", line, f"requires: {slug!r} is not a course slug")
+        elif slug == folder.name:
+            issues.add(folder / "course.yaml", line, "requires: a course cannot require itself")
+        elif not (folder.parent / slug / "course.yaml").is_file():
+            issues.add(
+                folder / "course.yaml",
+                line,
+                f"requires: no course '{slug}' (expected {slug}/course.yaml next to this course)",
+            )
 
 
 def _module_files(folder: Path, meta: dict, lines: dict, issues: _Collector) -> list[Path]:

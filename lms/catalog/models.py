@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import utcnow
@@ -22,6 +22,8 @@ class Course(db.Model):
     estimated_hours: Mapped[float | None]
     tags: Mapped[list] = mapped_column(JSON, default=list)
     authors: Mapped[list] = mapped_column(JSON, default=list)
+    # slugs of the courses to take first (course.yaml `requires:`)
+    requires: Mapped[list | None] = mapped_column(JSON, default=list)
     source_dir: Mapped[str] = mapped_column(String(500), default="")
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     is_published: Mapped[bool] = mapped_column(default=True)
@@ -34,6 +36,19 @@ class Course(db.Model):
     @property
     def live_modules(self) -> list[Module]:
         return [m for m in self.modules if not m.retired]
+
+    @property
+    def required_courses(self) -> list[Course]:
+        """The published courses this one requires, in the order course.yaml names them."""
+        if not self.requires:
+            return []
+        found = {
+            c.slug: c
+            for c in db.session.scalars(
+                select(Course).where(Course.slug.in_(self.requires), Course.is_published)
+            )
+        }
+        return [found[slug] for slug in self.requires if slug in found]
 
     @property
     def objectives(self) -> list[str]:

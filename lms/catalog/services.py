@@ -99,7 +99,16 @@ def _upsert_course(source: CourseSource) -> str:
         return "unchanged"
     outcome = "updated" if course else "created"
     course = course or Course(slug=source.slug)
-    for name in ("title", "summary", "level", "estimated_hours", "tags", "authors", "content_hash"):
+    for name in (
+        "title",
+        "summary",
+        "level",
+        "estimated_hours",
+        "tags",
+        "authors",
+        "requires",
+        "content_hash",
+    ):
         setattr(course, name, getattr(source, name))
     course.source_dir = str(source.folder.resolve())
     course.synced_at = utcnow()

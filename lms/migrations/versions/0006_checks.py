@@ -18,8 +18,11 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # course.yaml `requires:`: the slugs of the courses to take first
+    with op.batch_alter_table("courses") as batch:
+        batch.add_column(sa.Column("requires", sa.JSON(), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("courses") as batch:
+        batch.drop_column("requires")
