@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# The LMS application image: gunicorn serving the pages, the JSON API and the
-# terminal WebSockets (gunicorn.conf.py), as an unprivileged user.
+# The LMS application image: gunicorn (gevent workers) serving the pages, the
+# JSON API and the terminal WebSockets (gunicorn.conf.py), as an unprivileged user.
 #
 #   docker build -t cyberrange-lms .
 #   docker run -d --name lms --network host --group-add "$(stat -c %g /var/run/docker.sock)" \

@@ -46,7 +46,7 @@ PASSWORD = "bench-password-123"
 LAB = "shell-basics"
 LETTERS = b"abcdefghijklmnopqrstuvwxyz"
 BLOCK = 25
-SERVERS = {"gunicorn": "gunicorn gthread (gunicorn.conf.py)", "werkzeug": "werkzeug threaded"}
+SERVERS = {"gunicorn": "gunicorn gevent (gunicorn.conf.py)", "werkzeug": "werkzeug threaded"}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -211,7 +211,7 @@ def start_lab(app, key: str) -> tuple[int, str]:
 def serve_gunicorn(config: dict, port: int) -> subprocess.Popen:
     factory = f"lms:create_app({config!r})"
     ast.parse(factory.split(":", 1)[1], mode="eval")  # gunicorn reads it as a literal call
-    env = dict(os.environ, LMS_RECONCILE_ON_START="0", LMS_THREADS="16")
+    env = dict(os.environ, LMS_RECONCILE_ON_START="0")
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),

@@ -19,7 +19,10 @@ text frames carry JSON control messages:
 
 Terminals live in this process (``hub``): re-attaching works when the new
 connection reaches the same worker process (gunicorn.conf.py runs one worker
-with many threads by default); otherwise the trainee gets a fresh shell.
+by default); otherwise the trainee gets a fresh shell. Under gunicorn's gevent
+workers the "threads" here are greenlets (the standard library is patched), so
+a terminal costs no operating-system thread; the same code runs on real
+threads under the development server and in tests.
 """
 
 from __future__ import annotations

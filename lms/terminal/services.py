@@ -145,8 +145,8 @@ def open_terminal(
         on_end=lambda t, reason: _ended(app, t, recording_id, reason),
     )
     terminal.recording_id = recording_id
-    hub.add(terminal)
     terminal.slot = slot
+    hub.add(terminal)
     terminal.start()
     return terminal
 

@@ -58,13 +58,13 @@ def lab_web_ports(lab_slug: str) -> list[tuple[str, int]]:
     return services.web_ports(services.lab_spec(lab_slug))
 
 
-# -- the lab panel ------------------------------------------------------------------------------
 @bp.app_template_global()
 def terminal_capacity() -> dict[str, int]:
     """Terminals (shells and watches) this web process holds, against its capacity."""
     return {"open": hub.slots_taken, "capacity": _capacity()}
 
 
+# -- the lab panel ------------------------------------------------------------------------------
 
 
 @bp.get("/labs/<lab_slug>/terminal/state")
@@ -89,8 +89,8 @@ def panel_state(lab_slug: str):
                 "id": lab_session.id,
                 "status": lab_session.status,
                 "socket": url_for(".terminal_socket", session_id=lab_session.id),
-                "review": url_for(".session_review", session_id=lab_session.id),
                 "check": url_for(".terminal_check", session_id=lab_session.id),
+                "review": url_for(".session_review", session_id=lab_session.id),
                 "web": web,
             },
         }
@@ -98,7 +98,6 @@ def panel_state(lab_slug: str):
 
 
 # -- the WebSocket ---------------------------------------------------------------------------------
-
 
 PLATFORM_FULL = (
     "The platform is full: it is holding all the terminals it can right now. "
@@ -110,6 +109,7 @@ FULL_RETRY_SECONDS = 30
 @dataclass
 class SocketCheck:
     """What a terminal socket request asks for, and why it would be refused (if it would)."""
+
     refusal: tuple[int, str] | None = None
     lab_session: LabSession | None = None
     recording: TerminalRecording | None = None  # a live watch of this terminal
@@ -221,10 +221,10 @@ def _shell_socket(lab_session: LabSession, key: TerminalKey):
             with suppress(ConnectionClosed, OSError):
                 peer.send_json({"t": "exit", "reason": str(exc), "final": True})
             return finished(ws)
-    terminal.attach(peer, seen, reattached)
         except BaseException:
             slot.release()
             raise
+    terminal.attach(peer, seen, reattached)
     recording_id, lab_session_id = terminal.recording_id, lab_session.id
     db.session.close()  # no connection held while the terminal is open
 
