@@ -61,8 +61,12 @@ worker_tmp_dir = SHM if os.path.isdir(SHM) else None
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LMS_LOG_LEVEL", "info")
-# Behind a reverse proxy on the same host: trust its X-Forwarded-* headers.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# X-Forwarded-* headers are trusted only when the platform is told it has a proxy in
+# front (LMS_TRUSTED_PROXIES, the number of proxies; the app applies werkzeug's ProxyFix
+# for the client address and scheme); gunicorn then trusts them from FORWARDED_ALLOW_IPS,
+# by default a proxy on the same host. Without a proxy, a client cannot set them.
+_behind_proxy = int(os.environ.get("LMS_TRUSTED_PROXIES", "0") or 0) > 0
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1" if _behind_proxy else "")
 wsgi_app = "lms:create_app()"
 
 
