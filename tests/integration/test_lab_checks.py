@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import shlex
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -27,10 +28,10 @@ TOP_FAILING_IP = (
 @dataclass(frozen=True)
 class Solution:
     """How a trainee solves one check task: ``solve`` (a shell command run as ``user``)
-    leaves ``path``, which the check then reads."""
+    leaves ``path``, which the check then reads (None: the check reads no file)."""
 
     task: str
-    path: str
+    path: str | None
     solve: str
     user: str = "trainee"
 
@@ -47,6 +48,23 @@ SOLUTIONS: dict[str, list[Solution]] = {
     "suid-hunt": [Solution("fix-perms", "/srv/app/config", "chmod 600 /srv/app/config")],
     # the trainee reaches the target only through the injection, which runs as `app`
     "web-injection": [Solution("command-injection", "/tmp/pwned", "touch /tmp/pwned", "app")],
+    "rogue-listener": [
+        Solution(
+            "rogue-port",
+            "/home/shop/answer-port.txt",
+            "ss -Htln | awk '$4 !~ /^127.0.0.11:/ {print $4}' | sed 's/.*://'"
+            " | grep -vxE '8080|9100' | sort -u"
+            " > ~/answer-port.txt",
+            "shop",
+        ),
+        Solution(
+            "stop-rogue",
+            None,
+            "kill $(ss -Htlnp 'sport = :46211' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)"
+            " && while ss -Htln 'sport = :46211' | grep -q .; do sleep 0.2; done",
+            "shop",
+        ),
+    ],
     "log-triage": [
         Solution(
             "attacker-ip", "/home/trainee/answer-ip.txt", f"{TOP_FAILING_IP} > ~/answer-ip.txt"
@@ -59,6 +77,17 @@ SOLUTIONS: dict[str, list[Solution]] = {
         ),
     ],
 }
+
+
+# What "started" means for a lab whose services take a moment (a trainee reads first).
+READY = {"rogue-listener": "ss -Htln | grep -q ':8080 ' && ss -Htln | grep -q ':9100 '"}
+
+
+def wait_ready(lab_exec, key: str, slug: str, container: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while slug in READY and lab_exec(key, container, READY[slug], "0")[0] != 0:
+        assert time.monotonic() < deadline, f"{slug} did not get ready"
+        time.sleep(0.3)
 
 
 def test_every_check_task_of_every_shipped_lab_has_a_solution_here(shipped_labs):
@@ -75,6 +104,7 @@ def test_every_check_task_of_every_shipped_lab_has_a_solution_here(shipped_labs)
 def test_check_tasks_cannot_be_fooled(slug, docker_runtime, lab_session, lab_exec, shipped_labs):
     spec = shipped_labs[slug]
     key = lab_session(spec, FLAG).session_key
+    wait_ready(lab_exec, key, slug, spec.workstation)
 
     def passed(task_id: str) -> bool:
         task = spec.task(task_id)
@@ -90,8 +120,13 @@ def test_check_tasks_cannot_be_fooled(slug, docker_runtime, lab_session, lab_exe
 
     for solution in SOLUTIONS[slug]:
         task = spec.task(solution.task)
-        where, path, user = task.container, shlex.quote(solution.path), solution.user
+        where, user = task.container, solution.user
         assert not passed(task.id), f"{task.id} passes on a fresh start"
+        if solution.path is None:
+            run(where, solution.solve, user)
+            assert passed(task.id), f"{task.id} fails with the intended solution"
+            continue
+        path = shlex.quote(solution.path)
 
         answer_files = run(where, "find /var/lib/lab -type f 2>/dev/null || true", "0").split()
         for answer in answer_files:
@@ -117,3 +152,22 @@ def test_check_tasks_cannot_be_fooled(slug, docker_runtime, lab_session, lab_exe
         for solution in SOLUTIONS[slug]:
             if spec.task(solution.task).container == spec.workstation:
                 assert passed(solution.task), f"{solution.task} fails once the home is 700"
+
+
+def test_rogue_listener_program_is_recovered_from_proc(lab_session, lab_exec, shipped_labs):
+    spec = shipped_labs["rogue-listener"]
+    key = lab_session(spec, FLAG).session_key
+    search = f"grep -rlF '{FLAG}' / --exclude-dir=proc --exclude-dir=sys 2>/dev/null"
+    assert lab_exec(key, "main", search, "shop")[1].strip() == ""  # no copy left on disk
+    code, ps = lab_exec(key, "main", "ps -eo user,args", "shop")
+    assert "shop     [kworker/u4:2] -lk 46211" in ps
+    pid = "$(ss -Htlnp 'sport = :46211' | grep -o 'pid=[0-9]*' | cut -d= -f2 | head -1)"
+    code, link = lab_exec(key, "main", f"ls -l /proc/{pid}/exe", "shop")
+    assert code == 0 and "(deleted)" in link, link
+    code, out = lab_exec(
+        key,
+        "main",
+        f"cp /proc/{pid}/exe ~/evidence.bin && grep -a -o 'FLAG{{[^}}]*}}' ~/evidence.bin",
+        "shop",
+    )
+    assert code == 0 and out.strip() == FLAG
