@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import current_app
@@ -49,11 +50,40 @@ def check_new_address(email: str) -> str:
         select(User.email).where(User.email_skeleton == lookalike.skeleton(email)).limit(1)
     )
     if twin:
-        raise AccountError(
-            f"'{email}' looks like the existing account {twin} (letters from another "
-            "alphabet, accents or look-alike characters). Use a different address."
-        )
+        raise AccountError(_look_alike_message(email, twin))
     return email
+
+
+def look_alike_problems(emails: Iterable[str]) -> dict[str, str]:
+    """For many new (normalised) addresses at once, e.g. a roster: why each unusable one
+    cannot be used (mixed alphabets, or it looks like an existing account). One query."""
+    problems: dict[str, str] = {}
+    by_skeleton: dict[str, list[str]] = {}
+    for email in emails:
+        try:
+            lookalike.checked_address(email)
+        except lookalike.AddressError as exc:
+            problems[email] = str(exc)
+        else:
+            by_skeleton.setdefault(lookalike.skeleton(email), []).append(email)
+    if by_skeleton:
+        twins = db.session.execute(
+            select(User.email, User.email_skeleton).where(
+                User.email_skeleton.in_(list(by_skeleton))
+            )
+        )
+        for existing, shape in twins:
+            for email in by_skeleton[shape]:
+                if email != existing:
+                    problems[email] = _look_alike_message(email, existing)
+    return problems
+
+
+def _look_alike_message(email: str, existing: str) -> str:
+    return (
+        f"'{email}' looks like the existing account {existing} (letters from another "
+        "alphabet, accents or look-alike characters). Use a different address."
+    )
 
 
 def check_password_strength(password: str) -> None:

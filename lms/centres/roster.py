@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from lms.auth.models import Invitation, Role, User, normalise_email, utcnow
+from lms.auth.services import look_alike_problems
 from lms.centres import services
 from lms.centres.access import managed_centre_ids
 from lms.centres.csv_files import CsvRow, read_rows
@@ -95,6 +96,8 @@ def plan_roster(rows: list[CsvRow], cohort: Cohort, actor: User) -> RosterReport
         else {}
     )
     allowed_centres = managed_centre_ids(actor)
+    # New addresses that read as an existing account's are refused now, not at sign-up.
+    look_alikes = look_alike_problems(emails - users.keys())
 
     report = RosterReport()
     seen: dict[str, int] = {}
@@ -114,7 +117,9 @@ def plan_roster(rows: list[CsvRow], cohort: Cohort, actor: User) -> RosterReport
         user = users.get(email)
         if user is None:
             invited_at = open_invitations.get((email, target.id))
-            if invited_at is not None:
+            if email in look_alikes:
+                entry.status, entry.reason = INVALID, look_alikes[email]
+            elif invited_at is not None:
                 entry.status = PRESENT
                 entry.reason = (
                     f"invited on {invited_at:%Y-%m-%d}, has not accepted yet "

@@ -3,10 +3,13 @@ the command line, the admin page, invitations, self-registration."""
 
 from __future__ import annotations
 
+# ruff: noqa: F811  (pytest fixtures imported from tests.centres.fixtures)
 import pytest
 
 from lms.auth import services
+from lms.auth.models import Invitation
 from lms.extensions import db
+from tests.centres.fixtures import EMAILS, login_as, programme  # noqa: F401
 from tests.conftest import PASSWORD
 
 ADMIN = "admin@example.org"
@@ -105,3 +108,25 @@ def test_an_invitation_made_before_the_twin_existed_cannot_be_accepted(app, clie
         f"/invite/{token}", data={"name": "x", "password": PASSWORD, "confirm": PASSWORD}
     )
     assert page.status_code == 200 and b"looks like the existing account" in page.data
+
+
+def test_a_roster_import_refuses_a_look_alike_row_and_changes_nothing(
+    app, client, login_as, programme
+):
+    import io
+
+    login_as("admin_a")
+    twin = EMAILS["t_a1"].replace("a1", "\u04301")  # t-а1@… with a Cyrillic а
+    lookalike_of_admin = "adm\u0131n@example.org"  # admın@…
+    content = f"email,name\nnew.one@example.org,New One\n{twin},Twin\n{lookalike_of_admin},X\n"
+    response = client.post(
+        f"/cohorts/{programme.cohorts['a1']}/roster",
+        data={"roster-file": (io.BytesIO(content.encode()), "trainees.csv")},
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True).replace("&#39;", "'")
+    assert response.status_code == 400 and "Nothing was changed" in page
+    assert "mixes alphabets" in page
+    assert f"looks like the existing account {EMAILS['admin']}" in page
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Invitation)) == 0
