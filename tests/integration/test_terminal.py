@@ -103,7 +103,7 @@ def people(server):
             ("admin", "platform_admin"),
             ("stranger", "instructor"),
         ]:
-            made[name] = create_user(f"{name}@terminal.test", PASSWORD, role=role)
+            made[name] = create_user(f"{name}@terminal.example.org", PASSWORD, role=role)
         db.session.commit()
         return {name: user.id for name, user in made.items()}
 
@@ -162,7 +162,7 @@ def sign_in(base: str, who: str) -> requests.Session:
     browser = requests.Session()
     answer = browser.post(
         f"{base}/login",
-        data={"email": f"{who}@terminal.test", "password": PASSWORD},
+        data={"email": f"{who}@terminal.example.org", "password": PASSWORD},
         allow_redirects=False,
     )
     assert answer.status_code in (302, 303), answer.text[:300]
