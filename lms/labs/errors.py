@@ -8,6 +8,10 @@ from __future__ import annotations
 UNAVAILABLE_MESSAGE = (
     "The lab service is unavailable right now; your progress is safe — try again in a few minutes."
 )
+NOT_ANSWERING_MESSAGE = (
+    "The lab engine is not answering right now, so labs cannot start; your progress is "
+    "safe — try again in a few minutes."
+)
 IMAGE_MISSING_MESSAGE = (
     "This lab is not ready on the platform yet (its image has not been built). "
     "The administrators have been told; try again later."

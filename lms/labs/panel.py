@@ -31,7 +31,11 @@ class PanelState:
 
     @property
     def unavailable_message(self) -> str:
-        return UNAVAILABLE_MESSAGE
+        return (
+            engine.engine_health().unavailable_message()
+            if self.engine_down
+            else UNAVAILABLE_MESSAGE
+        )
 
     @property
     def can_extend(self) -> bool:

@@ -187,8 +187,9 @@ def start_lab(user: User, lab_slug: str, module_id: int | None = None) -> StartR
     existing = live_session(user.id, lab_slug)
     if existing is not None:
         return StartResult(existing, created=False)
-    if not engine.engine_health().is_up():
-        raise ServiceUnavailable()
+    health = engine.engine_health()
+    if not health.is_up():
+        raise ServiceUnavailable(health.unavailable_message())
     _check_capacity(user.id, lab_slug)
 
     now = utcnow()
@@ -297,7 +298,7 @@ def _start_in_background(session_id: int) -> None:
         return
     except EngineUnavailable as exc:
         log.warning("lab %s (session %s) cannot start: %s", spec.slug, key, exc)
-        engine.engine_health().mark(False)
+        engine.engine_health().mark_failure(exc)
         _mark_failed(session, UNAVAILABLE_MESSAGE)
         return
     except LabError as exc:
@@ -459,6 +460,7 @@ class PlatformLabs:
     on_engine: list[RunningLab] | None
     orphans: list[RunningLab]
     engine_error: str | None
+    engine_not_answering: bool = False  # it takes connections but does not reply
 
     @property
     def running_keys(self) -> set[str]:
@@ -470,12 +472,12 @@ def platform_labs() -> PlatformLabs:
     sessions = live_sessions()
     health = engine.engine_health()
     if not health.is_up():
-        return PlatformLabs(sessions, None, [], UNAVAILABLE_MESSAGE)
+        return _engine_trouble(sessions, health)
     try:
-        on_engine = engine.lab_runtime().list_running()
+        on_engine = engine.lab_runtime().list_running()  # the quick client: seconds at most
     except EngineUnavailable as exc:
-        health.mark(False)
-        return PlatformLabs(sessions, None, [], f"{UNAVAILABLE_MESSAGE} ({exc})")
+        health.mark_failure(exc)
+        return _engine_trouble(sessions, health, str(exc))
     live = {s.key for s in live_sessions()}  # read again: starts may have finished meanwhile
     prefix = key_prefix()
     orphans = [
@@ -484,6 +486,18 @@ def platform_labs() -> PlatformLabs:
         if lab.session_key.startswith(prefix) and lab.session_key not in live
     ]
     return PlatformLabs(sessions, on_engine, orphans, None)
+
+
+def _engine_trouble(sessions, health, detail: str = "") -> PlatformLabs:
+    if health.not_answering:
+        message = (
+            "The engine is not answering: it takes connections but does not reply, so "
+            "labs cannot start (trainees are told so). Check the Docker daemon."
+        )
+    else:
+        message = UNAVAILABLE_MESSAGE
+    detail = f" ({detail})" if detail else ""
+    return PlatformLabs(sessions, None, [], message + detail, health.not_answering)
 
 
 def limits() -> dict[str, object]:

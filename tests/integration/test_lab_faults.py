@@ -1,12 +1,16 @@
 """Faults of the lab engine on the real Docker engine: leftovers of failed starts, starts
-cut off by a dead server, and two installations sharing one engine.
+cut off by a dead server, two installations sharing one engine, and an engine that hangs.
 
 Uses tests/fixtures/labs/tiny-lab. Every app sweeps its own key prefix when the test ends.
 """
 
 from __future__ import annotations
 
+import socket
+import threading
+from contextlib import suppress
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,10 +18,12 @@ from sqlalchemy import select
 from lms.auth.models import utcnow
 from lms.extensions import db
 from lms.labs import services
+from lms.labs.errors import NOT_ANSWERING_MESSAGE
 from lms.labs.models import LabSession
 from lms.labs.reaper import reap, reconcile
 from lms.labs.runtime import LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME, get_runtime
 from lms.labs.spec import load_lab
+from tests.conftest import PASSWORD
 from tests.lab_support import FIXTURE_LABS, ApiClient, close_lab_app, create_user, make_lab_app
 
 pytestmark = pytest.mark.docker
@@ -232,5 +238,121 @@ def test_the_prefix_is_logged_at_start_up(tmp_path, tiny_lab, caplog):
             log_key_prefix(app)
         with app.app_context():
             assert services.key_prefix() in caplog.text
+    finally:
+        close_lab_app(app)
+
+
+# -- an engine that hangs -----------------------------------------------------------------------
+
+
+class HangingEngine:
+    """A unix socket in front of the real engine. It forwards both ways until ``hang()``;
+    from then on it takes connections (new and open ones) and never answers."""
+
+    def __init__(self, path: Path, upstream: str = "/var/run/docker.sock"):
+        self.path, self.upstream = path, upstream
+        self.hung = threading.Event()
+        self.closed = threading.Event()
+        self.sockets: list[socket.socket] = []
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(64)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.path}"
+
+    def hang(self) -> None:
+        self.hung.set()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.sockets.append(client)
+            if self.hung.is_set():
+                continue  # accepted, never answered
+            engine = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            engine.connect(self.upstream)
+            self.sockets.append(engine)
+            threading.Thread(target=self._pump, args=(client, engine), daemon=True).start()
+            threading.Thread(target=self._pump, args=(engine, client), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            if not self.hung.is_set():  # hung: swallow everything, answer nothing
+                with suppress(OSError):
+                    target.sendall(data)
+
+    def close(self) -> None:
+        self.closed.set()
+        for sock in [self.listener, *self.sockets]:
+            with suppress(OSError):
+                sock.close()
+
+
+@pytest.fixture
+def hanging_engine(tmp_path):
+    engine = HangingEngine(tmp_path / "engine.sock")
+    yield engine
+    engine.close()
+
+
+def _admin(app):
+    create_user(app, "root@example.org", role="platform_admin")
+    admin = app.test_client()
+    admin.post("/login", data={"email": "root@example.org", "password": PASSWORD})
+    return admin
+
+
+def test_an_engine_that_stops_answering_is_told_and_starts_are_refused(
+    tmp_path, tiny_lab, hanging_engine
+):
+    app = make_lab_app(tmp_path, LMS_DOCKER_URL=hanging_engine.url)
+    try:
+        admin = _admin(app)
+        _, token = create_user(app, "jo@example.org")
+        healthy = admin.get("/labs/admin").get_data(as_text=True)
+        assert 'id="labs-engine">up' in healthy
+
+        hanging_engine.hang()
+
+        page = admin.get("/labs/admin")
+        assert page.status_code == 200
+        assert 'id="labs-engine">not answering' in page.get_data(as_text=True)
+        assert "The engine is not answering" in page.get_data(as_text=True)
+        refused = ApiClient(app, token).start("tiny-lab")
+        assert refused.status_code == 503
+        assert refused.json == {
+            "error": "lab_service_unavailable",
+            "message": NOT_ANSWERING_MESSAGE,
+        }
+        with app.app_context():
+            assert db.session.scalar(select(LabSession.id)) is None  # nothing half-started
+    finally:
+        close_lab_app(app)
+
+
+def test_an_engine_hung_from_the_start_refuses_starts_with_a_clear_503(
+    tmp_path, tiny_lab, hanging_engine
+):
+    hanging_engine.hang()
+    app = make_lab_app(tmp_path, LMS_DOCKER_URL=hanging_engine.url)
+    try:
+        _, token = create_user(app, "kim@example.org")
+        refused = ApiClient(app, token).start("tiny-lab")
+        assert refused.status_code == 503
+        assert refused.json["message"] == NOT_ANSWERING_MESSAGE
+        page = _admin(app).get("/labs/admin").get_data(as_text=True)
+        assert 'id="labs-engine">not answering' in page
     finally:
         close_lab_app(app)

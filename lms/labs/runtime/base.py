@@ -87,6 +87,10 @@ class EngineUnavailable(LabError):
     """The container engine cannot be reached."""
 
 
+class EngineNotAnswering(EngineUnavailable):
+    """The engine takes connections but does not answer in time (hung or overloaded)."""
+
+
 class ImageMissing(LabError):
     """A lab image is not built (or not pulled). ``image`` names it."""
 

@@ -46,6 +46,7 @@ from lms.labs.runtime.base import (
     PLATFORM_NAME,
     BuildFailed,
     CheckResult,
+    EngineNotAnswering,
     EngineUnavailable,
     ImageMissing,
     LabError,
@@ -76,6 +77,9 @@ SHELLS = {"sh", "bash", "ash", "dash", "zsh"}
 KEEP_ALIVE = ["sleep", "infinity"]
 OUTPUT_TAIL = 4096
 API_TIMEOUT = 150  # seconds; above the longest check (spec.MAX_CHECK_SECONDS) plus its grace
+# Calls that answer at once on a healthy engine (ping, listing, inspecting, exec set-up):
+# a hung engine fails them in seconds, so no page waits on it for API_TIMEOUT.
+QUICK_TIMEOUT = 5.0
 SUBNET_POOL = "10.213.0.0/16"
 SUBNET_PREFIX = 27
 # Signal every process of a session (field 6 of /proc/PID/stat), then the shell's
@@ -128,6 +132,8 @@ class DockerRuntime:
         pids: int | None = None,
         subnet_pool: str = SUBNET_POOL,
         guard_host: bool = True,
+        timeout: float = API_TIMEOUT,
+        quick_timeout: float = QUICK_TIMEOUT,
     ):
         self._url = docker_url
         self._max = (memory_bytes, cpus, pids)
@@ -135,22 +141,32 @@ class DockerRuntime:
         self._guard_host = guard_host and self._engine_is_local()
         self._guarded = False
         self._guard_lock = threading.Lock()
-        self._client: docker.APIClient | None = None
-        self._lock = threading.Lock()
+        self._timeouts = {"api": timeout, "quick": quick_timeout}
+        self._clients: dict[str, docker.APIClient] = {}
+        self._client_locks = {"api": threading.Lock(), "quick": threading.Lock()}
 
     # -- engine access --------------------------------------------------------
 
     @property
     def api(self) -> docker.APIClient:
-        with self._lock:
-            if self._client is None:
-                with _engine_errors():
-                    self._client = self._connect()
-            return self._client
+        """The client for builds, starts, removals and streams (long timeout)."""
+        return self._client("api")
 
-    def _connect(self) -> docker.APIClient:
+    @property
+    def quick(self) -> docker.APIClient:
+        """The client for calls that answer at once (short timeout: a hang fails fast)."""
+        return self._client("quick")
+
+    def _client(self, kind: str) -> docker.APIClient:
+        with self._client_locks[kind]:
+            if kind not in self._clients:
+                with _engine_errors():
+                    self._clients[kind] = self._connect(self._timeouts[kind])
+            return self._clients[kind]
+
+    def _connect(self, timeout: float) -> docker.APIClient:
         options = {"base_url": self._url} if self._url else docker.utils.kwargs_from_env()
-        return docker.APIClient(version="auto", timeout=API_TIMEOUT, max_pool_size=64, **options)
+        return docker.APIClient(version="auto", timeout=timeout, max_pool_size=64, **options)
 
     def _engine_is_local(self) -> bool:
         url = self._url or os.environ.get("DOCKER_HOST", "unix://")
@@ -158,7 +174,7 @@ class DockerRuntime:
 
     def ping(self) -> None:
         with _engine_errors():
-            self.api.ping()
+            self.quick.ping()
 
     # -- images -----------------------------------------------------------------
 
@@ -491,11 +507,11 @@ class DockerRuntime:
 
     def _containers(self, session_key: str | None = None) -> list[dict]:
         with _engine_errors():
-            return self.api.containers(all=True, filters=_session_filter(session_key))
+            return self.quick.containers(all=True, filters=_session_filter(session_key))
 
     def _networks(self, session_key: str | None = None) -> list[dict]:
         with _engine_errors():
-            return self.api.networks(filters=_session_filter(session_key))
+            return self.quick.networks(filters=_session_filter(session_key))
 
     def is_running(self, session_key: str) -> bool:
         containers = self._containers(session_key)
@@ -530,7 +546,7 @@ class DockerRuntime:
     def container_address(self, session_key: str, container: str) -> str:
         container_id = self._container_id(session_key, container)
         with _engine_errors(LabNotFound, f"inspecting {container}"):
-            networks = self.api.inspect_container(container_id)["NetworkSettings"]["Networks"]
+            networks = self.quick.inspect_container(container_id)["NetworkSettings"]["Networks"]
         address = (networks.get(network_name(session_key)) or {}).get("IPAddress")
         if not address:
             raise LabNotFound(f"container {container} has no address on the lab network")
@@ -545,7 +561,7 @@ class DockerRuntime:
         argv = ["timeout", "-k", "2", str(int(timeout_seconds)), "sh", "-c", command]
         began = time.monotonic()
         with _engine_errors(LabNotFound, f"running a check in {container}"):
-            exec_id = self.api.exec_create(container_id, argv, user=user, workdir="/")["Id"]
+            exec_id = self.quick.exec_create(container_id, argv, user=user, workdir="/")["Id"]
             output = _tail(self.api.exec_start(exec_id, stream=True))
             exit_code = self._exit_code(exec_id)
         timed_out = exit_code == 124 or (
@@ -555,7 +571,7 @@ class DockerRuntime:
 
     def _exit_code(self, exec_id: str) -> int:
         for _ in range(50):
-            state = self.api.exec_inspect(exec_id)
+            state = self.quick.exec_inspect(exec_id)
             if not state["Running"] and state["ExitCode"] is not None:
                 return int(state["ExitCode"])
             time.sleep(0.02)
@@ -572,7 +588,7 @@ class DockerRuntime:
     ) -> DockerShell:
         container_id = self._container_id(session_key, container)
         with _engine_errors(LabNotFound, f"opening a shell in {container}"):
-            exec_id = self.api.exec_create(
+            exec_id = self.quick.exec_create(
                 container_id,
                 ["sh", "-c", SHELL_SCRIPT],
                 stdin=True,
@@ -671,7 +687,7 @@ class DockerShell:
 
     def resize(self, cols: int, rows: int) -> None:
         with suppress(LabError), _engine_errors():
-            self._runtime.api.exec_resize(self._exec_id, height=int(rows), width=int(cols))
+            self._runtime.quick.exec_resize(self._exec_id, height=int(rows), width=int(cols))
 
     def close(self) -> None:
         with self._lock:
@@ -714,11 +730,15 @@ def _engine_errors(failure: type[LabError] = LabError, what: str = "the Docker e
         yield
     except LabError:
         raise
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+    except requests.exceptions.Timeout as exc:  # before ConnectionError: ConnectTimeout is both
+        raise EngineNotAnswering(f"the Docker engine is not answering: {exc}") from exc
+    except requests.exceptions.ConnectionError as exc:
         raise EngineUnavailable(f"the Docker engine is unreachable: {exc}") from exc
     except docker.errors.APIError as exc:
         raise failure(f"{what}: {exc.explanation or exc}") from exc
     except docker.errors.DockerException as exc:
+        if isinstance(exc.__context__, requests.exceptions.Timeout):  # fetching the API version
+            raise EngineNotAnswering(f"the Docker engine is not answering: {exc}") from exc
         raise EngineUnavailable(f"the Docker engine is unavailable: {exc}") from exc
 
 
