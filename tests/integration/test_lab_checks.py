@@ -80,6 +80,27 @@ SOLUTIONS: dict[str, list[Solution]] = {
             where="workstation",
         )
     ],
+    "timeline": [
+        Solution(
+            "login-utc",
+            "/home/trainee/answer-login.txt",
+            "t=$(grep 'Accepted password' /var/log/auth.log | awk '{print $1, $2, 2024, $3}'); "
+            'TZ=UTC date -d "TZ=\\"Europe/Tallinn\\" $t" +%Y-%m-%dT%H:%M:%SZ > ~/answer-login.txt',
+        ),
+        Solution(
+            "shell-utc",
+            "/home/trainee/answer-shell.txt",
+            "t=$(grep -m1 'GET /uploads/shell.php' /var/log/apache2/access.log | awk '{print $4}' "
+            "| tr -d '[' | sed -E 's#^([0-9]+)/([A-Za-z]+)/([0-9]+):#\\1 \\2 \\3 #'); "
+            'TZ=UTC date -d "$t UTC" +%Y-%m-%dT%H:%M:%SZ > ~/answer-shell.txt',
+        ),
+        Solution(
+            "persistence",
+            "/home/trainee/answer-persistence.txt",
+            "grep 'sudo: *deploy' /var/log/auth.log | grep -o '/etc/cron.d/[^ ]*' "
+            "> ~/answer-persistence.txt",
+        ),
+    ],
     "log-triage": [
         Solution(
             "attacker-ip", "/home/trainee/answer-ip.txt", f"{TOP_FAILING_IP} > ~/answer-ip.txt"
@@ -207,3 +228,20 @@ def test_broken_access_flag_through_idor(lab_session, lab_exec, shipped_labs):
     assert denied == "303"  # signed out: sent to the login page
     users = lab_exec(key, "workstation", f"curl -s -b jar {INVOICES}/api/admin/users")[1]
     assert '"username": "admin"' in users  # the missing function-level check
+
+
+def test_timeline_refuses_local_time_for_utc(docker_runtime, lab_session, lab_exec, shipped_labs):
+    spec = shipped_labs["timeline"]
+    key = lab_session(spec).session_key
+    task = spec.task("login-utc")
+    lab_exec(key, "main", "echo 2024-05-14T10:41:07Z > ~/answer-login.txt")  # auth.log's local time
+    result = docker_runtime.run_check(
+        key, "main", task.run, task.timeout_seconds, user=spec.check_user(task)
+    )
+    assert not result.passed
+    _, found = lab_exec(
+        key,
+        "main",
+        "TZ=UTC find /etc /var/www -newermt '2024-05-14 07:41' ! -newermt '2024-05-14 08:30' -type f 2>/dev/null",
+    )
+    assert sorted(found.split()) == ["/etc/cron.d/.sys-update", "/var/www/html/uploads/shell.php"]
