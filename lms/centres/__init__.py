@@ -1,19 +1,19 @@
 """Centres, cohorts and reports: who trains whom, and how they are doing."""
 
-from flask import Blueprint, Flask
+from flask import Flask
 
 from lms.auth.signals import invitation_accepted
-from lms.centres import models  # noqa: F401  (tables known to Alembic)
 
-bp = Blueprint(
-    "centres",
-    __name__,
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/centres/static",
+# Importing the view modules attaches their routes to bp; models makes the tables known to Alembic.
+from lms.centres import (  # noqa: F401
+    api,
+    centre_views,
+    cohort_views,
+    models,
+    report_views,
+    services,
 )
-
-from lms.centres import api, report_views, services, views  # noqa: E402,F401  (routes attach to bp)
+from lms.centres.blueprint import bp  # noqa: F401  (registered by lms.create_app)
 
 
 def init_app(app: Flask) -> None:

@@ -25,6 +25,10 @@ from lms.auth.models import Role, User
 from lms.centres.models import Centre, Cohort, CohortMember, centre_admins, cohort_instructors
 from lms.extensions import db
 
+# Who may open the centre pages (``role_required`` lets platform admins in too).
+STAFF = (Role.INSTRUCTOR, Role.CENTRE_ADMIN)
+ADMINS = (Role.CENTRE_ADMIN,)
+
 
 def managed_centre_ids(user: User) -> set[int] | None:
     """Ids of the centres ``user`` runs; ``None`` means every centre (platform admin)."""

@@ -1,3 +1,4 @@
+from flask import abort
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -45,6 +46,12 @@ class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token is checked."""
 
     value = HiddenField()
+
+
+def action_or_400() -> None:
+    """Check the CSRF token of an action button; a 400 with what to do if it expired."""
+    if not ActionForm().validate_on_submit():
+        abort(400, description="Your form expired. Reload the page and try again.")
 
 
 class CohortForm(FlaskForm):

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from lms.auth.access import role_required
 from lms.auth.models import Role, utcnow
-from lms.centres import bp
 from lms.centres.access import can_view_cohort, cohort_or_abort, trainee_or_abort
+from lms.centres.blueprint import bp
 from lms.centres.csv_files import csv_response
 from lms.centres.models import Cohort, CohortMember
 from lms.centres.reports import (

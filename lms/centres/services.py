@@ -100,6 +100,13 @@ def update_centre(centre: Centre, name: str, country: str, partner_ids: list[int
     centre.partners = partners
 
 
+def other_centres(centre: Centre) -> list[Centre]:
+    """Every centre but ``centre``, by name (the partners it may choose)."""
+    return list(
+        db.session.scalars(select(Centre).where(Centre.id != centre.id).order_by(Centre.name))
+    )
+
+
 def centres_partnering_with(centre: Centre) -> list[Centre]:
     """Centres that share their courses with ``centre``."""
     return list(
@@ -263,6 +270,26 @@ def member_ids(cohort: Cohort) -> set[int]:
     return set(
         db.session.scalars(select(CohortMember.user_id).where(CohortMember.cohort_id == cohort.id))
     )
+
+
+def member(cohort: Cohort, user_id: int) -> User | None:
+    """The member ``user_id`` of the cohort, or None if they are not in it."""
+    return db.session.scalar(
+        select(User)
+        .join(CohortMember, CohortMember.user_id == User.id)
+        .where(CohortMember.cohort_id == cohort.id, User.id == user_id)
+    )
+
+
+def move_targets(cohort: Cohort, user: User) -> list[Cohort]:
+    """The other cohorts ``user`` manages, where they may move a trainee of ``cohort``."""
+    query = (
+        select(Cohort).join(Centre).where(Cohort.id != cohort.id).order_by(Centre.name, Cohort.name)
+    )
+    ids = managed_centre_ids(user)
+    if ids is not None:
+        query = query.where(Cohort.centre_id.in_(ids))
+    return list(db.session.scalars(query))
 
 
 def members(cohort: Cohort) -> list[tuple[User, CohortMember]]:

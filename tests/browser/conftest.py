@@ -31,12 +31,14 @@ CHROMIUM_ARGS = [
 ]
 _user_numbers = itertools.count(1)
 
-pytestmark = pytest.mark.browser
+BROWSER_TESTS = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items):
+    """Mark every test of this folder ``browser``, so ``-m "not browser"`` leaves them out
+    (a ``pytestmark`` in a conftest marks nothing)."""
     for item in items:
-        if "tests/browser" in str(item.fspath):
+        if BROWSER_TESTS in item.path.resolve().parents:
             item.add_marker(pytest.mark.browser)
 
 

@@ -1,5 +1,7 @@
-"""Docker fixtures for the lab runtime tests: a real engine, built images, and lab
-sessions that are always swept by label, even when a test fails.
+"""Fixtures of the integration tests: the centres programme (``programme``,
+``login_as``, see tests/programme.py), and Docker fixtures for the lab runtime
+tests: a real engine, built images, and lab sessions that are always swept by
+label, even when a test fails.
 
 Every session key of a run starts with ``RUN_PREFIX`` (``test-`` and a random
 part). The sweep removes this run's sessions, and ``test-`` sessions older than
@@ -25,6 +27,8 @@ from lms.labs.runtime import (
     SecretFile,
 )
 from lms.labs.spec import LabSpec, load_lab, load_labs
+from tests.conftest import PASSWORD
+from tests.programme import EMAILS, Programme, build_programme
 
 ROOT = Path(__file__).resolve().parents[2]
 LABS_DIR = ROOT / "labs"
@@ -189,3 +193,25 @@ def lab_exec(docker_client):
         return result.exit_code, result.output.decode("utf-8", "replace")
 
     return run
+
+
+# -- the centres programme -----------------------------------------------------------
+
+
+@pytest.fixture
+def programme(app, courses) -> Programme:
+    with app.app_context():
+        return build_programme()
+
+
+@pytest.fixture
+def login_as(client, programme):
+    """login_as(key): sign the test client in as one of the programme's people."""
+
+    def _login(key: str):
+        client.post("/logout")
+        response = client.post("/login", data={"email": EMAILS[key], "password": PASSWORD})
+        assert response.status_code == 302, f"could not sign in as {key}"
+        return programme.users[key]
+
+    return _login

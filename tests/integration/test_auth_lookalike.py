@@ -3,14 +3,13 @@ the command line, the admin page, invitations, self-registration."""
 
 from __future__ import annotations
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.centres.fixtures)
 import pytest
 
 from lms.auth import services
 from lms.auth.models import Invitation
 from lms.extensions import db
-from tests.centres.fixtures import EMAILS, login_as, programme  # noqa: F401
 from tests.conftest import PASSWORD
+from tests.programme import EMAILS
 
 ADMIN = "admin@example.org"
 

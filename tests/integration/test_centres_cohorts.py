@@ -1,11 +1,10 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.centres.fixtures)
 """Centres, partners, shared courses, cohorts, instructors, moving trainees, the demo programme."""
 
 import re
 
 from lms.extensions import db
-from tests.centres.fixtures import EMAILS, login_as, programme  # noqa: F401
 from tests.conftest import PASSWORD
+from tests.programme import EMAILS
 
 
 def test_a_centre_admin_edits_name_country_and_partners(app, client, login_as, programme):

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.centres.fixtures)
 """Cohort dashboards, exports, the API, trainee timelines, the programme view, and query counts."""
 
 import csv
@@ -9,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from lms.extensions import db
-from tests.centres.fixtures import EMAILS, QueryCounter, login_as, programme  # noqa: F401
+from tests.programme import EMAILS, QueryCounter
 
 
 def matrix_cells(page: str, email: str) -> dict[str, str]:

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.centres.fixtures)
 """Adding trainees by CSV upload and one at a time: every outcome, and a bad file changes nothing."""
 
 import io
@@ -6,8 +5,8 @@ import re
 
 import pytest
 
-from tests.centres.fixtures import EMAILS, login_as, programme  # noqa: F401
 from tests.conftest import PASSWORD
+from tests.programme import EMAILS
 
 
 def upload(client, cohort_id, content: bytes | str, filename="trainees.csv"):

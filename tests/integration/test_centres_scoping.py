@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.centres.fixtures)
 """Every centre, cohort and trainee page against every kind of person: who sees what.
 
 Out of scope is a 403; something that does not exist is a 404; nobody signed in
@@ -7,7 +6,7 @@ is sent to sign in (or gets a 401 from the API).
 
 import pytest
 
-from tests.centres.fixtures import EMAILS, login_as, programme  # noqa: F401
+from tests.programme import EMAILS
 
 CENTRES = ("alpha", "beta", "gamma")
 COHORTS = ("a1", "a2", "b1", "c1")
@@ -282,7 +281,7 @@ def _lab_work(app, programme, rounds: int) -> None:
 
 def _queries(app, client, url: str) -> tuple[str, int]:
     from lms.extensions import db
-    from tests.centres.fixtures import QueryCounter
+    from tests.programme import QueryCounter
 
     with app.app_context():
         engine = db.engine

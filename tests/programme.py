@@ -1,7 +1,7 @@
-"""Fixtures for the centres tests: a small programme of three centres.
+"""A small programme of three centres for the centres tests, and a query counter.
 
-Import the fixtures you need into a test module (``from tests.centres.fixtures
-import programme  # noqa: F401``); they build on tests/conftest.py.
+The ``programme`` and ``login_as`` fixtures (tests/integration/conftest.py) build
+it for a test and sign people of it in.
 
     alpha  <-partners->  beta        gamma (no partners)
     cohorts a1, a2       cohort b1   cohort c1
@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import event
 from werkzeug.security import generate_password_hash
 
@@ -137,25 +136,6 @@ def build_programme() -> Programme:
     )
     db.session.commit()
     return p
-
-
-@pytest.fixture
-def programme(app, courses) -> Programme:
-    with app.app_context():
-        return build_programme()
-
-
-@pytest.fixture
-def login_as(client, programme):
-    """login_as(key): sign the test client in as one of the programme's people."""
-
-    def _login(key: str):
-        client.post("/logout")
-        response = client.post("/login", data={"email": EMAILS[key], "password": PASSWORD})
-        assert response.status_code == 302, f"could not sign in as {key}"
-        return programme.users[key]
-
-    return _login
 
 
 class QueryCounter:
