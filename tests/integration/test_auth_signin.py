@@ -179,7 +179,7 @@ def test_failure_counts_are_shared_by_every_worker(production_app, tmp_path):
     assert refused.status_code == 429
 
 
-def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(production_app):
+def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(production_app, clock):
     app = production_app()
     limit = app.config["LMS_LOGIN_FAILURES_PER_ADDRESS"]
     client = app.test_client()
