@@ -101,6 +101,25 @@ SOLUTIONS: dict[str, list[Solution]] = {
             "> ~/answer-persistence.txt",
         ),
     ],
+    "logs-audit": [
+        Solution(
+            "failed-unit",
+            "/home/trainee/answer-unit.txt",
+            "journalctl -p err --no-pager | grep -o '[a-z0-9@-]*[.]service: Failed' | head -1 "
+            "| cut -d: -f1 > ~/answer-unit.txt",
+        ),
+        Solution(
+            "boot-count",
+            "/home/trainee/answer-boots.txt",
+            "journalctl --list-boots --no-pager | grep -cE '^ *-?[0-9]+ ' > ~/answer-boots.txt",
+        ),
+        Solution(
+            "sudoers-who",
+            "/home/trainee/answer-who.txt",
+            "ausearch -if /var/log/audit/audit.log -k sudoers -i | grep -o 'auid=[a-z]*' "
+            "| sort -u | cut -d= -f2 > ~/answer-who.txt",
+        ),
+    ],
     "log-triage": [
         Solution(
             "attacker-ip", "/home/trainee/answer-ip.txt", f"{TOP_FAILING_IP} > ~/answer-ip.txt"
