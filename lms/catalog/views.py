@@ -8,7 +8,7 @@ from flask import Response, abort, render_template, request, send_from_directory
 from flask_login import current_user, login_required
 from pygments.formatters import HtmlFormatter
 
-from lms.catalog import bp, services
+from lms.catalog import bp, services, snapshots
 from lms.catalog.loader import LEVELS
 from lms.catalog.rendering import IMAGE_SUFFIXES
 from lms.progress import services as progress
@@ -55,13 +55,14 @@ def course(slug: str):
 @bp.get("/courses/<slug>/<module_slug>")
 @login_required
 def module(slug: str, module_slug: str):
-    course = _course_or_404(slug)
-    modules = course.live_modules
-    index = next((i for i, m in enumerate(modules) if m.slug == module_slug), None)
-    if index is None:
+    course = snapshots.published_course(slug)
+    if course is None:
+        abort(404, description="There is no course at this address. It may have been withdrawn.")
+    module = course.module(module_slug)
+    if module is None:
         abort(404, description="This module does not exist in the course.")
-    progress.record_visit(current_user, modules[index])
-    return render_module_page(course, modules[index])
+    course_progress = progress.visit_module(current_user, course, module)
+    return render_module_page(course, module, course_progress=course_progress)
 
 
 @bp.get("/courses/<slug>/assets/<path:path>")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from lms.auth.models import User, utcnow
 from lms.catalog.models import Course, Module
+from lms.database import unavailable_reason
 from lms.extensions import db
 from lms.progress.models import (
     DONE,
@@ -20,6 +24,8 @@ from lms.progress.models import (
 )
 
 PASS_MARK = 0.8  # share of quiz questions right to pass
+# Reading a module again within this time writes nothing: a page view stays a read.
+VISIT_INTERVAL = timedelta(minutes=5)
 
 # Other domains (labs) add conditions a module needs before it counts as done.
 # Each returns the list of unmet requirements, in words a trainee understands.
@@ -67,6 +73,7 @@ class CourseProgress:
     statuses: dict[int, str]  # module id -> status
     done: int
     total: int
+    records: dict[int, ModuleProgress] = field(default_factory=dict)  # module id -> record
 
     @property
     def percent(self) -> int:
@@ -114,13 +121,43 @@ def module_progress(user: User, module: Module, create: bool = False) -> ModuleP
 
 
 def record_visit(user: User, module: Module) -> ModuleProgress:
-    """Opening a module enrols in its course, starts the module and remembers the place."""
-    enrolment = enrol(user, module.course)
+    """Opening a module enrols in its course, starts the module and remembers the place
+    (one commit)."""
+    enrolment = enrolment_for(user, module.course)
+    if enrolment is None:
+        enrolment = Enrolment(user_id=user.id, course_id=module.course.id)
+        db.session.add(enrolment)
     enrolment.last_module_id = module.id
     enrolment.last_seen_at = utcnow()
     record = module_progress(user, module, create=True)
     db.session.commit()
     return record
+
+
+def visit_module(user: User, course: Course, module: Module) -> CourseProgress:
+    """The trainee's progress in ``course`` for the module page, recording the visit.
+
+    Reading the same module again within VISIT_INTERVAL writes nothing. A visit that
+    cannot be written (the database is busy, or a parallel first visit won the insert)
+    is skipped: it never costs the trainee the page."""
+    progress = course_progress(user, course)
+    enrolment = progress.enrolment
+    recent = utcnow() - VISIT_INTERVAL
+    if (
+        enrolment is not None
+        and module.id in progress.records
+        and enrolment.last_module_id == module.id
+        and enrolment.last_seen_at > recent
+    ):
+        return progress
+    try:
+        record_visit(user, module)
+    except DBAPIError as exc:
+        if not isinstance(exc, IntegrityError) and unavailable_reason(exc) is None:
+            raise
+        db.session.rollback()
+        current_app.logger.warning("visit of module %s not recorded: %s", module.id, exc.orig)
+    return course_progress(user, course)
 
 
 def parse_quiz_answers(module: Module, form) -> dict[int, list[int]]:
@@ -182,17 +219,14 @@ def submit_quiz(user: User, module: Module, answers: dict[int, list[int]]) -> Qu
     return result
 
 
-def last_attempt(user: User, module: Module) -> QuizAttempt | None:
-    return db.session.scalar(
-        select(QuizAttempt)
-        .where(QuizAttempt.user_id == user.id, QuizAttempt.module_id == module.id)
-        .order_by(QuizAttempt.id.desc())
-        .limit(1)
-    )
+_LOOK_UP = object()
 
 
-def unmet_requirements(user: User, module: Module) -> list[str]:
-    record = module_progress(user, module)
+def unmet_requirements(user: User, module: Module, record=_LOOK_UP) -> list[str]:
+    """What is missing before ``module`` counts as done; ``record``, when the caller
+    already has the trainee's ModuleProgress (or knows there is none), saves a query."""
+    if record is _LOOK_UP:
+        record = module_progress(user, module)
     missing = []
     if module.quiz and not (record and record.quiz_passed):
         missing.append(f"pass the quiz ({round(PASS_MARK * 100)}% of answers right)")
@@ -232,7 +266,14 @@ def course_progress(user: User, course: Course) -> CourseProgress:
     )
     statuses = {r.module_id: r.status for r in records}
     done = sum(1 for s in statuses.values() if s == DONE)
-    return CourseProgress(course, enrolment_for(user, course), statuses, done, len(modules))
+    return CourseProgress(
+        course,
+        enrolment_for(user, course),
+        statuses,
+        done,
+        len(modules),
+        records={r.module_id: r for r in records},
+    )
 
 
 def enrolled_progress(user: User) -> list[CourseProgress]:

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from lms.catalog import services as catalog
+from lms.catalog import snapshots
 from lms.progress import bp, services
 from lms.progress.pages import render_module_page
 from lms.web import form_page
@@ -24,10 +25,8 @@ def home():
 
 
 def _module_or_404(slug: str, module_slug: str):
-    course = catalog.get_course(slug)
-    module = (
-        next((m for m in course.live_modules if m.slug == module_slug), None) if course else None
-    )
+    course = snapshots.published_course(slug)
+    module = course.module(module_slug) if course else None
     if module is None:
         abort(404, description="This module does not exist.")
     return course, module

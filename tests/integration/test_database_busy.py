@@ -87,3 +87,10 @@ def test_a_client_that_asks_for_json_hears_busy_as_json(app, client, courses, tr
         response = client.post(QUIZ_URL, data=RIGHT_ANSWERS, headers={"Accept": "application/json"})
     assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
     assert response.json["error"] == "database_busy"
+
+
+def test_reading_a_module_while_the_database_is_locked_still_works(app, client, courses, trainee):
+    """The visit cannot be written, but reading never fails because of it."""
+    with write_lock_held_elsewhere(app):
+        response = client.get("/courses/demo-course/first-steps")
+    assert response.status_code == 200 and b"First steps" in response.data

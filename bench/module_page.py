@@ -1,0 +1,260 @@
+"""Module page throughput under gunicorn, against a bare Flask app serving the same bytes.
+
+Both servers run with gunicorn.conf.py's settings (worker class, workers, threads,
+keep-alive, logging), one after the other in the same run, alternating rounds; the
+load is the same: ``--clients`` processes, each on one keep-alive connection, asking
+for pages one after another for ``--seconds``. Prints requests per second of each,
+their ratio, and the SQL queries and writes of one module page view.
+
+    .venv/bin/python bench/module_page.py [--clients 4] [--seconds 5] [--rounds 2]
+
+Everything lives in a throw-away folder: a SQLite database with the shipped courses
+and one trainee. The lab engine is pointed at a socket that does not exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MODULE_URL = "/courses/linux-fundamentals/files-and-text"
+EMAIL, PASSWORD = "bench-trainee@example.org", "bench-password-1"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lms-bench-") as tmp:
+        run(args, Path(tmp))
+
+
+def run(args, tmp: Path) -> None:
+    env = _environment(tmp)
+    _prepare_database(env)
+    queries, writes = _count_queries(env)
+    print(f"one module page view (after the first): {queries} SQL queries, {writes} writes")
+
+    lms_port, bare_port = _free_port(), _free_port()
+    page_file = tmp / "page.html"
+    with _gunicorn(env, lms_port, "lms:create_app()"):
+        cookie = _sign_in(lms_port)
+        status, body = _get(lms_port, MODULE_URL, cookie)
+        assert status == 200, f"module page answered {status}"
+        page_file.write_bytes(body)
+        bare_env = {**env, "BENCH_PAGE_FILE": str(page_file), "PYTHONPATH": str(ROOT / "bench")}
+        with _gunicorn(bare_env, bare_port, "_bare_app:app"):
+            assert _get(bare_port, MODULE_URL, "")[1] == body
+            rates = {"module page": [], "bare Flask": []}
+            for _round in range(args.rounds):
+                rates["bare Flask"].append(_load(bare_port, "", args))
+                rates["module page"].append(_load(lms_port, cookie, args))
+
+    print(
+        f"gunicorn -c gunicorn.conf.py, {args.clients} clients on keep-alive connections, "
+        f"{args.rounds} rounds of {args.seconds:.0f} s each, {len(body) / 1024:.0f} KiB page"
+    )
+    for label, values in rates.items():
+        print(
+            f"{label:12} {max(values):7.0f} requests/s (rounds: {', '.join(f'{v:.0f}' for v in values)})"
+        )
+    ratio = max(rates["module page"]) / max(rates["bare Flask"])
+    print(f"ratio module page / bare Flask: {ratio:.2f} (goal >= 0.5)")
+
+
+def _environment(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LMS_", "FLASK_"))}
+    env.update(
+        LMS_DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite'}",
+        LMS_SECRET_KEY="bench-secret-key-not-for-production",
+        LMS_COURSES_DIR=str(ROOT / "courses"),
+        LMS_DOCKER_URL=f"unix://{tmp / 'no-engine.sock'}",
+        LMS_RECONCILE_ON_START="0",
+        LMS_RATELIMIT_STORAGE_URI="memory://",
+    )
+    return env
+
+
+def _app(env: dict[str, str]):
+    from lms import create_app
+
+    keys = [k for k in env if k.startswith("LMS_")]
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: env[k] for k in keys})
+    try:
+        return create_app(
+            {"RATELIMIT_ENABLED": False, "LMS_REAPER_INTERVAL": 0, "WTF_CSRF_ENABLED": False}
+        )
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _prepare_database(env: dict[str, str]) -> None:
+    from lms.auth.services import create_user
+    from lms.catalog.services import sync_courses
+    from lms.extensions import db
+
+    app = _app(env)
+    with app.app_context():
+        db.create_all()
+        report = sync_courses(env["LMS_COURSES_DIR"])
+        assert not report.issues, report.issues
+        create_user(EMAIL, PASSWORD, role="trainee")
+        db.session.commit()
+        db.engine.dispose()
+
+
+def _count_queries(env: dict[str, str]) -> tuple[int, int]:
+    """Statements of one module page view through the test client, the visit already made."""
+    from sqlalchemy import event
+
+    from lms.extensions import db
+
+    app = _app(env)
+    client = app.test_client()
+    client.post("/login", data={"email": EMAIL, "password": PASSWORD})
+    assert client.get(MODULE_URL).status_code == 200
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda *a: statements.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    client.get(MODULE_URL)
+    event.remove(engine, "before_cursor_execute", listener)
+    writes = [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
+    with app.app_context():
+        db.engine.dispose()
+    return len(statements), len(writes)
+
+
+class _gunicorn:
+    """gunicorn with gunicorn.conf.py's settings serving ``app`` on 127.0.0.1:``port``."""
+
+    def __init__(self, env: dict[str, str], port: int, app: str):
+        self.command = [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            app,
+        ]
+        self.env, self.port = env, port
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"gunicorn exited: {' '.join(self.command)}") from None
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start within 30 s")
+
+    def __exit__(self, *_exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(port: int, path: str, cookie: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, body
+
+
+def _sign_in(port: int) -> str:
+    """Sign in through the real form (CSRF token and all); the session cookie."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/login")
+    response = conn.getresponse()
+    page = response.read().decode()
+    cookie = response.getheader("Set-Cookie", "").split(";")[0]
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+    token = token or re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    body = urlencode({"email": EMAIL, "password": PASSWORD, "csrf_token": token.group(1)})
+    conn.request(
+        "POST",
+        "/login",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+    )
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 302, f"sign-in answered {response.status}"
+    cookies = [value.split(";")[0] for name, value in response.getheaders() if name == "Set-Cookie"]
+    conn.close()
+    return "; ".join(cookies)
+
+
+def _client(port: int, cookie: str, seconds: float, results) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Cookie": cookie} if cookie else {}
+    done, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        conn.request("GET", MODULE_URL, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"answered {response.status}")
+        done += 1
+    conn.close()
+    results.put(done)
+
+
+def _load(port: int, cookie: str, args) -> float:
+    results = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(target=_client, args=(port, cookie, args.seconds, results))
+        for _ in range(args.clients)
+    ]
+    for worker in workers:
+        worker.start()
+    total = sum(results.get(timeout=args.seconds + 60) for _ in workers)
+    for worker in workers:
+        worker.join()
+    return total / args.seconds
+
+
+if __name__ == "__main__":
+    main()
