@@ -145,6 +145,28 @@ def worker_rss(master: int) -> int:
     return total
 
 
+def worker_cpu_seconds(master: int) -> float:
+    """CPU time (user + system) used so far by the server's worker processes."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    ticks = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def busy_share(master: int, measure) -> tuple[list[float], float]:
+    """Run ``measure()``; its result and the share of one core the worker used meanwhile."""
+    cpu, began = worker_cpu_seconds(master), time.monotonic()
+    result = measure()
+    return result, (worker_cpu_seconds(master) - cpu) / (time.monotonic() - began)
+
+
+def idle_share(master: int, seconds: float = 10.0) -> float:
+    """The share of one core the worker uses while nobody types or loads a page."""
+    return busy_share(master, lambda: time.sleep(seconds))[1]
+
+
 def sign_in(base: str, email: str) -> requests.Session:
     browser = requests.Session()
     answer = browser.post(
@@ -247,7 +269,7 @@ def open_many(base: str, labs: list[tuple[int, str]], count: int) -> list[Termin
             print(f"  terminal {number} did not open: {exc}", flush=True)
             return None
 
-    with ThreadPoolExecutor(max_workers=16) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool:
         return [t for t in pool.map(one, range(count)) if t is not None]
 
 
@@ -311,8 +333,12 @@ def main() -> int:
                 "per measure",
                 flush=True,
             )
-            idle_pages = page_times(reader, page, args.pages)
-            print(f"catalogue, no terminal open:      {figures(idle_pages)}", flush=True)
+            idle_pages, cpu = busy_share(server.pid, lambda: page_times(reader, page, args.pages))
+            print(
+                f"catalogue, no terminal open:      {figures(idle_pages)}  "
+                f"worker CPU {cpu:.0%} of a core; idle {idle_share(server.pid):.1%}",
+                flush=True,
+            )
             alone = open_many(base, labs, 1)
             alone[0].keystrokes()  # warm up
             alone_echo = echo_times(alone, 100)
@@ -331,7 +357,8 @@ def main() -> int:
                 time.sleep(2)
                 rss = worker_rss(server.pid)
                 echo = echo_times(terminals, max(1, 300 // len(terminals)))
-                pages = page_times(reader, page, args.pages)
+                idle = idle_share(server.pid)
+                pages, cpu = busy_share(server.pid, lambda: page_times(reader, page, args.pages))
                 pings.stop()
                 per_terminal = (rss - rss_before) / max(1, len(terminals))
                 print(
@@ -344,8 +371,11 @@ def main() -> int:
                 ratio = percentile(pages, 0.95) / percentile(idle_pages, 0.95)
                 print(
                     f"  catalogue while they are open:  {figures(pages)}  "
-                    f"(p95 x{ratio:.2f} of none open)",
+                    f"(p95 x{ratio:.2f} of none open)  worker CPU {cpu:.0%} of a core",
                     flush=True,
+                )
+                print(
+                    f"  worker CPU with them open, nobody typing: {idle:.1%} of a core", flush=True
                 )
                 for terminal in terminals:
                     terminal.close()

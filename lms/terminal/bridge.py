@@ -42,7 +42,10 @@ from lms.terminal.commands import Command, CommandExtractor
 log = logging.getLogger(__name__)
 
 RING_BYTES = 256 * 1024  # output kept for a browser that comes back
-READ_TIMEOUT = 1.0
+# An idle terminal wakes its two loops this often (housekeeping; noticing its end):
+# rarely, so that hundreds of open terminals cost a process little.
+READ_TIMEOUT = 2.0
+RECEIVE_TIMEOUT = 5.0
 LAB_CHECK_SECONDS = 10.0
 WATCH_POLL_SECONDS = 0.1
 MAX_COLS, MAX_ROWS = 500, 200
@@ -375,7 +378,7 @@ def serve_interactive(
     """The request thread's side: browser messages to the shell until either ends."""
     while not terminal.closed:
         try:
-            message = peer.ws.receive(timeout=READ_TIMEOUT)
+            message = peer.ws.receive(timeout=RECEIVE_TIMEOUT)
         except Exception:  # ConnectionClosed or a broken socket
             break
         if message is None:
