@@ -235,8 +235,20 @@ def test_more_terminals_than_threads_each_echo_and_pages_are_served(crowd_lab, s
     assert "Traceback" not in server.log_tail()
 
 
+def recording_of(config: dict, terminal_key: str) -> int:
+    from lms.terminal.models import TerminalRecording
+
+    app = create_app(config)
+    with app.app_context():
+        recording_id = db.session.scalar(
+            db.select(TerminalRecording.id).filter_by(terminal_key=terminal_key, ended_at=None)
+        )
+        db.engine.dispose()
+    return recording_id
+
+
 def test_a_full_process_refuses_new_terminals_clearly_and_serves_pages(crowd_lab, serve):
-    _, session_id, _ = crowd_lab
+    config, session_id, _ = crowd_lab
     server = serve(capacity=2)
     base = server.base
     owner = sign_in(base, "owner")
@@ -252,12 +264,18 @@ def test_a_full_process_refuses_new_terminals_clearly_and_serves_pages(crowd_lab
         verdict = owner.get(check, timeout=30).json()
         assert verdict["ok"] is False and verdict["retry"] is True
         assert "The platform is full" in verdict["reason"] and "Try again" in verdict["reason"]
-        # A watch needs room too; pages do not.
+        # Pages are served; staff see the process full; a live watch needs room too.
         assert reader.get(f"{base}/catalogue", timeout=30).status_code == 200
         admin = sign_in(base, "admin")
         assert (
             'id="labs-terminals">2 <span class="fs-6 text-muted">of 2'
             in admin.get(f"{base}/labs/admin", timeout=30).text
+        )
+        watch = (
+            f"/labs/sessions/{session_id}/terminal/ws?watch={recording_of(config, 'crowd00001')}"
+        )
+        assert (
+            handshake_status(base, watch, {"Origin": base, "Cookie": cookie_header(admin)}) == 503
         )
         # Coming back to a shell already held is no new terminal: it is let in.
         second.ws.sock.close()  # a network blip
