@@ -72,6 +72,7 @@ test-postgres:
 lint:
 	$(VENV)/bin/ruff check lms tests bench
 	$(VENV)/bin/ruff format --check lms tests bench
+	$(VENV)/bin/lint-imports
 
 bench: install services
 	$(PY) bench/run_all.py

@@ -1,6 +1,6 @@
 """Configuration, read from the environment (``LMS_*``) and ``instance/config.py``.
 
-The keys are part of the contract in DESIGN.md: extend, never rename.
+The keys are documented in docs/configuration.md: extend, never rename.
 """
 
 from __future__ import annotations

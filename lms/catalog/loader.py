@@ -1,4 +1,4 @@
-"""Read and validate a course folder (DESIGN.md, "Course format").
+"""Read and validate a course folder (the format: docs/course-format.md).
 
 Every problem is collected with its file and line, so an author fixes them all
 in one pass. Nothing here touches the database.

@@ -1,4 +1,4 @@
-"""Lab specifications: parse and validate ``labs/<slug>/lab.yaml`` (DESIGN.md, "Lab format").
+"""Lab specifications: parse and validate ``labs/<slug>/lab.yaml`` (docs/lab-format.md).
 
 ``load_lab`` returns a frozen ``LabSpec`` or raises ``LabSpecError`` carrying
 every problem found, each with the file and line, so an instructor fixes a lab
