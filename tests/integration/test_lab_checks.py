@@ -129,6 +129,24 @@ SOLUTIONS: dict[str, list[Solution]] = {
             where="workstation",
         )
     ],
+    "text-triage": [
+        Solution(
+            "scanner-ip",
+            "/home/trainee/answer-scanner.txt",
+            "awk '$9 == 404 {print $1}' ~/access.log | sort | uniq -c | sort -rn | head -1 "
+            "| awk '{print $2}' > ~/answer-scanner.txt",
+        ),
+        Solution(
+            "server-errors",
+            "/home/trainee/answer-errors.txt",
+            "awk '$9 == 500' ~/access.log | wc -l > ~/answer-errors.txt",
+        ),
+        Solution(
+            "disguised-file",
+            "/home/trainee/answer-file.txt",
+            "cd ~/evidence && file * | grep 'PDF document' | cut -d: -f1 > ~/answer-file.txt",
+        ),
+    ],
     "log-triage": [
         Solution(
             "attacker-ip", "/home/trainee/answer-ip.txt", f"{TOP_FAILING_IP} > ~/answer-ip.txt"
