@@ -63,7 +63,7 @@ def reap(full: bool = False) -> ReapReport:
         _end_vanished(report, full)
         _remove_orphans(report)
     except EngineUnavailable as exc:
-        engine.engine_health().mark(False)
+        engine.engine_health().mark_failure(exc)
         report.errors.append(str(exc))
     return report
 

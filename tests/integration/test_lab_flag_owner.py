@@ -15,6 +15,7 @@ import uuid
 
 import pytest
 import requests
+import yaml
 from werkzeug.serving import make_server
 
 from lms.labs.runtime import SecretFile, StartFailed, get_runtime
@@ -30,8 +31,9 @@ LAB = "documented-lab"
 
 @pytest.fixture(scope="module")
 def documented_lab(docker_client):
+    written = yaml.safe_load((FIXTURE_LABS / LAB / "lab.yaml").read_text())
+    assert set(written["flag"]) == {"container", "path", "mode"}  # the documented keys only
     spec = load_lab(FIXTURE_LABS / LAB)
-    assert spec.flag is not None and spec.flag.uid is None and spec.flag.gid is None
     get_runtime().build(spec)
     return spec
 
