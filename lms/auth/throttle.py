@@ -106,6 +106,8 @@ def record_failure(account: str, address: str) -> None:
 
 def record_success(account: str) -> None:
     """A correct password ends the account's run of failures (not the address's)."""
+    if _row(ACCOUNT, account) is None:
+        return  # the usual case: no write at all
     db.session.execute(
         delete(LoginFailure).where(LoginFailure.kind == ACCOUNT, LoginFailure.key == account[:320])
     )
