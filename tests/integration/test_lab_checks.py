@@ -24,6 +24,15 @@ SIGN_IN = (
     "curl -sf -c jar -b jar -o /dev/null --data-urlencode username=alice "
     f"--data-urlencode password=wonderland {INVOICES}/login"
 )
+# Python that loads ~/case/Security.xml as E: a list of (event id, {field: value}).
+SECURITY_EVENTS = (
+    "import collections, xml.etree.ElementTree as ET; "
+    "n = {'e': 'http://schemas.microsoft.com/win/2004/08/events/event'}; "
+    "E = [(v.find('e:System/e:EventID', n).text, "
+    "{d.get('Name'): d.text for d in v.findall('e:EventData/e:Data', n)}) "
+    "for v in ET.parse('/home/trainee/case/Security.xml').getroot()]; "
+    "top = collections.Counter(d['IpAddress'] for i, d in E if i == '4625').most_common(1)[0][0]; "
+)
 TOP_FAILING_IP = (
     f"grep 'Failed password' {AUTH_LOG} | grep -o 'from [0-9.]*' | sort | uniq -c "
     "| sort -n | tail -1 | awk '{print $3}'"
@@ -156,6 +165,26 @@ SOLUTIONS: dict[str, list[Solution]] = {
             f'{PORTAL}/login); [ "$code" = 303 ] && echo "$p"; '
             "done < /usr/share/wordlists/common-passwords.txt > ~/answer-password.txt; true",
         )
+    ],
+    "windows-logons": [
+        Solution(
+            "spray-source",
+            "/home/trainee/answer-source.txt",
+            f'python3 -c "{SECURITY_EVENTS}print(top)" > ~/answer-source.txt',
+        ),
+        Solution(
+            "breached-account",
+            "/home/trainee/answer-account.txt",
+            f'python3 -c "{SECURITY_EVENTS}'
+            "print(*{d['TargetUserName'] for i, d in E if i == '4624' and d['IpAddress'] == top})\""
+            " > ~/answer-account.txt",
+        ),
+        Solution(
+            "new-user",
+            "/home/trainee/answer-new-user.txt",
+            f'python3 -c "{SECURITY_EVENTS}'
+            "print(*[d['TargetUserName'] for i, d in E if i == '4720'])\" > ~/answer-new-user.txt",
+        ),
     ],
     "log-triage": [
         Solution(
