@@ -9,9 +9,9 @@ from lms.centres import (  # noqa: F401
     api,
     centre_views,
     cohort_views,
+    invitations,
     models,
     report_views,
-    services,
 )
 from lms.centres.blueprint import bp  # noqa: F401  (registered by lms.create_app)
 
@@ -21,4 +21,4 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(centres_cli)
     # Auth announces accepted invitations; centres puts the person in the cohort named.
-    invitation_accepted.connect(services.join_invited_cohort)
+    invitation_accepted.connect(invitations.join_invited_cohort)

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from lms.centres import services
+from lms.centres import invitations, services
 from lms.centres.services import CentreError
 from lms.extensions import db
 
@@ -50,7 +50,7 @@ assign_course = committed(services.assign_course)
 unassign_course = committed(services.unassign_course)
 move_trainee = committed(services.move_trainee)
 remove_member = committed(services.remove_member)
-add_instructor = committed(services.add_instructor)
+add_instructor = committed(invitations.add_instructor)
 remove_instructor = committed(services.remove_instructor)
-renew_invitation = committed(services.renew_invitation)
-cancel_invitation = committed(services.cancel_invitation)
+renew_invitation = committed(invitations.renew_invitation)
+cancel_invitation = committed(invitations.cancel_invitation)

@@ -107,14 +107,21 @@ def add_centre_admin(slug: str):
     return redirect(url_for("centres.centre", slug=slug))
 
 
+def _button(slug: str, change, *args, done: str):
+    """An action button of the centre page: check it, make the change, say so."""
+    centre = centre_or_abort(slug, current_user)
+    forms.action_or_400()
+    change(centre, *args)
+    flash(done, "success")
+    return redirect(url_for("centres.centre", slug=slug))
+
+
 @bp.post("/centres/<slug>/admins/<int:user_id>/remove")
 @role_required(Role.PLATFORM_ADMIN)
 def remove_centre_admin(slug: str, user_id: int):
-    centre = centre_or_abort(slug, current_user)
-    forms.action_or_400()
-    actions.remove_centre_admin(centre, user_id)
-    flash("The admin no longer runs this centre.", "success")
-    return redirect(url_for("centres.centre", slug=slug))
+    return _button(
+        slug, actions.remove_centre_admin, user_id, done="The admin no longer runs this centre."
+    )
 
 
 @bp.post("/centres/<slug>/courses")
@@ -139,11 +146,9 @@ def offer_course(slug: str):
 @bp.post("/centres/<slug>/courses/<int:course_id>/withdraw")
 @role_required(Role.PLATFORM_ADMIN)
 def withdraw_course(slug: str, course_id: int):
-    centre = centre_or_abort(slug, current_user)
-    forms.action_or_400()
-    actions.withdraw_course(centre, course_id)
-    flash("The course is open to every centre again.", "success")
-    return redirect(url_for("centres.centre", slug=slug))
+    return _button(
+        slug, actions.withdraw_course, course_id, done="The course is open to every centre again."
+    )
 
 
 @bp.post("/centres/<slug>/courses/<int:course_id>/share")

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from lms.auth.access import role_required
 from lms.auth.models import User
-from lms.centres import actions, forms, roster, services
+from lms.centres import actions, forms, invitations, roster, services
 from lms.centres.access import ADMINS, STAFF, can_manage_cohort, cohort_or_abort
 from lms.centres.blueprint import bp
 from lms.centres.csv_files import CsvFileError, csv_response, write_csv
@@ -39,7 +39,7 @@ def _render_cohort(cohort: Cohort, add_form=None, upload_form=None, status=200, 
         cohort=cohort,
         manage=manage,
         members=services.members(cohort),
-        pending=services.pending_invitations(cohort) if manage else [],
+        pending=invitations.pending_invitations(cohort) if manage else [],
         add_form=add_form or forms.AddTraineeForm(prefix="add"),
         upload_form=upload_form or forms.RosterUploadForm(prefix="roster"),
         assign_form=assign_form,
@@ -52,6 +52,15 @@ def _render_cohort(cohort: Cohort, add_form=None, upload_form=None, status=200, 
 
 def _back_to(cohort: Cohort):
     return redirect(url_for("centres.cohort", cohort_id=cohort.id))
+
+
+def _button(cohort_id: int, change, *args, done: str):
+    """An action button of the cohort page: check it, make the change, say so."""
+    cohort = cohort_or_abort(cohort_id, current_user, manage=True)
+    forms.action_or_400()
+    change(cohort, *args)
+    flash(done, "success")
+    return _back_to(cohort)
 
 
 @bp.get("/cohorts/<int:cohort_id>")
@@ -214,11 +223,12 @@ def add_instructor(cohort_id: int):
 @bp.post("/cohorts/<int:cohort_id>/instructors/<int:user_id>/remove")
 @role_required(*ADMINS)
 def remove_instructor(cohort_id: int, user_id: int):
-    cohort = cohort_or_abort(cohort_id, current_user, manage=True)
-    forms.action_or_400()
-    actions.remove_instructor(cohort, user_id)
-    flash("The instructor no longer teaches this cohort.", "success")
-    return _back_to(cohort)
+    return _button(
+        cohort_id,
+        actions.remove_instructor,
+        user_id,
+        done="The instructor no longer teaches this cohort.",
+    )
 
 
 # -- courses --------------------------------------------------------------------------------
@@ -248,11 +258,12 @@ def assign_course(cohort_id: int):
 @bp.post("/cohorts/<int:cohort_id>/courses/<int:course_id>/remove")
 @role_required(*ADMINS)
 def unassign_course(cohort_id: int, course_id: int):
-    cohort = cohort_or_abort(cohort_id, current_user, manage=True)
-    forms.action_or_400()
-    actions.unassign_course(cohort, course_id)
-    flash("The course is no longer assigned. Trainees keep their progress in it.", "success")
-    return _back_to(cohort)
+    return _button(
+        cohort_id,
+        actions.unassign_course,
+        course_id,
+        done="The course is no longer assigned. Trainees keep their progress in it.",
+    )
 
 
 # -- invitations ----------------------------------------------------------------------------
@@ -273,8 +284,9 @@ def renew_invitation(cohort_id: int, invitation_id: int):
 @bp.post("/cohorts/<int:cohort_id>/invitations/<int:invitation_id>/cancel")
 @role_required(*ADMINS)
 def cancel_invitation(cohort_id: int, invitation_id: int):
-    cohort = cohort_or_abort(cohort_id, current_user, manage=True)
-    forms.action_or_400()
-    actions.cancel_invitation(cohort, invitation_id)
-    flash("The invitation is cancelled: its link no longer works.", "success")
-    return _back_to(cohort)
+    return _button(
+        cohort_id,
+        actions.cancel_invitation,
+        invitation_id,
+        done="The invitation is cancelled: its link no longer works.",
+    )

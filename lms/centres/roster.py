@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from lms.auth.models import Invitation, Role, User, normalise_email, utcnow
 from lms.auth.services import look_alike_problems
-from lms.centres import services
+from lms.centres import invitations, services
 from lms.centres.access import managed_centre_ids
 from lms.centres.csv_files import CsvRow, read_rows
 from lms.centres.models import Cohort, CohortMember
@@ -170,10 +170,10 @@ def apply_roster(report: RosterReport, actor: User) -> RosterReport:
         return report
     for row in report.rows:
         if row.status == CREATED:
-            new = services.new_invitation(
+            new = invitations.new_invitation(
                 row.email, Role.TRAINEE.value, row.cohort, actor, row.name
             )
-            row.link = services.invitation_link(new)
+            row.link = invitations.invitation_link(new)
         elif row.status == ADDED:
             services.join_cohort(row.user, row.cohort)
             if row.name and not row.user.name:

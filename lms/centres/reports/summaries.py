@@ -141,24 +141,14 @@ def programme_overview(now: datetime | None = None) -> list[CentreSummary]:
         centre.done += s.done
         centre.score_total += s.score_total
         centre.scored += s.scored
-    for centre_id, n in db.session.execute(
-        select(Cohort.centre_id, func.count(func.distinct(CohortMember.user_id)))
-        .join(CohortMember, CohortMember.cohort_id == Cohort.id)
-        .group_by(Cohort.centre_id)
-    ):
-        by_id[centre_id].trainees = n
-    for centre_id, n in db.session.execute(
-        select(Cohort.centre_id, func.count(func.distinct(cohort_instructors.c.user_id)))
-        .join(cohort_instructors, cohort_instructors.c.cohort_id == Cohort.id)
-        .group_by(Cohort.centre_id)
-    ):
-        by_id[centre_id].instructors = n
-    for centre_id, n in db.session.execute(
-        select(Cohort.centre_id, func.count(func.distinct(CohortCourse.course_id)))
-        .join(CohortCourse, CohortCourse.cohort_id == Cohort.id)
-        .group_by(Cohort.centre_id)
-    ):
-        by_id[centre_id].courses = n
+    people_and_courses = {
+        "trainees": (CohortMember.user_id, CohortMember.cohort_id),
+        "instructors": (cohort_instructors.c.user_id, cohort_instructors.c.cohort_id),
+        "courses": (CohortCourse.course_id, CohortCourse.cohort_id),
+    }
+    for attribute, (counted, cohort_id) in people_and_courses.items():
+        for centre_id, n in _distinct_per_centre(counted, cohort_id):
+            setattr(by_id[centre_id], attribute, n)
     for centre_id, n in db.session.execute(
         select(Cohort.centre_id, func.count(func.distinct(ModuleProgress.user_id)))
         .join(CohortMember, CohortMember.cohort_id == Cohort.id)
@@ -180,3 +170,13 @@ def programme_overview(now: datetime | None = None) -> list[CentreSummary]:
     ):
         by_id[centre_id].partners.append(names[partner_id])
     return list(by_id.values())
+
+
+def _distinct_per_centre(counted, cohort_id):
+    """(centre id, number of distinct ``counted`` values over its cohorts), one query;
+    ``cohort_id`` is the column of ``counted``'s table that names the cohort."""
+    return db.session.execute(
+        select(Cohort.centre_id, func.count(func.distinct(counted)))
+        .join(cohort_id.table, cohort_id == Cohort.id)
+        .group_by(Cohort.centre_id)
+    ).all()
