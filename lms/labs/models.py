@@ -51,6 +51,7 @@ class LabSession(db.Model):
     # While "starting": the process that queued the start renews this while it is alive;
     # once it lapses, the reaper finishes or fails the start (its process died).
     lease_until: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(200))  # lms.labs.leases
     # stopped | expired | restarted | admin | vanished | capacity | start-timeout | interrupted
     end_reason: Mapped[str | None] = mapped_column(String(32))
 

@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 
 from lms.auth.models import utcnow
 from lms.extensions import db
-from lms.labs import engine, services
+from lms.labs import engine, leases, services
 from lms.labs.models import FAILED, LIVE_STATUSES, RUNNING, STARTING, STOPPED, LabSession
 from lms.labs.runtime import EngineUnavailable, LabError
 from lms.labs.services import START_LEASE
@@ -49,9 +49,7 @@ class ReapReport:
 
     @property
     def changed(self) -> bool:
-        return bool(
-            self.expired or self.timed_out or self.resumed or self.vanished or self.orphans
-        )
+        return bool(self.expired or self.timed_out or self.resumed or self.vanished or self.orphans)
 
 
 def reap(full: bool = False) -> ReapReport:
@@ -160,22 +158,31 @@ def _remove_orphans(report: ReapReport) -> None:
 
 
 def _resolve_interrupted_starts(report: ReapReport) -> None:
-    """Starts whose process died (its lease on the row lapsed): finish or fail them.
+    """Starts whose process died: finish or fail them.
 
     A live process renews the lease of every start it has queued or is running
     (``engine.BackgroundWorkers``), so a lapsed lease means nobody will finish
-    the start. When every container of the lab runs, the start had written the
+    the start; so does a holder of this machine that no longer runs (a server
+    killed mid-start and restarted: resolved at once, not a minute later). When every container of the lab runs, the start had written the
     flag and started them all: the session is marked running. Otherwise it is
     failed and whatever it created is removed.
     """
     now = utcnow()
-    lapsed = db.session.execute(
-        select(LabSession.id, LabSession.key, LabSession.lab_slug).where(
-            LabSession.status == STARTING,
-            (LabSession.lease_until < now)
-            | (LabSession.lease_until.is_(None) & (LabSession.created_at < now - START_LEASE)),
-        )
+    starting = db.session.execute(
+        select(
+            LabSession.id,
+            LabSession.key,
+            LabSession.lab_slug,
+            LabSession.lease_until,
+            LabSession.lease_owner,
+            LabSession.created_at,
+        ).where(LabSession.status == STARTING)
     ).all()
+    lapsed = [
+        (session_id, key, slug)
+        for session_id, key, slug, lease_until, owner, created_at in starting
+        if (lease_until or created_at + START_LEASE) < now or leases.holder_is_gone(owner)
+    ]
     if not lapsed:
         return
     runtime = engine.lab_runtime()
@@ -190,7 +197,9 @@ def _resolve_interrupted_starts(report: ReapReport) -> None:
             and runtime.is_running(key)
         )
         if complete and _finish_interrupted(session_id, spec.ttl_minutes):
-            log.warning("lab session %s: its start was interrupted; the lab runs: marked running", key)
+            log.warning(
+                "lab session %s: its start was interrupted; the lab runs: marked running", key
+            )
             report.resumed.append(key)
         elif not complete and _end(
             session_id,

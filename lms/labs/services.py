@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from lms.auth.models import User, utcnow
 from lms.catalog.models import Module
 from lms.extensions import db
-from lms.labs import engine
+from lms.labs import engine, leases
 from lms.labs.errors import (
     IMAGE_MISSING_MESSAGE,
     START_FAILED_MESSAGE,
@@ -202,6 +202,7 @@ def start_lab(user: User, lab_slug: str, module_id: int | None = None) -> StartR
         created_at=now,
         expires_at=now + timedelta(minutes=spec.ttl_minutes),
         lease_until=now + START_LEASE,
+        lease_owner=leases.process_identity(),
     )
     db.session.add(session)
     try:

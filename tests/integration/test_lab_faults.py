@@ -7,6 +7,8 @@ Uses tests/fixtures/labs/tiny-lab. Every app sweeps its own key prefix when the 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 from contextlib import suppress
 from datetime import timedelta
@@ -19,6 +21,7 @@ from lms.auth.models import utcnow
 from lms.extensions import db
 from lms.labs import services
 from lms.labs.errors import NOT_ANSWERING_MESSAGE
+from lms.labs.leases import process_identity
 from lms.labs.models import LabSession
 from lms.labs.reaper import reap, reconcile
 from lms.labs.runtime import LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME, get_runtime
@@ -66,8 +69,10 @@ def leftover_network(client, key: str):
     )
 
 
-def starting_row(app, key: str, user_id: int, lease_until, created_ago=timedelta(minutes=2)):
-    """The row a start leaves in the database: still "starting"."""
+def starting_row(
+    app, key: str, user_id: int, lease_until, owner=None, created_ago=timedelta(minutes=2)
+):
+    """The row a start leaves in the database: still "starting", held by ``owner``."""
     with app.app_context():
         now = utcnow()
         row = LabSession(
@@ -78,6 +83,7 @@ def starting_row(app, key: str, user_id: int, lease_until, created_ago=timedelta
             created_at=now - created_ago,
             expires_at=now + timedelta(minutes=5),
             lease_until=lease_until,
+            lease_owner=owner,
         )
         db.session.add(row)
         db.session.commit()
@@ -151,12 +157,41 @@ def test_reconcile_fails_and_cleans_a_start_cut_off_half_way(app, docker_client)
     assert again.status_code == 202, again.json
 
 
+def dead_server() -> str:
+    """The identity a server of this machine had before it was killed."""
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    identity = f"{process_identity().rsplit('|', 2)[0]}|{server.pid}|"
+    identity += Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    server.kill()
+    server.wait()
+    return identity
+
+
+def test_start_up_reconcile_resolves_the_start_of_a_server_killed_a_moment_ago(
+    app, tiny_lab, docker_client
+):
+    user_id, token = create_user(app, "gus@example.org")
+    key = new_key(app)
+    get_runtime().start(key, tiny_lab, str(user_id), [])
+    # Restarted at once: the dead server's lease has not lapsed yet, but it is gone.
+    session_id = starting_row(
+        app, key, user_id, lease_until=utcnow() + timedelta(minutes=1), owner=dead_server()
+    )
+    with app.app_context():
+        report = reconcile()
+    assert key in report.resumed
+    assert ApiClient(app, token).session(session_id)["status"] == "running"
+
+
 def test_reconcile_leaves_a_start_another_live_server_is_working_on(app, tiny_lab, docker_client):
     user_id, _ = create_user(app, "gwen@example.org")
     key = new_key(app)
     get_runtime().start(key, tiny_lab, str(user_id), [])
-    # Its server renews the lease while it works: reconcile must not take the start over.
-    session_id = starting_row(app, key, user_id, lease_until=utcnow() + timedelta(minutes=1))
+    # Its server (this test process: alive) renews the lease while it works: reconcile
+    # must not take the start over.
+    session_id = starting_row(
+        app, key, user_id, lease_until=utcnow() + timedelta(minutes=1), owner=process_identity()
+    )
     with app.app_context():
         report = reconcile()
     assert key not in report.resumed + report.timed_out + report.orphans
@@ -172,6 +207,7 @@ def test_a_start_holds_its_lease_until_it_ends(app):
     with app.app_context():
         row = db.session.get(LabSession, response.json["id"])
         assert row.lease_until is not None and row.lease_until > utcnow()
+        assert row.lease_owner == process_identity()
     body = api.wait_settled(response.json["id"])
     assert body["status"] == "running"
     with app.app_context():

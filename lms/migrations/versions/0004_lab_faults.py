@@ -20,8 +20,10 @@ def upgrade():
     # The lease a live process holds on a start it works on (lms.labs.reaper).
     with op.batch_alter_table("lab_sessions") as batch_op:
         batch_op.add_column(sa.Column("lease_until", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("lease_owner", sa.String(length=200), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table("lab_sessions") as batch_op:
+        batch_op.drop_column("lease_owner")
         batch_op.drop_column("lease_until")
