@@ -6,6 +6,7 @@ Uses tests/fixtures/labs/tiny-lab. Every app sweeps its own key prefix when the 
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from lms.labs.models import LabSession
 from lms.labs.reaper import reap, reconcile
 from lms.labs.runtime import LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME, get_runtime
 from lms.labs.spec import load_lab
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, ROOT
 from tests.lab_support import FIXTURE_LABS, ApiClient, close_lab_app, create_user, make_lab_app
 
 pytestmark = pytest.mark.docker
@@ -157,30 +158,63 @@ def test_reconcile_fails_and_cleans_a_start_cut_off_half_way(app, docker_client)
     assert again.status_code == 202, again.json
 
 
-def dead_server() -> str:
-    """The identity a server of this machine had before it was killed."""
-    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    identity = f"{process_identity().rsplit('|', 2)[0]}|{server.pid}|"
-    identity += Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    server.kill()
-    server.wait()
-    return identity
+# A server process that starts a lab and is killed once its containers run, before it
+# can mark the session running (what `kill -9` of a web server mid-start leaves).
+KILLED_SERVER = """
+import os, sys
+from pathlib import Path
+from sqlalchemy import select
+from lms import create_app
+from lms.auth.models import User
+from lms.extensions import db
+from lms.labs import engine, services
+from tests.conftest import test_config
+from tests.lab_support import FIXTURE_LABS, LAB_COURSES
+
+tmp, prefix, email = sys.argv[1:4]
+app = create_app(test_config(Path(tmp), LMS_LABS_DIR=str(FIXTURE_LABS),
+                             LMS_COURSES_DIR=str(LAB_COURSES), LMS_LAB_SESSION_PREFIX=prefix))
+runtime = engine.lab_runtime(app)
+real_start = runtime.start
+
+def start_then_die(*args):
+    real_start(*args)
+    os._exit(9)
+
+runtime.start = start_then_die
+with app.app_context():
+    services.start_lab(db.session.scalar(select(User).where(User.email == email)), "tiny-lab")
+engine.background(app).wait_idle(120)
+"""
 
 
-def test_start_up_reconcile_resolves_the_start_of_a_server_killed_a_moment_ago(
-    app, tiny_lab, docker_client
+def test_start_up_reconcile_finishes_the_start_of_a_server_killed_mid_start(
+    app, tmp_path, tiny_lab, docker_client
 ):
-    user_id, token = create_user(app, "gus@example.org")
-    key = new_key(app)
-    get_runtime().start(key, tiny_lab, str(user_id), [])
-    # Restarted at once: the dead server's lease has not lapsed yet, but it is gone.
-    session_id = starting_row(
-        app, key, user_id, lease_until=utcnow() + timedelta(minutes=1), owner=dead_server()
+    _, token = create_user(app, "gus@example.org")
+    prefix = app.config["LMS_LAB_SESSION_PREFIX"]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_SERVER, str(tmp_path), prefix, "gus@example.org"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
+    assert killed.returncode == 9, killed.stderr[-2000:]
     with app.app_context():
-        report = reconcile()
+        row = db.session.scalar(select(LabSession))
+        key, session_id = row.key, row.id
+        # Restarted at once: the dead server's lease has not lapsed yet, but it is gone.
+        assert row.status == "starting" and row.lease_until > utcnow()
+    assert [c.status for c in containers_of(docker_client, key)] == ["running"]
+
+    with app.app_context():
+        report = reconcile()  # what the restarted server does first
+
     assert key in report.resumed
-    assert ApiClient(app, token).session(session_id)["status"] == "running"
+    body = ApiClient(app, token).session(session_id)
+    assert body["status"] == "running" and body["seconds_left"] > 0
 
 
 def test_reconcile_leaves_a_start_another_live_server_is_working_on(app, tiny_lab, docker_client):
