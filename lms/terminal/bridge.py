@@ -46,7 +46,7 @@ RING_BYTES = 256 * 1024  # output kept for a browser that comes back
 # rarely, so that hundreds of open terminals cost a process little.
 READ_TIMEOUT = 2.0
 RECEIVE_TIMEOUT = 5.0
-LAB_CHECK_SECONDS = 10.0
+LAB_CHECK_SECONDS = 30.0  # a fallback: a stopped lab usually ends its shells at once
 WATCH_POLL_SECONDS = 0.1
 MAX_COLS, MAX_ROWS = 500, 200
 
