@@ -43,7 +43,7 @@ def _progress(cohort_id: int) -> CohortProgress:
 MARKS = {"done": "✓", "in_progress": "…", "not_started": "·"}
 
 
-def matrix_rows(p: CohortProgress) -> list[Markup]:
+def matrix_html(p: CohortProgress) -> list[Markup]:
     """The module cells of each trainee's matrix row, as HTML.
 
     Built here rather than in Jinja: a 1,000 × 30 matrix is 30,000 cells, and
@@ -77,7 +77,7 @@ def dashboard(cohort_id: int):
         course_filter=request.args.get("course") or "",
         chart_data=progress.chart_data(),
         failed_attempts=FAILED_ATTEMPTS,
-        matrix=matrix_rows(progress),
+        matrix=matrix_html(progress),
     )
 
 
@@ -89,7 +89,8 @@ def _minutes(value: int) -> str:
     return f"{value // 60}:{value % 60:02d}"
 
 
-def _matrix_rows(p: CohortProgress):
+def _matrix_table(p: CohortProgress):
+    """The matrix export: a header and one row per trainee."""
     header = ["name", "email", "modules done", "percent done"]
     for m in p.modules:
         header.append(f"{m.title} [{m.key}] status")
@@ -112,7 +113,7 @@ def _matrix_rows(p: CohortProgress):
 
 def _export_table(p: CohortProgress, table: str):
     if table == "matrix":
-        return _matrix_rows(p)
+        return _matrix_table(p)
     if table == "modules":
         return (
             [
