@@ -30,7 +30,8 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-MODULE_URL = "/courses/linux-fundamentals/files-and-text"
+# A module with a quiz and no lab (the lab panel is the labs domain's, measured apart).
+MODULE_URL = "/courses/web-security-owasp/how-the-web-works"
 EMAIL, PASSWORD = "bench-trainee@example.org", "bench-password-1"
 
 

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from lms.catalog.models import Course
 from lms.extensions import db
@@ -40,6 +40,9 @@ class ModuleSnapshot:
     quiz: tuple[dict, ...]  # shared between requests: read, never change
     retired: bool = False
     course: CourseSnapshot = field(init=False, repr=False)
+    # Parts of the page that are the same for every reader of this version, rendered once
+    # (lms.progress.pages): name -> Markup.
+    fragments: dict = field(init=False, repr=False, default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +67,11 @@ class CourseSnapshot:
         return next((m for m in self.live_modules if m.slug == slug), None)
 
 
+# Built once: constructing a statement costs more than running it. Core, not the ORM:
+# three values need no identity map.
+_VERSION = select(Course.id, Course.content_hash, Course.synced_at).where(
+    Course.slug == bindparam("slug"), Course.is_published
+)
 _snapshots: OrderedDict[tuple, CourseSnapshot] = OrderedDict()
 _lock = threading.Lock()
 
@@ -71,11 +79,7 @@ _lock = threading.Lock()
 def published_course(slug: str) -> CourseSnapshot | None:
     """The published course ``slug`` as of its current version (one small query when the
     snapshot is already built), or None."""
-    version = db.session.execute(
-        select(Course.id, Course.content_hash, Course.synced_at).where(
-            Course.slug == slug, Course.is_published
-        )
-    ).first()
+    version = db.session.connection().execute(_VERSION, {"slug": slug}).first()
     if version is None:
         return None
     key = (db.engine.url, *version)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import render_template
 from flask_login import current_user
+from markupsafe import Markup
 
 from lms.progress import services as progress
 
@@ -27,4 +28,19 @@ def render_module_page(course, module, result=None, draft=None, status=200, cour
         missing=progress.unmet_requirements(current_user, module, record=record),
         result=result,
         draft=draft,
+        questions_html=None if result or draft else _first_questions(module),
     ), status
+
+
+def _first_questions(module) -> Markup | None:
+    """The quiz's questions as every reader first sees them (nothing chosen), rendered once
+    per course version: kept on the module's snapshot, which a sync replaces."""
+    fragments = getattr(module, "fragments", None)
+    if fragments is None or not module.quiz:
+        return None
+    if "quiz" not in fragments:
+        html = render_template(
+            "catalog/_quiz_questions.html", module=module, result=None, draft=None
+        )
+        fragments["quiz"] = Markup(html)  # noqa: S704 - an autoescaped template's output
+    return fragments["quiz"]

@@ -98,9 +98,14 @@ def test_a_sync_shows_the_new_version_at_once(app, client, trainee, tmp_path):
     with app.app_context():
         sync_courses(folder)
     assert b"Plain text module" in client.get("/courses/demo-course/next-steps").data
+    assert b"only the owner read and write" in client.get(MODULE_URL).data
     module = folder / "demo-course" / "02-next-steps.md"
     module.write_text(module.read_text().replace("Plain text module", "Rewritten module"))
+    quiz = folder / "demo-course" / "01-first-steps.md"
+    quiz.write_text(quiz.read_text().replace("only the owner read and write", "the owner alone use"))
     with app.app_context():
         assert sync_courses(folder).updated == ["demo-course"]
     page = client.get("/courses/demo-course/next-steps").data
     assert b"Rewritten module" in page and b"Plain text module" not in page
+    page = client.get(MODULE_URL).data  # the quiz, rendered once per version, too
+    assert b"the owner alone use" in page and b"only the owner read and write" not in page
