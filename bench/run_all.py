@@ -1,4 +1,5 @@
-"""Run every benchmark of bench/ (each ``*.py`` but this one), one after the other.
+"""Run every benchmark of bench/ (each ``*.py`` but this one and helpers named ``_*``,
+such as ``_bare_app.py``, the baseline app of ``module_page.py``), one after the other.
 
     .venv/bin/python bench/run_all.py [NAME ...]     # e.g. lab_start
 
