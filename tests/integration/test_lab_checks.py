@@ -20,7 +20,7 @@ pytestmark = pytest.mark.docker
 
 FLAG = "FLAG{check-tasks}"
 AUTH_LOG = "/var/log/auth.log"
-INVOICES = PREVIEW = PORTAL = SHOP = "http://target:8080"
+INVOICES = PREVIEW = PORTAL = SHOP = PUZZLE = "http://target:8080"
 SIGN_IN = (
     "curl -sf -c jar -b jar -o /dev/null --data-urlencode username=alice "
     f"--data-urlencode password=wonderland {INVOICES}/login"
@@ -195,6 +195,14 @@ SOLUTIONS: dict[str, list[Solution]] = {
             "> ~/answer-git-password.txt",
         )
     ],
+    "http-basics": [
+        Solution(
+            "cookie-attribute",
+            "/home/trainee/answer-attribute.txt",
+            f"curl -si -X POST {PUZZLE}/door | grep -i '^set-cookie:' | grep -qvi httponly "
+            "&& echo HttpOnly > ~/answer-attribute.txt",
+        )
+    ],
     "log-triage": [
         Solution(
             "attacker-ip", "/home/trainee/answer-ip.txt", f"{TOP_FAILING_IP} > ~/answer-ip.txt"
@@ -216,6 +224,7 @@ READY = {
     "ssrf": f"curl -sf -o /dev/null {PREVIEW}/",
     "weak-sessions": f"curl -sf -o /dev/null {PORTAL}/login",
     "misconfig": f"curl -sf -o /dev/null {SHOP}/",
+    "http-basics": f"curl -sf -o /dev/null {PUZZLE}/",
 }
 
 
@@ -393,3 +402,20 @@ def test_misconfig_backup_and_headers(lab_session, lab_exec, shipped_labs):
     dump = re.search(r'href="([^"]+\.sql)"', listing).group(1)
     assert FLAG in lab_exec(key, "workstation", f"curl -s {SHOP}/backup/{dump}")[1]
     assert "Traceback" in lab_exec(key, "workstation", f"curl -s {SHOP}/search")[1]
+
+
+def test_http_basics_vault_needs_method_cookie_and_header(lab_session, lab_exec, shipped_labs):
+    spec = shipped_labs["http-basics"]
+    key = lab_session(spec, FLAG).session_key
+    wait_ready(lab_exec, key, "http-basics", "workstation")
+
+    def curl(args: str) -> str:
+        return lab_exec(key, "workstation", f"curl -s {args}")[1]
+
+    assert "405" in curl(f"-o /dev/null -w '%{{http_code}}' {PUZZLE}/door")
+    assert "Only the door" in curl(f"-c jar -b jar -L -X POST {PUZZLE}/door")  # POST kept
+    hall = curl(f"-c jar -b jar -L -d '' {PUZZLE}/door")
+    assert "X-Knock: three-short-one-long" in hall
+    assert "Wrong knock" in curl(f"-b jar {PUZZLE}/vault")
+    assert "No cookie" in curl(f"-H 'X-Knock: three-short-one-long' {PUZZLE}/vault")
+    assert FLAG in curl(f"-b jar -H 'X-Knock: three-short-one-long' {PUZZLE}/vault")
