@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 # A module with a quiz and no lab (the lab panel is the labs domain's, measured apart).
 MODULE_URL = "/courses/web-security-owasp/how-the-web-works"
+FLOOR_URL = "/bench/floor"  # bench/_floor_app.py
 EMAIL, PASSWORD = "bench-trainee@example.org", "bench-password-1"
 
 
@@ -63,8 +64,13 @@ def run(args, tmp: Path) -> None:
             assert _get(bare_port, MODULE_URL, "")[1] == body
             rates = {"module page": [], "bare Flask": []}
             for _round in range(args.rounds):
-                rates["bare Flask"].append(_load(bare_port, "", args))
-                rates["module page"].append(_load(lms_port, cookie, args))
+                rates["bare Flask"].append(_load(bare_port, MODULE_URL, "", args))
+                rates["module page"].append(_load(lms_port, MODULE_URL, cookie, args))
+    floor_port = _free_port()
+    with _gunicorn(bare_env, floor_port, "_floor_app:app"):
+        floor_cookie = _sign_in(floor_port)
+        assert _get(floor_port, FLOOR_URL, floor_cookie)[0] == 200
+        floor = [_load(floor_port, FLOOR_URL, floor_cookie, args) for _ in range(args.rounds)]
 
     print(
         f"gunicorn -c gunicorn.conf.py, {args.clients} clients on keep-alive connections, "
@@ -76,6 +82,10 @@ def run(args, tmp: Path) -> None:
         )
     ratio = max(rates["module page"]) / max(rates["bare Flask"])
     print(f"ratio module page / bare Flask: {ratio:.2f} (goal >= 0.5)")
+    print(
+        f"for scale, the platform's floor (a signed-in page that renders nothing): "
+        f"{max(floor):.0f} requests/s, {max(floor) / max(rates['bare Flask']):.2f} of bare Flask"
+    )
 
 
 def _environment(tmp: Path) -> dict[str, str]:
@@ -228,12 +238,12 @@ def _sign_in(port: int) -> str:
     return "; ".join(cookies)
 
 
-def _client(port: int, cookie: str, seconds: float, results) -> None:
+def _client(port: int, path: str, cookie: str, seconds: float, results) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Cookie": cookie} if cookie else {}
     done, deadline = 0, time.monotonic() + seconds
     while time.monotonic() < deadline:
-        conn.request("GET", MODULE_URL, headers=headers)
+        conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         response.read()
         if response.status != 200:
@@ -243,10 +253,10 @@ def _client(port: int, cookie: str, seconds: float, results) -> None:
     results.put(done)
 
 
-def _load(port: int, cookie: str, args) -> float:
+def _load(port: int, path: str, cookie: str, args) -> float:
     results = multiprocessing.Queue()
     workers = [
-        multiprocessing.Process(target=_client, args=(port, cookie, args.seconds, results))
+        multiprocessing.Process(target=_client, args=(port, path, cookie, args.seconds, results))
         for _ in range(args.clients)
     ]
     for worker in workers:
