@@ -105,10 +105,13 @@ def reap_command():
     report = reconcile()
     click.echo(
         f"expired: {len(report.expired)}, start timed out: {len(report.timed_out)}, "
-        f"vanished: {len(report.vanished)}, orphans removed: {len(report.orphans)}"
+        f"vanished: {len(report.vanished)}, orphans removed: {len(report.orphans)}, "
+        f"interrupted starts finished: {len(report.resumed)}"
     )
     for key in report.expired:
         click.echo(f"  stopped expired {key}")
+    for key in report.resumed:
+        click.echo(f"  marked running (its start was interrupted) {key}")
     for key in report.vanished:
         click.echo(f"  marked vanished {key}")
     for key in report.orphans:
