@@ -21,19 +21,19 @@ def _score(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def progress_json(p: CohortProgress) -> dict:
+def progress_json(progress: CohortProgress) -> dict:
     return {
         "cohort": {
-            "id": p.cohort.id,
-            "name": p.cohort.name,
-            "centre": {"slug": p.cohort.centre.slug, "name": p.cohort.centre.name},
-            "starts_on": _iso(p.cohort.starts_on),
-            "ends_on": _iso(p.cohort.ends_on),
+            "id": progress.cohort.id,
+            "name": progress.cohort.name,
+            "centre": {"slug": progress.cohort.centre.slug, "name": progress.cohort.centre.name},
+            "starts_on": _iso(progress.cohort.starts_on),
+            "ends_on": _iso(progress.cohort.ends_on),
         },
-        "generated_at": _iso(p.generated_at),
-        "stuck_days": p.stuck_days,
+        "generated_at": _iso(progress.generated_at),
+        "stuck_days": progress.stuck_days,
         "courses": [
-            {"slug": c.slug, "title": c.title, "due_on": _iso(c.due_on)} for c in p.courses
+            {"slug": c.slug, "title": c.title, "due_on": _iso(c.due_on)} for c in progress.courses
         ],
         "modules": [
             {
@@ -50,7 +50,7 @@ def progress_json(p: CohortProgress) -> dict:
                 "completion": s.completion,
                 "average_score": _score(s.average_score),
             }
-            for m, s in zip(p.modules, p.module_stats, strict=True)
+            for m, s in zip(progress.modules, progress.module_stats, strict=True)
         ],
         "trainees": [
             {
@@ -70,10 +70,10 @@ def progress_json(p: CohortProgress) -> dict:
                         "quiz_score": _score(c.quiz_score),
                         "lab_tasks_done": c.tasks_done,
                     }
-                    for m, c in zip(p.modules, t.cells, strict=True)
+                    for m, c in zip(progress.modules, t.cells, strict=True)
                 },
             }
-            for t in p.trainees
+            for t in progress.trainees
         ],
         "flag_shares": [
             {
@@ -82,7 +82,7 @@ def progress_json(p: CohortProgress) -> dict:
                 "submitter_id": s.submitter_id,
                 "owner_id": s.owner_id,
             }
-            for s in p.flag_shares
+            for s in progress.flag_shares
         ],
     }
 

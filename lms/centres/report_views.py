@@ -43,7 +43,7 @@ def _progress(cohort_id: int) -> CohortProgress:
 MARKS = {"done": "✓", "in_progress": "…", "not_started": "·"}
 
 
-def matrix_html(p: CohortProgress) -> list[Markup]:
+def matrix_html(progress: CohortProgress) -> list[Markup]:
     """The module cells of each trainee's matrix row, as HTML.
 
     Built here rather than in Jinja: a 1,000 × 30 matrix is 30,000 cells, and
@@ -51,9 +51,11 @@ def matrix_html(p: CohortProgress) -> list[Markup]:
     module is given by its column header (``th[data-module]``), its state by its
     class (done, in_progress, not_started), to keep the page small.
     """
-    columns = [(bool(m.lab_slug), f"/{m.lab_tasks}" if m.lab_tasks else "") for m in p.modules]
+    columns = [
+        (bool(m.lab_slug), f"/{m.lab_tasks}" if m.lab_tasks else "") for m in progress.modules
+    ]
     rows = []
-    for t in p.trainees:
+    for t in progress.trainees:
         cells = []
         for (has_lab, total), c in zip(columns, t.cells, strict=True):
             extra = ""
