@@ -102,7 +102,9 @@ def test_a_sync_shows_the_new_version_at_once(app, client, trainee, tmp_path):
     module = folder / "demo-course" / "02-next-steps.md"
     module.write_text(module.read_text().replace("Plain text module", "Rewritten module"))
     quiz = folder / "demo-course" / "01-first-steps.md"
-    quiz.write_text(quiz.read_text().replace("only the owner read and write", "the owner alone use"))
+    quiz.write_text(
+        quiz.read_text().replace("only the owner read and write", "the owner alone use")
+    )
     with app.app_context():
         assert sync_courses(folder).updated == ["demo-course"]
     page = client.get("/courses/demo-course/next-steps").data
