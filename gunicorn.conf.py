@@ -5,7 +5,7 @@
 Why gevent workers (README, "How terminals are served"): a terminal is a
 WebSocket held open for as long as the trainee works. Each connection is a
 greenlet of a ``gevent`` worker, not an operating-system thread, so an open
-terminal costs a few hundred kilobytes and no page-serving thread: pages,
+terminal costs about 120 KiB and no page-serving thread: pages,
 terminals, live watches and the lab web proxy's long requests share the
 worker's connections (``worker_connections``). The standard library is made
 cooperative (monkey-patched) here, first thing, before anything of the
