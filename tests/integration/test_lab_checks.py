@@ -203,6 +203,29 @@ SOLUTIONS: dict[str, list[Solution]] = {
             "&& echo HttpOnly > ~/answer-attribute.txt",
         )
     ],
+    "log-formats": [
+        Solution(
+            "reset-utc",
+            "/home/trainee/answer-reset.txt",
+            'ts=$(jq -r \'select(.event == "password_reset" and .user == "m.ng") | .ts\' '
+            "~/case/app.json); date -u -d @$((ts / 1000)) +%Y-%m-%dT%H:%M:%SZ > ~/answer-reset.txt",
+        ),
+        Solution(
+            "guesses",
+            "/home/trainee/answer-guesses.txt",
+            "ip=$(jq -r 'select(.event == \"password_reset\") | .ip' ~/case/app.json); "
+            'jq -r --arg ip "$ip" '
+            '\'select(.event == "login_failed" and .user == "m.ng" and .ip == $ip) | .ts\' '
+            "~/case/app.json | wc -l > ~/answer-guesses.txt",
+        ),
+        Solution(
+            "pwdlastset-utc",
+            "/home/trainee/answer-pwdlastset.txt",
+            "ft=$(grep '^j.tan,' ~/case/ad-users.csv | cut -d, -f2); "
+            "date -u -d @$((ft / 10000000 - 11644473600)) +%Y-%m-%dT%H:%M:%SZ "
+            "> ~/answer-pwdlastset.txt",
+        ),
+    ],
     "log-triage": [
         Solution(
             "attacker-ip", "/home/trainee/answer-ip.txt", f"{TOP_FAILING_IP} > ~/answer-ip.txt"
