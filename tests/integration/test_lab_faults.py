@@ -278,8 +278,15 @@ def test_installations_get_their_own_default_prefix(tmp_path, tiny_lab):
 
 def test_one_installation_never_sweeps_the_labs_of_another(tmp_path, tiny_lab, docker_client):
     _folders(tmp_path, "ours", "theirs")
-    ours = make_lab_app(tmp_path / "ours", LMS_LAB_SESSION_PREFIX=None)
-    theirs = make_lab_app(tmp_path / "theirs", LMS_LAB_SESSION_PREFIX=None)
+    # Two installations: two databases (SQLite files, whatever the test run's database).
+    ours, theirs = (
+        make_lab_app(
+            tmp_path / name,
+            LMS_LAB_SESSION_PREFIX=None,
+            LMS_DATABASE_URL=f"sqlite:///{tmp_path / name / 'lms.sqlite'}",
+        )
+        for name in ("ours", "theirs")
+    )
     try:
         _, token = create_user(theirs, "ivan@example.org")
         api = ApiClient(theirs, token)
