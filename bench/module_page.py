@@ -30,8 +30,6 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# A module with a quiz and no lab (the lab panel is the labs domain's, measured apart).
-MODULE_URL = "/courses/web-security-owasp/how-the-web-works"
 FLOOR_URL = "/bench/floor"  # bench/_floor_app.py
 EMAIL, PASSWORD = "bench-trainee@example.org", "bench-password-1"
 
@@ -48,24 +46,25 @@ def main() -> None:
 
 def run(args, tmp: Path) -> None:
     env = _environment(tmp)
-    _prepare_database(env)
-    queries, writes = _count_queries(env)
+    module_url = _prepare_database(env)
+    queries, writes = _count_queries(env, module_url)
+    print(f"module: {module_url}")
     print(f"one module page view (after the first): {queries} SQL queries, {writes} writes")
 
     lms_port, bare_port = _free_port(), _free_port()
     page_file = tmp / "page.html"
     with _gunicorn(env, lms_port, "lms:create_app()"):
         cookie = _sign_in(lms_port)
-        status, body = _get(lms_port, MODULE_URL, cookie)
+        status, body = _get(lms_port, module_url, cookie)
         assert status == 200, f"module page answered {status}"
         page_file.write_bytes(body)
         bare_env = {**env, "BENCH_PAGE_FILE": str(page_file), "PYTHONPATH": str(ROOT / "bench")}
         with _gunicorn(bare_env, bare_port, "_bare_app:app"):
-            assert _get(bare_port, MODULE_URL, "")[1] == body
+            assert _get(bare_port, module_url, "")[1] == body
             rates = {"module page": [], "bare Flask": []}
             for _round in range(args.rounds):
-                rates["bare Flask"].append(_load(bare_port, MODULE_URL, "", args))
-                rates["module page"].append(_load(lms_port, MODULE_URL, cookie, args))
+                rates["bare Flask"].append(_load(bare_port, module_url, "", args))
+                rates["module page"].append(_load(lms_port, module_url, cookie, args))
     floor_port = _free_port()
     with _gunicorn(bare_env, floor_port, "_floor_app:app"):
         floor_cookie = _sign_in(floor_port)
@@ -119,8 +118,14 @@ def _app(env: dict[str, str]):
                 os.environ[key] = value
 
 
-def _prepare_database(env: dict[str, str]) -> None:
+def _prepare_database(env: dict[str, str]) -> str:
+    """A fresh database with the shipped courses and the trainee; the address of the
+    module to read: the first one with a quiz and no lab (the lab panel belongs to the
+    labs domain and reads the lab's state; a module with one costs more)."""
+    from sqlalchemy import select
+
     from lms.auth.services import create_user
+    from lms.catalog.models import Course, Module
     from lms.catalog.services import sync_courses
     from lms.extensions import db
 
@@ -131,10 +136,17 @@ def _prepare_database(env: dict[str, str]) -> None:
         assert not report.issues, report.issues
         create_user(EMAIL, PASSWORD, role="trainee")
         db.session.commit()
+        modules = db.session.scalars(
+            select(Module).join(Course).order_by(Course.slug, Module.position)
+        ).all()
+        live = [m for m in modules if not m.retired]
+        module = next((m for m in live if m.quiz and not m.lab_slug), live[0])
+        url = f"/courses/{module.course.slug}/{module.slug}"
         db.engine.dispose()
+    return url
 
 
-def _count_queries(env: dict[str, str]) -> tuple[int, int]:
+def _count_queries(env: dict[str, str], module_url: str) -> tuple[int, int]:
     """Statements of one module page view through the test client, the visit already made."""
     from sqlalchemy import event
 
@@ -143,13 +155,13 @@ def _count_queries(env: dict[str, str]) -> tuple[int, int]:
     app = _app(env)
     client = app.test_client()
     client.post("/login", data={"email": EMAIL, "password": PASSWORD})
-    assert client.get(MODULE_URL).status_code == 200
+    assert client.get(module_url).status_code == 200
     statements: list[str] = []
     with app.app_context():
         engine = db.engine
     listener = lambda *a: statements.append(a[2])  # noqa: E731
     event.listen(engine, "before_cursor_execute", listener)
-    client.get(MODULE_URL)
+    client.get(module_url)
     event.remove(engine, "before_cursor_execute", listener)
     writes = [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
     with app.app_context():

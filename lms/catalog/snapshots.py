@@ -58,6 +58,8 @@ class CourseSnapshot:
     synced_at: datetime
     requires: tuple[str, ...]
     live_modules: tuple[ModuleSnapshot, ...]
+    # Derived data the same for every reader of this version (lms.progress.pages).
+    fragments: dict = field(init=False, repr=False, default_factory=dict)
 
     @property
     def objectives(self) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -29,7 +29,28 @@ def render_module_page(course, module, result=None, draft=None, status=200, cour
         result=result,
         draft=draft,
         questions_html=None if result or draft else _first_questions(module),
+        links=_links(course),
     ), status
+
+
+def _links(course) -> dict:
+    """The addresses the page links to, the same for every reader: built once per course
+    version (and per script root, for a platform mounted below /)."""
+    cache = getattr(course, "fragments", {})
+    key = ("links", request.script_root)
+    if key not in cache:
+        modules = course.live_modules
+
+        def each(endpoint):
+            return {m.id: url_for(endpoint, slug=course.slug, module_slug=m.slug) for m in modules}
+
+        cache[key] = {
+            "course": url_for("catalog.course", slug=course.slug),
+            "module": each("catalog.module"),
+            "quiz": each("progress.submit_quiz"),
+            "complete": each("progress.complete_module"),
+        }
+    return cache[key]
 
 
 def _first_questions(module) -> Markup | None:
