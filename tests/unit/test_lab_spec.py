@@ -95,7 +95,9 @@ def test_full_lab_is_parsed(tmp_path):
     assert attacker.capabilities == ("NET_RAW", "NET_ADMIN")
     assert target.image == "registry.example/app:1" and target.ports == (80, 8080)
     assert target.setuid is True and spec.ports == {"target": (80, 8080)}
-    assert spec.flag.mode == 0o440 and spec.flag.uid == 1000 and spec.flag.gid == 0
+    assert (
+        spec.flag.mode == 0o440 and spec.flag.uid == 1000 and spec.flag.gid is None
+    )  # group: the owner's own
     flag_task, check_task = spec.tasks
     assert flag_task.type == "flag" and flag_task.container == "attacker"
     assert flag_task.points == 5 and flag_task.hint == "Look."
