@@ -167,3 +167,4 @@ def test_the_readme_links_the_docs():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for doc in ("course-format.md", "lab-format.md", "command-line.md", "configuration.md"):
         assert f"docs/{doc}" in readme
+    assert "](../" not in readme, "the README links a file outside the repository"
