@@ -111,3 +111,14 @@ def test_a_sync_shows_the_new_version_at_once(app, client, trainee, tmp_path):
     assert b"Rewritten module" in page and b"Plain text module" not in page
     page = client.get(MODULE_URL).data  # the quiz, rendered once per version, too
     assert b"the owner alone use" in page and b"only the owner read and write" not in page
+
+
+def test_the_page_read_from_the_cache_shows_the_trainees_own_state(client, courses, trainee):
+    client.get(MODULE_URL)
+    client.post(QUIZ_URL, data={"q0": "2", "q1": ["1", "2"]})
+    page = client.get(MODULE_URL).get_data(as_text=True)
+    assert "You passed this quiz (best score 100%)" in page
+    assert not any(_checked(page, f"q0-{n}") for n in (1, 2, 3))  # a fresh form to retake
+    client.post(f"{MODULE_URL}/complete")
+    page = client.get(MODULE_URL).get_data(as_text=True)
+    assert 'id="module-done"' in page and "50%" in page
