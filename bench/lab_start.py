@@ -102,7 +102,7 @@ class Platform:
         return lab_runtime(self.app)
 
     def image(self) -> str:
-        from lms.labs.spec import load_lab
+        from lms.content.lab_parser import load_lab
 
         spec = load_lab(ROOT / "labs" / self.lab)
         tags = self.runtime().build(spec)

@@ -75,9 +75,9 @@ def start_labs(app, prefix: str, count: int) -> list[tuple[int, str]]:
     """``count`` running crowd labs, one per trainee: (LabSession id, trainee's email)."""
     from lms.auth.models import utcnow
     from lms.auth.services import create_user
+    from lms.content.lab_library import get_spec
     from lms.labs import engine
     from lms.labs.models import LabSession
-    from lms.labs.services import get_spec
 
     with app.app_context():
         db.create_all()

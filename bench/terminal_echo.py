@@ -183,9 +183,9 @@ def prepare(tmp: Path, prefix: str) -> dict:
 def start_lab(app, key: str) -> tuple[int, str]:
     from lms.auth.models import utcnow
     from lms.auth.services import create_user
+    from lms.content.lab_library import get_spec
     from lms.labs import engine
     from lms.labs.models import LabSession
-    from lms.labs.services import get_spec
 
     with app.app_context():
         db.create_all()

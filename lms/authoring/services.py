@@ -18,8 +18,8 @@ from flask import current_app
 
 from lms.catalog.loader import COURSE_SLUG, MODULE_FILE, QUIZ_FENCE, asset_url, load_course
 from lms.catalog.rendering import render_markdown
-from lms.catalog.services import SyncReport, known_lab_slugs, sync_courses
-from lms.content import ContentError, ContentIssue
+from lms.catalog.services import SyncReport, sync_courses
+from lms.content import ContentError, ContentIssue, lab_library
 
 MAX_FILE_BYTES = 512 * 1024
 
@@ -83,7 +83,7 @@ def validate_change(folder: CourseFolder, filename: str, text: str) -> list[Cont
         shutil.copytree(folder.path, copy)
         (copy / filename).write_text(text, encoding="utf-8")
         try:
-            load_course(copy, known_labs=known_lab_slugs())
+            load_course(copy, known_labs=lab_library.lab_slugs())
         except ContentError as exc:
             return [
                 ContentIssue(str(folder.path / Path(i.path).relative_to(copy)), i.line, i.message)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import or_, select
 
 from lms.auth.models import utcnow
 from lms.catalog.loader import CourseSource, load_courses
 from lms.catalog.models import Course, Module
-from lms.content import ContentIssue
+from lms.content import ContentIssue, lab_library
+from lms.content.lab_parser import load_labs
 from lms.extensions import db
 
 
@@ -23,70 +23,52 @@ class SyncReport:
     issues: list[ContentIssue] = field(default_factory=list)
 
 
-def known_lab_slugs(labs_dir: str | Path | None = None) -> set[str]:
-    labs_dir = Path(labs_dir or current_app.config["LMS_LABS_DIR"])
-    if not labs_dir.is_dir():
-        return set()
-    return {p.name for p in labs_dir.iterdir() if (p / "lab.yaml").is_file()}
-
-
 def check_content(courses_dir: str | Path, labs_dir: str | Path | None = None):
     """Validate courses and the labs they name: (valid courses, every issue)."""
-    issues: list[ContentIssue] = []
-    labs_dir = Path(labs_dir or current_app.config["LMS_LABS_DIR"])
-    lab_slugs = known_lab_slugs(labs_dir)
-    try:
-        from lms.labs.spec import load_labs
-    except ImportError:  # the labs domain is optional
-        load_labs = None
-    courses, course_issues = load_courses(Path(courses_dir), known_labs=lab_slugs)
-    issues.extend(course_issues)
-    if load_labs and labs_dir.is_dir():
-        used = {m.lab for c in courses for m in c.modules if m.lab}
+    labs_dir = Path(labs_dir or lab_library.labs_dir())
+    courses, issues = load_courses(Path(courses_dir), known_labs=lab_library.lab_slugs(labs_dir))
+    if labs_dir.is_dir():
+        used = _labs_used(courses)
         _specs, lab_issues = load_labs(labs_dir)
-        issues.extend(_as_content_issue(i) for i in lab_issues if _lab_of(i, labs_dir) in used)
+        issues.extend(i for i in lab_issues if _lab_of(i, labs_dir) in used)
     return courses, issues
 
 
 def lab_warnings(courses: list[CourseSource], labs_dir: str | Path | None = None):
     """Warnings (not errors) about the labs these courses use, such as check tasks that
     a symbolic link could fool; each a ContentIssue whose message starts with "warning:"."""
-    labs_dir = Path(labs_dir or current_app.config["LMS_LABS_DIR"])
-    try:
-        from lms.labs.spec import load_labs
-    except ImportError:  # the labs domain is optional
-        return []
+    labs_dir = Path(labs_dir or lab_library.labs_dir())
     if not labs_dir.is_dir():
         return []
-    used = {m.lab for c in courses for m in c.modules if m.lab}
     specs, _issues = load_labs(labs_dir)
-    return [
-        _as_content_issue(w) for slug in sorted(used & set(specs)) for w in specs[slug].warnings
-    ]
+    return [w for slug in sorted(_labs_used(courses) & set(specs)) for w in specs[slug].warnings]
 
 
-def _lab_of(issue, labs_dir: Path) -> str:
+def _labs_used(courses: list[CourseSource]) -> set[str]:
+    return {m.lab for c in courses for m in c.modules if m.lab}
+
+
+def _lab_of(issue: ContentIssue, labs_dir: Path) -> str:
     try:
         return Path(issue.path).resolve().relative_to(labs_dir.resolve()).parts[0]
     except ValueError:
         return ""
 
 
-def _as_content_issue(issue) -> ContentIssue:
-    return ContentIssue(str(issue.path), issue.line, issue.message)
-
-
 def sync_courses(courses_dir: str | Path, labs_dir: str | Path | None = None) -> SyncReport:
-    """Import valid courses; a course with any issue is skipped and its last version stays live."""
+    """Import valid courses; a course with any issue, in its own files or in a lab it uses,
+    is skipped and its last version stays live."""
+    labs_dir = Path(labs_dir or lab_library.labs_dir())
     courses, issues = check_content(courses_dir, labs_dir)
     report = SyncReport(issues=issues)
-    bad_courses = {Path(i.path).resolve() for i in issues}
+    bad_files = {Path(i.path).resolve() for i in issues}
+    broken_labs = {_lab_of(i, labs_dir) for i in issues} - {""}
     for source in courses:
-        if any(
-            p == source.folder.resolve() or source.folder.resolve() in p.parents
-            for p in bad_courses
-        ):
-            continue  # a lab this course uses is broken
+        folder = source.folder.resolve()
+        if any(p == folder or folder in p.parents for p in bad_files):
+            continue
+        if _labs_used([source]) & broken_labs:
+            continue
         outcome = _upsert_course(source)
         getattr(report, outcome).append(source.slug)
         db.session.commit()
@@ -138,7 +120,7 @@ def _sync_modules(course: Course, source: CourseSource) -> None:
 
 
 def visible_courses(user=None) -> list[Course]:
-    """Courses this user can see. Cohort-based visibility is added by lms.centres."""
+    """The published courses (every signed-in user sees the whole catalogue)."""
     return list(
         db.session.scalars(select(Course).where(Course.is_published).order_by(Course.title))
     )

@@ -1,6 +1,6 @@
 """Hands-on labs: sessions on the container engine, grading, per-trainee flags.
 
-``lms.labs.spec`` reads lab folders, ``lms.labs.runtime`` drives the engine;
+``lms.content.lab_library`` reads lab folders, ``lms.labs.runtime`` drives the engine;
 this package adds the sessions (``services``), grading (``grading``,
 ``flags``), the reaper (``reaper``), the pages (``views``), the JSON API
 (``api``, on the /api/v1 blueprint) and the ``lms labs`` commands (``cli``).

@@ -10,6 +10,7 @@ from flask import jsonify, request, url_for
 from flask_login import current_user, login_required
 
 from lms.api import bp, openapi
+from lms.content import lab_library
 from lms.labs import flags, grading, services
 from lms.labs.errors import BadLabRequest, LabActionError, SessionNotFound, TooManyAttempts
 from lms.labs.models import STARTING, LabSession
@@ -52,7 +53,7 @@ def _session(session_id: int, allow_staff: bool = False) -> LabSession:
 def session_json(session: LabSession) -> dict:
     """A session with its tasks and the trainee's state in each."""
     body = services.session_summary(session)
-    spec = services.get_spec(session.lab_slug)
+    spec = lab_library.get_spec(session.lab_slug)
     body["tasks"] = grading.task_states(session.user_id, spec) if spec else []
     body["url"] = url_for("api.labs_session", session_id=session.id)
     return body
@@ -164,7 +165,7 @@ def labs_restart(session_id: int):
 
 
 def _task_state(session: LabSession, task_id: str) -> dict | None:
-    spec = services.get_spec(session.lab_slug)
+    spec = lab_library.get_spec(session.lab_slug)
     states = grading.task_states(session.user_id, spec) if spec else []
     return next((t for t in states if t["id"] == task_id), None)
 

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from lms.labs.spec import load_labs
+from lms.content.lab_parser import load_labs
 
 
 @click.group("labs", help="Lab images and running labs.")

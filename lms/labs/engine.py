@@ -19,9 +19,9 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from flask import Flask, current_app
 
+from lms.content.lab_model import parse_size
 from lms.labs.errors import NOT_ANSWERING_MESSAGE, UNAVAILABLE_MESSAGE
 from lms.labs.runtime import EngineNotAnswering, EngineUnavailable, LabRuntime, get_runtime
-from lms.labs.spec import parse_size
 
 log = logging.getLogger(__name__)
 

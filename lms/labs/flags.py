@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from lms.auth.models import utcnow
+from lms.content.lab_model import LabSpec
 from lms.extensions import db
 from lms.labs.errors import BadLabRequest, TaskUnknown, TooManyAttempts
 from lms.labs.grading import complete_task
 from lms.labs.models import FLAG, FlagShare, LabSession, TaskAttempt
 from lms.labs.runtime import SecretFile
-from lms.labs.spec import LabSpec
 
 WRONG_FLAGS_PER_MINUTE = 10
 WINDOW = timedelta(minutes=1)

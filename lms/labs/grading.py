@@ -10,6 +10,8 @@ from sqlalchemy import func, select, update
 from lms.auth.models import User, utcnow
 from lms.catalog.models import Module
 from lms.catalog.rendering import render_inline
+from lms.content import lab_library
+from lms.content.lab_model import LabSpec, TaskSpec
 from lms.extensions import db
 from lms.labs import engine
 from lms.labs.errors import NotRunning, ServiceUnavailable, TaskUnknown, TooManyAttempts
@@ -24,7 +26,6 @@ from lms.labs.models import (
     TaskCompletion,
 )
 from lms.labs.runtime import EngineUnavailable, LabNotFound
-from lms.labs.spec import LabSpec, TaskSpec
 
 CHECKS_PER_MINUTE = 12
 OUTPUT_SHOWN = 1500  # characters of a check's output kept and shown
@@ -221,9 +222,7 @@ def lab_completion_rule(user: User, module: Module) -> list[str]:
     """A module that names a lab is complete only when every task of that lab is done."""
     if not module.lab_slug:
         return []
-    from lms.labs.services import get_spec
-
-    spec = get_spec(module.lab_slug)
+    spec = lab_library.get_spec(module.lab_slug)
     if spec is None or not spec.tasks:
         return []
     done = completed_tasks(user.id, spec.slug)

@@ -9,10 +9,11 @@ from flask import current_app
 from lms.auth.models import User
 from lms.catalog.models import Module
 from lms.catalog.rendering import render_markdown
+from lms.content import lab_library
+from lms.content.lab_model import LabSpec
 from lms.labs import engine, grading, services
 from lms.labs.errors import UNAVAILABLE_MESSAGE
 from lms.labs.models import LabSession
-from lms.labs.spec import LabSpec
 
 
 @dataclass
@@ -48,7 +49,7 @@ class PanelState:
 
 def panel_for(user: User, module: Module) -> PanelState:
     slug = module.lab_slug or ""
-    spec = services.get_spec(slug)
+    spec = lab_library.get_spec(slug)
     if spec is None:
         return PanelState(slug, None, None, [], "", False)
     cache = current_app.extensions.setdefault("lab_descriptions", {})

@@ -27,6 +27,7 @@ from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from lms.auth.models import utcnow
+from lms.content import lab_library
 from lms.extensions import db
 from lms.labs import engine, leases, services
 from lms.labs.models import FAILED, LIVE_STATUSES, RUNNING, STARTING, STOPPED, LabSession
@@ -188,7 +189,7 @@ def _resolve_interrupted_starts(report: ReapReport) -> None:
     runtime = engine.lab_runtime()
     on_engine = {lab.session_key: lab for lab in runtime.list_running()}
     for session_id, key, slug in lapsed:
-        spec = services.get_spec(slug)
+        spec = lab_library.get_spec(slug)
         found = on_engine.get(key)
         complete = (
             spec is not None

@@ -24,6 +24,8 @@ from sqlalchemy.exc import IntegrityError
 
 from lms.auth.models import User, utcnow
 from lms.catalog.models import Module
+from lms.content.lab_library import get_spec
+from lms.content.lab_model import LabSpec
 from lms.extensions import db
 from lms.labs import engine, leases
 from lms.labs.errors import (
@@ -38,11 +40,9 @@ from lms.labs.errors import (
 )
 from lms.labs.models import FAILED, LIVE_STATUSES, RUNNING, STARTING, STOPPED, LabSession
 from lms.labs.runtime import EngineUnavailable, ImageMissing, LabError, RunningLab
-from lms.labs.spec import SLUG_RE, LabSpec, LabSpecError, load_lab
 
 log = logging.getLogger(__name__)
 
-SPEC_CACHE_SECONDS = 30.0
 DEFAULT_KEY_PREFIX = "lab-"
 START_TIMEOUT = timedelta(minutes=10)  # a start still "starting" after this has failed
 # A process renews the lease of each start it queued every LEASE_RENEW_SECONDS; a start
@@ -60,35 +60,11 @@ reconcile_gate.set()
 # -- lab specs ----------------------------------------------------------------------------
 
 
-def get_spec(slug: str) -> LabSpec | None:
-    """The valid lab ``slug`` of LMS_LABS_DIR (cached for a few seconds), or None."""
-    if not slug or not SLUG_RE.match(slug):
-        return None
-    cache = current_app.extensions.setdefault("lab_specs", {})
-    hit = cache.get(slug)
-    if hit and time.monotonic() - hit[0] < SPEC_CACHE_SECONDS:
-        return hit[1]
-    folder = Path(current_app.config["LMS_LABS_DIR"]) / slug
-    if not folder.is_dir():
-        return None  # not cached: unknown names must not grow the cache
-    try:
-        spec = load_lab(folder)
-    except LabSpecError as exc:
-        log.warning("lab %s is invalid and cannot be started:\n%s", slug, exc)
-        spec = None
-    cache[slug] = (time.monotonic(), spec)
-    return spec
-
-
 def require_spec(slug: str) -> LabSpec:
     spec = get_spec(slug)
     if spec is None:
         raise LabUnknown(f"There is no lab called “{slug}” on this platform.")
     return spec
-
-
-def clear_spec_cache() -> None:
-    current_app.extensions.pop("lab_specs", None)
 
 
 # -- finding sessions ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from lms.auth.access import role_required
 from lms.auth.models import Role
 from lms.catalog.models import Module
+from lms.content import lab_library
 from lms.extensions import db
 from lms.labs import bp, flags, grading, services
 from lms.labs.errors import LabActionError
@@ -159,7 +160,7 @@ def admin_sessions():
         "labs/admin.html",
         overview=services.platform_labs(),
         limits=services.limits(),
-        spec_of=services.get_spec,
+        spec_of=lab_library.get_spec,
     )
 
 

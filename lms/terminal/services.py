@@ -16,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from lms.auth.models import User, utcnow
+from lms.content import lab_library
+from lms.content.lab_model import LabSpec, TaskSpec
 from lms.extensions import db
 from lms.labs.models import RUNNING, LabSession, TaskAttempt
 from lms.labs.runtime.base import LabError, LabNotFound, LabRuntime
-from lms.labs.spec import LabSpec, TaskSpec
 from lms.terminal.asciicast import AsciicastWriter, folder_size
 from lms.terminal.bridge import Slot, Terminal, TerminalKey, TerminalLimits, hub
 from lms.terminal.commands import Command
@@ -47,10 +48,8 @@ def lab_runtime() -> LabRuntime:
 
 
 def lab_spec(slug: str) -> LabSpec | None:
-    """The valid lab ``slug`` (the labs domain reads and caches lab folders)."""
-    from lms.labs.services import get_spec
-
-    return get_spec(slug)
+    """The valid lab ``slug`` (read and cached by the lab library)."""
+    return lab_library.get_spec(slug)
 
 
 def web_ports(spec: LabSpec | None) -> list[tuple[str, int]]:

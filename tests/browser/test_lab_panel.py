@@ -8,9 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from lms.auth.services import find_user_by_email
+from lms.content.lab_parser import load_lab
 from lms.labs import engine
 from lms.labs.flags import flag_for
-from lms.labs.spec import load_lab
 from tests.conftest import ROOT
 from tests.lab_support import new_prefix
 

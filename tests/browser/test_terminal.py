@@ -35,7 +35,7 @@ def lab_app(live_app, docker_client, tmp_path_factory):
     prefix = live_app.config["LMS_LAB_SESSION_PREFIX"] = new_prefix()
     live_app.config["LMS_RECORDINGS_DIR"] = str(tmp_path_factory.mktemp("recordings"))
     with live_app.app_context():
-        from lms.labs.services import get_spec
+        from lms.content.lab_library import get_spec
 
         for slug in ("shell-basics", "web-injection"):
             engine.lab_runtime().build(get_spec(slug))

@@ -19,6 +19,8 @@ from pathlib import Path
 import docker  # noqa: E402
 import pytest
 
+from lms.content.lab_model import LabSpec
+from lms.content.lab_parser import load_lab, load_labs
 from lms.labs.runtime import (
     LABEL_CONTAINER,
     LABEL_PLATFORM,
@@ -26,7 +28,6 @@ from lms.labs.runtime import (
     PLATFORM_NAME,
     SecretFile,
 )
-from lms.labs.spec import LabSpec, load_lab, load_labs
 from tests.conftest import PASSWORD
 from tests.programme import EMAILS, Programme, build_programme
 

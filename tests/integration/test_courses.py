@@ -129,3 +129,23 @@ def test_removed_module_is_retired_not_deleted(app, tmp_path):
         course = db.session.scalar(db.select(Course))
         assert [m.slug for m in course.live_modules] == ["first-steps"]
         assert len(course.modules) == 2
+
+
+def test_a_course_whose_lab_is_broken_is_not_imported(app, tmp_path):
+    from lms.catalog.services import sync_courses
+
+    folder, labs = tmp_path / "courses", tmp_path / "labs"
+    shutil.copytree(FIXTURE_COURSES, folder)
+    module = folder / "demo-course" / "01-first-steps.md"
+    module.write_text(module.read_text().replace("duration: 10\n", "duration: 10\nlab: tiny\n", 1))
+    (labs / "tiny").mkdir(parents=True)
+    (labs / "tiny" / "Dockerfile").write_text("FROM lms-base/busybox:latest\n")
+    (labs / "tiny" / "lab.yaml").write_text("title: Tiny\nnetwork: wide\n")
+    with app.app_context():
+        report = sync_courses(folder, labs)
+        assert report.created == [] and db.session.scalar(db.select(Course)) is None
+        assert [f"{i.line}: {i.message}" for i in report.issues] == [
+            "2: network: 'wide' is not one of isolated, none"
+        ]
+        (labs / "tiny" / "lab.yaml").write_text("title: Tiny\nnetwork: isolated\n")
+        assert sync_courses(folder, labs).created == ["demo-course"]

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from lms.auth.models import utcnow
+from lms.content.lab_parser import load_lab
 from lms.extensions import db
 from lms.labs import services
 from lms.labs.errors import NOT_ANSWERING_MESSAGE
@@ -26,7 +27,6 @@ from lms.labs.leases import process_identity
 from lms.labs.models import LabSession
 from lms.labs.reaper import reap, reconcile
 from lms.labs.runtime import LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME, get_runtime
-from lms.labs.spec import load_lab
 from tests.conftest import PASSWORD, ROOT
 from tests.lab_support import FIXTURE_LABS, ApiClient, close_lab_app, create_user, make_lab_app
 

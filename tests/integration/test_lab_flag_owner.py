@@ -18,8 +18,8 @@ import requests
 import yaml
 from werkzeug.serving import make_server
 
+from lms.content.lab_parser import load_lab
 from lms.labs.runtime import SecretFile, StartFailed, get_runtime
-from lms.labs.spec import load_lab
 from tests.conftest import PASSWORD
 from tests.integration.test_terminal import Shell
 from tests.lab_support import FIXTURE_LABS, ApiClient, close_lab_app, create_user, make_lab_app

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from lms.auth.models import utcnow
+from lms.content.lab_parser import load_lab
 from lms.extensions import db
 from lms.labs import engine, services
 from lms.labs.errors import IMAGE_MISSING_MESSAGE, UNAVAILABLE_MESSAGE
@@ -23,7 +24,6 @@ from lms.labs.flags import flag_for
 from lms.labs.models import FlagShare, LabSession, TaskCompletion
 from lms.labs.reaper import reap, reconcile
 from lms.labs.runtime import LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME
-from lms.labs.spec import load_lab
 from tests.conftest import PASSWORD
 from tests.lab_support import (
     FIXTURE_LABS,

@@ -29,9 +29,9 @@ import pytest
 import requests
 
 from lms import create_app
+from lms.content.lab_parser import load_lab
 from lms.extensions import db
 from lms.labs.runtime import LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME
-from lms.labs.spec import load_lab
 from tests.conftest import PASSWORD, ROOT, reset_schema, test_config
 from tests.integration.test_terminal import Shell, cookie_header
 from tests.lab_support import handshake_status

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lms.labs.check_links import unguarded_trainee_paths
-from lms.labs.spec import LabSpecError, load_lab, load_labs
+from lms.content.check_links import unguarded_trainee_paths
+from lms.content.lab_model import LabSpecError
+from lms.content.lab_parser import load_lab, load_labs
 
 ROOT = Path(__file__).resolve().parents[2]
 

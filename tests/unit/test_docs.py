@@ -12,7 +12,7 @@ import click
 import pytest
 
 from lms import config
-from lms.labs import spec
+from lms.content import lab_model as spec
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -34,7 +34,7 @@ def missing(keys, documented: set[str]) -> list[str]:
     return sorted(set(keys) - documented)
 
 
-# -- lab.yaml: lms/labs/spec.py ----------------------------------------------------------
+# -- lab.yaml: lms/content/lab_model.py---------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lms.auth.models import utcnow
+from lms.content.lab_library import get_spec
 from lms.extensions import db
 from lms.labs import engine, services
 from lms.labs.errors import CapacityReached, ExtendLimit, TooManyAttempts
@@ -65,7 +66,7 @@ def test_flag_is_written_as_a_secret_file_at_start(app, fake):
     [secret] = next(iter(fake.labs.values()))["secrets"]
     with app.app_context():
         assert secret.content == flag_for(user_id, "tiny-lab").encode() + b"\n"
-        spec = services.get_spec("tiny-lab")
+        spec = get_spec("tiny-lab")
         assert flag_secrets(spec, user_id) == [secret]
     assert (secret.container, secret.path, secret.mode) == ("main", "/root/flag.txt", 0o400)
 
@@ -94,7 +95,7 @@ def test_a_flag_of_another_trainee_is_recorded_as_a_share(app):
     bob_id, _, _ = started(app, "b@example.org")
     with app.app_context():
         session = db.session.get(LabSession, alice_body["id"])
-        spec = services.get_spec("tiny-lab")
+        spec = get_spec("tiny-lab")
         outcome = submit_flag(session, spec, "read-flag", flag_for(bob_id, "tiny-lab"))
         assert (outcome.correct, outcome.shared) == (False, True)
         share = db.session.scalar(select(FlagShare))
@@ -118,9 +119,7 @@ def test_flag_shares_page_is_for_staff(app, client):
     bob_id, _, _ = started(app, "b@example.org")
     with app.app_context():
         session = db.session.get(LabSession, alice_body["id"])
-        submit_flag(
-            session, services.get_spec("tiny-lab"), "read-flag", flag_for(bob_id, "tiny-lab")
-        )
+        submit_flag(session, get_spec("tiny-lab"), "read-flag", flag_for(bob_id, "tiny-lab"))
     create_user(app, "teacher@example.org", role="instructor")
     create_user(app, "stranger@example.org", role="instructor")
     client.post("/login", data={"email": "stranger@example.org", "password": PASSWORD})

@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lms.labs.spec import (
-    LabSpecError,
-    Limits,
-    SpecIssue,
-    format_issue,
-    load_lab,
-    load_labs,
-    parse_size,
-)
+from lms.content import ContentIssue
+from lms.content.lab_model import LabSpecError, Limits, parse_size
+from lms.content.lab_parser import load_lab, load_labs
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ("shell-basics", "suid-hunt", "web-injection", "log-triage")
@@ -34,15 +28,15 @@ def make_lab(
     return folder
 
 
-def errors_of(folder: Path, **kwargs) -> list[SpecIssue]:
+def errors_of(folder: Path, **kwargs) -> list[ContentIssue]:
     with pytest.raises(LabSpecError) as caught:
         load_lab(folder, **kwargs)
     return caught.value.errors
 
 
-def find(errors: list[SpecIssue], fragment: str) -> SpecIssue:
+def find(errors: list[ContentIssue], fragment: str) -> ContentIssue:
     matches = [e for e in errors if fragment in e.message]
-    assert matches, f"no error containing {fragment!r} in {[format_issue(e) for e in errors]}"
+    assert matches, f"no error containing {fragment!r} in {[str(e) for e in errors]}"
     return matches[0]
 
 
@@ -165,7 +159,7 @@ def test_every_error_is_reported_with_file_and_line(tmp_path):
     for fragment, line in expected.items():
         assert find(errors, fragment).line == line, fragment
     assert (
-        format_issue(find(errors, "10zb")) == f"{path}:2: memory: 10zb is not a size like "
+        str(find(errors, "10zb")) == f"{path}:2: memory: 10zb is not a size like "
         "256m (at least 16m)"
     )
 
@@ -315,22 +309,22 @@ def test_load_labs_collects_valid_labs_and_issues(tmp_path):
     (tmp_path / "not-a-lab").mkdir()
     labs, issues = load_labs(tmp_path)
     assert list(labs) == ["good"]
-    assert [format_issue(i) for i in issues] == [
+    assert [str(i) for i in issues] == [
         f"{tmp_path / 'bad' / 'lab.yaml'}:2: network: 'wide' is not one of isolated, none"
     ]
     assert load_labs(tmp_path / "missing")[1][0].message == "labs folder not found"
 
 
-def test_format_issue_without_line():
+def test_issue_without_line():
     assert (
-        format_issue(SpecIssue("labs/x/lab.yaml", None, "lab.yaml not found"))
+        str(ContentIssue("labs/x/lab.yaml", None, "lab.yaml not found"))
         == "labs/x/lab.yaml: lab.yaml not found"
     )
 
 
 def test_shipped_labs_load_without_error():
     labs, issues = load_labs(ROOT / "labs")
-    assert issues == [], [format_issue(i) for i in issues]
+    assert issues == [], [str(i) for i in issues]
     assert set(SHIPPED) <= set(labs)
     for slug in SHIPPED:
         spec = labs[slug]

@@ -22,7 +22,7 @@ from lms.centres.reports.dashboard import (
     cohort_modules,
     cohort_progress,
 )
-from lms.centres.reports.dashboard_queries import FAILED_ATTEMPTS, lab_task_totals
+from lms.centres.reports.dashboard_queries import FAILED_ATTEMPTS
 from lms.centres.reports.lab_time import session_minutes
 from lms.centres.reports.summaries import (
     CentreSummary,
@@ -58,7 +58,6 @@ __all__ = [
     "cohort_modules",
     "cohort_progress",
     "cohort_summaries",
-    "lab_task_totals",
     "programme_overview",
     "session_minutes",
     "trainee_report",

@@ -16,6 +16,7 @@ from lms.centres.models import Cohort
 from lms.centres.reports import dashboard_queries as queries
 from lms.centres.reports.dashboard_queries import FAILED_ATTEMPTS
 from lms.centres.reports.lab_time import session_minutes
+from lms.content import lab_library
 from lms.labs.flags import shares_involving
 from lms.progress.models import DONE, IN_PROGRESS, NOT_STARTED
 
@@ -183,7 +184,7 @@ def cohort_modules(cohort: Cohort, course_slug: str | None = None):
                 bool(r.quiz),
             )
         )
-    totals = queries.lab_task_totals({m.lab_slug for m in modules if m.lab_slug})
+    totals = lab_library.task_totals({m.lab_slug for m in modules if m.lab_slug})
     for m in modules:
         m.lab_tasks = totals.get(m.lab_slug, 0) if m.lab_slug else 0
     return list(courses.values()), modules

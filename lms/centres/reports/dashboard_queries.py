@@ -8,10 +8,6 @@ no per-trainee query, no lazy relationship loaded in a loop or a template.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
-from flask import current_app
 from sqlalchemy import and_, case, func, select
 
 from lms.auth.models import User
@@ -22,31 +18,6 @@ from lms.labs.models import LabSession, TaskAttempt, TaskCompletion
 from lms.progress.models import ModuleProgress, QuizAttempt
 
 FAILED_ATTEMPTS = 3  # this many failed flags/checks on one task (or quiz attempts) is "stuck"
-
-_lab_task_cache: dict[Path, tuple[float, int]] = {}
-
-
-def lab_task_totals(slugs: set[str]) -> dict[str, int]:
-    """Number of tasks of each lab, read from its lab.yaml (cached until the file changes)."""
-    labs_dir = Path(current_app.config["LMS_LABS_DIR"])
-    totals = {}
-    for slug in slugs:
-        path = labs_dir / slug / "lab.yaml"
-        try:
-            mtime = path.stat().st_mtime
-        except OSError:
-            totals[slug] = 0
-            continue
-        cached = _lab_task_cache.get(path)
-        if cached is None or cached[0] != mtime:
-            try:
-                tasks = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("tasks") or []
-            except (OSError, yaml.YAMLError, AttributeError):
-                tasks = []
-            cached = (mtime, len(tasks) if isinstance(tasks, list) else 0)
-            _lab_task_cache[path] = cached
-        totals[slug] = cached[1]
-    return totals
 
 
 def members_of(cohort_id: int):

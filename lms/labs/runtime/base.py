@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from lms.labs.spec import LabSpec
+    from lms.content.lab_model import LabSpec
 
 # Labels put on every engine object the platform creates. Sweeps use the same
 # constants, so a sweep can never miss what a start created.

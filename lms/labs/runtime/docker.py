@@ -37,6 +37,7 @@ import docker.errors
 import requests
 from docker.types import IPAMConfig, IPAMPool, LogConfig
 
+from lms.content.lab_model import ContainerSpec, LabSpec, Limits
 from lms.labs.runtime.base import (
     LABEL_CONTAINER,
     LABEL_LAB,
@@ -58,7 +59,6 @@ from lms.labs.runtime.base import (
     ShellClosed,
     StartFailed,
 )
-from lms.labs.spec import ContainerSpec, LabSpec, Limits
 
 log = logging.getLogger(__name__)
 

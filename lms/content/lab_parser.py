@@ -1,8 +1,12 @@
-"""Lab specifications: parse and validate ``labs/<slug>/lab.yaml`` (docs/lab-format.md).
+"""Parse and validate ``labs/<slug>/lab.yaml`` into a ``LabSpec`` (docs/lab-format.md).
 
 ``load_lab`` returns a frozen ``LabSpec`` or raises ``LabSpecError`` carrying
 every problem found, each with the file and line, so an instructor fixes a lab
 in one pass. The runtime and the services only ever see a valid ``LabSpec``.
+
+Over 400 lines on purpose: one walk over one document, whose methods share its line map
+and the containers read so far; each section (limits, containers, flag, tasks) is a few
+short methods, and lab_model.py holds what they build.
 """
 
 from __future__ import annotations
@@ -15,257 +19,46 @@ from typing import Any
 
 import yaml
 
-from lms.labs.check_links import unguarded_trainee_paths
-
-LAB_FILE = "lab.yaml"
-SLUG_RE = re.compile(r"^(?=.{1,64}$)[a-z0-9]+(?:-[a-z0-9]+)*$")
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
-TASK_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
-SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-NETWORK_MODES = ("isolated", "none")
-TASK_TYPES = ("flag", "check")
-MIN_MEMORY = 16 * 1024**2
-HASH_SKIP = {"__pycache__", ".git"}
-MAX_CHECK_SECONDS = 120  # the runtime's API timeout (150 s) must stay above it
-
-# Linux capability names (without CAP_), and those a lab may add back: Docker's
-# default set plus a few a security course needs. The rest (SYS_ADMIN,
-# SYS_MODULE, BPF, ...) reach the host kernel and are refused.
-LAB_CAPABILITIES = frozenset(
-    {
-        "AUDIT_WRITE",
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "DAC_READ_SEARCH",
-        "FOWNER",
-        "FSETID",
-        "IPC_LOCK",
-        "KILL",
-        "LEASE",
-        "MKNOD",
-        "NET_ADMIN",
-        "NET_BIND_SERVICE",
-        "NET_BROADCAST",
-        "NET_RAW",
-        "SETFCAP",
-        "SETGID",
-        "SETPCAP",
-        "SETUID",
-        "SYS_CHROOT",
-        "SYS_NICE",
-        "SYS_PTRACE",
-        "SYS_RESOURCE",
-    }
+from lms.content.check_links import unguarded_trainee_paths
+from lms.content.issues import ContentIssue
+from lms.content.lab_model import (
+    CAPABILITIES,
+    CHECK_USERS,
+    CONTAINER_KEYS,
+    FLAG_KEYS,
+    HASH_SKIP,
+    LAB_CAPABILITIES,
+    LAB_FILE,
+    LIMIT_KEYS,
+    MAX_CHECK_SECONDS,
+    MIN_MEMORY,
+    NAME_RE,
+    NETWORK_MODES,
+    SLUG_RE,
+    TASK_ID_RE,
+    TASK_KEYS,
+    TOP_KEYS,
+    ContainerSpec,
+    FlagSpec,
+    LabSpec,
+    LabSpecError,
+    Limits,
+    TaskSpec,
+    format_size,
+    parse_size,
 )
-CAPABILITIES = frozenset(
-    {
-        "AUDIT_CONTROL",
-        "AUDIT_READ",
-        "AUDIT_WRITE",
-        "BLOCK_SUSPEND",
-        "BPF",
-        "CHECKPOINT_RESTORE",
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "DAC_READ_SEARCH",
-        "FOWNER",
-        "FSETID",
-        "IPC_LOCK",
-        "IPC_OWNER",
-        "KILL",
-        "LEASE",
-        "LINUX_IMMUTABLE",
-        "MAC_ADMIN",
-        "MAC_OVERRIDE",
-        "MKNOD",
-        "NET_ADMIN",
-        "NET_BIND_SERVICE",
-        "NET_BROADCAST",
-        "NET_RAW",
-        "PERFMON",
-        "SETFCAP",
-        "SETGID",
-        "SETPCAP",
-        "SETUID",
-        "SYSLOG",
-        "SYS_ADMIN",
-        "SYS_BOOT",
-        "SYS_CHROOT",
-        "SYS_MODULE",
-        "SYS_NICE",
-        "SYS_PACCT",
-        "SYS_PTRACE",
-        "SYS_RAWIO",
-        "SYS_RESOURCE",
-        "SYS_TIME",
-        "SYS_TTY_CONFIG",
-        "WAKE_ALARM",
-    }
-)
-
-TOP_KEYS = {
-    "title",
-    "description",
-    "ttl_minutes",
-    "max_minutes",
-    "limits",
-    "network",
-    "workstation",
-    "containers",
-    "flag",
-    "tasks",
-}
-LIMIT_KEYS = {"memory", "cpus", "pids"}
-CONTAINER_KEYS = {"build", "image", "user", "workdir", "capabilities", "setuid", "ports"}
-FLAG_KEYS = {"container", "path", "mode", "uid", "gid"}
-TASK_KEYS = {"id", "title", "type", "points", "hint", "container", "run", "timeout_seconds", "as"}
-CHECK_USERS = ("user", "root")  # `as:` of a check task: the container's user (default) or root
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of one container."""
-
-    memory_bytes: int = 256 * 1024**2
-    cpus: float = 0.5
-    pids: int = 128
-
-
-@dataclass(frozen=True)
-class ContainerSpec:
-    """One container of a lab: built from a folder of the lab, or a named image."""
-
-    name: str
-    build: str | None = None
-    image: str | None = None
-    user: str | None = None
-    workdir: str | None = None
-    capabilities: tuple[str, ...] = ()
-    setuid: bool = False
-    ports: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class FlagSpec:
-    """Where the per-trainee flag is written at start, and its ``mode``.
-
-    The file belongs to the flag container's ``user`` (root when it names none) unless
-    ``uid``/``gid`` give its owner by number; None: not given.
-    """
-
-    container: str
-    path: str
-    mode: int = 0o400
-    uid: int | None = None
-    gid: int | None = None
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """A graded task: the trainee submits the flag, or the platform runs ``run``."""
-
-    id: str
-    title: str
-    type: str
-    points: int = 10
-    hint: str | None = None
-    container: str | None = None
-    run: str | None = None
-    timeout_seconds: int = 20
-    run_as: str = "user"  # "user": the container's `user` (image default when none); "root"
-
-
-@dataclass(frozen=True)
-class LabSpec:
-    """A validated lab. ``content_hash`` changes whenever lab.yaml or a build folder does."""
-
-    slug: str
-    title: str
-    description: str
-    limits: Limits
-    network: str
-    workstation: str
-    containers: dict[str, ContainerSpec]
-    flag: FlagSpec | None
-    tasks: tuple[TaskSpec, ...]
-    folder: Path
-    content_hash: str
-    ttl_minutes: int = 60
-    max_minutes: int = 180
-    warnings: tuple[SpecIssue, ...] = ()  # not errors: `lms courses check` prints them
-
-    def task(self, task_id: str) -> TaskSpec | None:
-        return next((t for t in self.tasks if t.id == task_id), None)
-
-    def check_user(self, task: TaskSpec) -> str:
-        """Who a check task runs as in its container: ``"0"`` for ``as: root``, otherwise the
-        container's ``user``, or ``""`` (the image's own user) when it names none."""
-        if task.run_as == "root":
-            return "0"
-        container = self.containers.get(task.container or self.workstation)
-        return (container.user if container else None) or ""
-
-    @property
-    def ports(self) -> dict[str, tuple[int, ...]]:
-        """Web ports per container, for the platform's proxy."""
-        return {name: c.ports for name, c in self.containers.items() if c.ports}
-
-
-@dataclass(frozen=True)
-class SpecIssue:
-    """One problem in a lab: file, 1-based line (None: the whole file) and message."""
-
-    path: str
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        return format_issue(self)
-
-
-class LabSpecError(Exception):
-    """A lab failed validation; ``errors`` lists every problem found."""
-
-    def __init__(self, errors: list[SpecIssue]):
-        self.errors = errors
-        super().__init__("\n".join(format_issue(e) for e in errors))
-
-
-def format_issue(issue: SpecIssue) -> str:
-    """``path:line: message`` (``path: message`` when no line applies)."""
-    if issue.line is None:
-        return f"{issue.path}: {issue.message}"
-    return f"{issue.path}:{issue.line}: {issue.message}"
-
-
-def parse_size(text: Any) -> int | None:
-    """``256m`` -> bytes (binary units k, m, g, t; optional ``b``/``ib``); None if not a size."""
-    if isinstance(text, bool) or not isinstance(text, int | float | str):
-        return None
-    match = SIZE_RE.match(str(text))
-    if not match:
-        return None
-    return int(float(match.group(1)) * SIZE_UNITS[match.group(2).lower()])
-
-
-def format_size(size: int) -> str:
-    for unit in ("t", "g", "m", "k"):
-        if size % SIZE_UNITS[unit] == 0:
-            return f"{size // SIZE_UNITS[unit]}{unit}"
-    return str(size)
 
 
 def load_labs(
     labs_dir: str | Path, max_limits: Limits | None = None
-) -> tuple[dict[str, LabSpec], list[SpecIssue]]:
+) -> tuple[dict[str, LabSpec], list[ContentIssue]]:
     """Load every folder with a lab.yaml under ``labs_dir``: valid labs by slug, and all
     issues found (a lab with issues is left out of the dict)."""
     labs: dict[str, LabSpec] = {}
-    issues: list[SpecIssue] = []
+    issues: list[ContentIssue] = []
     root = Path(labs_dir)
     if not root.is_dir():
-        return labs, [SpecIssue(str(root), None, "labs folder not found")]
+        return labs, [ContentIssue(str(root), None, "labs folder not found")]
     for folder in sorted(p for p in root.iterdir() if (p / LAB_FILE).is_file()):
         try:
             labs[folder.name] = load_lab(folder, max_limits)
@@ -306,7 +99,7 @@ class _Document:
 
     def __init__(self, path: Path):
         self.path = path
-        self.issues: list[SpecIssue] = []
+        self.issues: list[ContentIssue] = []
         self.lines: dict[tuple, int] = {}
         self.scalars: dict[tuple, str] = {}
         self.data: Any = None
@@ -327,7 +120,7 @@ class _Document:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark else None
             problem = f"invalid YAML: {_yaml_problem(exc)}"
-            self.issues.append(SpecIssue(str(self.path), line, problem))
+            self.issues.append(ContentIssue(str(self.path), line, problem))
             return
         if node is not None:
             self._map_lines(node, ())
@@ -351,7 +144,7 @@ class _Document:
         return self.lines.get(path)
 
     def error(self, path: tuple, message: str) -> None:
-        self.issues.append(SpecIssue(str(self.path), self.line(path), message))
+        self.issues.append(ContentIssue(str(self.path), self.line(path), message))
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
@@ -732,7 +525,7 @@ class _LabParser:
             )
         return "root" if value == "root" else "user"
 
-    def _link_warnings(self, tasks: tuple[TaskSpec, ...]) -> list[SpecIssue]:
+    def _link_warnings(self, tasks: tuple[TaskSpec, ...]) -> list[ContentIssue]:
         warnings = []
         for index, task in enumerate(tasks):
             if task.type != "check" or not task.run:
@@ -742,7 +535,7 @@ class _LabParser:
             for target in unguarded_trainee_paths(task.run, home):
                 who = "as root, " if task.run_as == "root" else ""
                 warnings.append(
-                    SpecIssue(
+                    ContentIssue(
                         str(self.doc.path),
                         self.doc.line(("tasks", index, "run")),
                         f"warning: task {task.id}: the check {who}reads {target}, which the "

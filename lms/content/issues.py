@@ -10,11 +10,15 @@ import yaml
 
 @dataclass(frozen=True)
 class ContentIssue:
+    """One problem: file, 1-based line (None: the whole file) and message."""
+
     path: str
-    line: int
+    line: int | None
     message: str
 
     def __str__(self) -> str:
+        if self.line is None:
+            return f"{display_path(self.path)}: {self.message}"
         return f"{display_path(self.path)}:{self.line}: {self.message}"
 
 
