@@ -97,7 +97,7 @@ class Platform:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def runtime(self):
-        from lms.labs.engine import lab_runtime
+        from lms.labs.app_runtime import lab_runtime
 
         return lab_runtime(self.app)
 
@@ -140,7 +140,7 @@ class Platform:
         api.post(f"{self.url}/api/v1/labs/sessions/{session_id}/stop").raise_for_status()
 
     def wait_idle(self) -> None:
-        from lms.labs.engine import background
+        from lms.labs.workers import background
 
         background(self.app).wait_idle(300)
 

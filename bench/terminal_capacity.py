@@ -76,7 +76,7 @@ def start_labs(app, prefix: str, count: int) -> list[tuple[int, str]]:
     from lms.auth.models import utcnow
     from lms.auth.services import create_user
     from lms.content.lab_library import get_spec
-    from lms.labs import engine
+    from lms.labs import app_runtime
     from lms.labs.models import LabSession
 
     with app.app_context():
@@ -84,7 +84,7 @@ def start_labs(app, prefix: str, count: int) -> list[tuple[int, str]]:
         create_user("reader@bench.example.org", PASSWORD, name="Reader")
         db.session.commit()
         spec = get_spec("crowd")
-        runtime = engine.lab_runtime()
+        runtime = app_runtime.lab_runtime()
         runtime.build(spec)
         labs = []
         for number in range(count):
@@ -385,9 +385,9 @@ def main() -> int:
                 server.terminate()
                 server.wait(timeout=60)
             with app.app_context():
-                from lms.labs import engine
+                from lms.labs import app_runtime
 
-                engine.lab_runtime().remove_orphans(set(), key_prefix=prefix)
+                app_runtime.lab_runtime().remove_orphans(set(), key_prefix=prefix)
                 db.session.remove()
                 db.engine.dispose()
     return 0

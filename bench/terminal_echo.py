@@ -184,7 +184,7 @@ def start_lab(app, key: str) -> tuple[int, str]:
     from lms.auth.models import utcnow
     from lms.auth.services import create_user
     from lms.content.lab_library import get_spec
-    from lms.labs import engine
+    from lms.labs import app_runtime
     from lms.labs.models import LabSession
 
     with app.app_context():
@@ -192,7 +192,7 @@ def start_lab(app, key: str) -> tuple[int, str]:
         user = create_user("bench-terminal@example.org", PASSWORD, name="Bench")
         db.session.commit()
         spec = get_spec(LAB)
-        runtime = engine.lab_runtime()
+        runtime = app_runtime.lab_runtime()
         runtime.build(spec)
         runtime.start(key, spec, str(user.id), [])
         session = LabSession(
@@ -285,10 +285,10 @@ def main() -> int:
             )
             cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
 
-            from lms.labs import engine
+            from lms.labs import app_runtime
 
             with app.app_context():
-                api = engine.lab_runtime().api
+                api = app_runtime.lab_runtime().api
             bridge = BridgeShell(base, cookie, session_id)
             direct = DirectShell(api, container_id, "trainee", "/home/trainee")
             for shell in (bridge, direct):
@@ -312,9 +312,9 @@ def main() -> int:
             elif server is not None:
                 server.shutdown()
             with app.app_context():
-                from lms.labs import engine
+                from lms.labs import app_runtime
 
-                engine.lab_runtime().stop(key)
+                app_runtime.lab_runtime().stop(key)
                 db.session.remove()
                 db.engine.dispose()
 

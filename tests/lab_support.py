@@ -50,18 +50,18 @@ def make_lab_app(tmp_path: Path, **overrides):
 
 def close_lab_app(app) -> None:
     """Wait for the app's background starts and stops, sweep its prefix, close the database."""
-    from lms.labs import engine
+    from lms.labs import app_runtime, workers
 
     with app.app_context():
-        workers = app.extensions.get(engine.WORKERS_KEY)
-        if workers is not None:
-            workers.wait_idle(60)
-        runtime = app.extensions.get(engine.RUNTIME_KEY)
+        pool = app.extensions.get(workers.WORKERS_KEY)
+        if pool is not None:
+            pool.wait_idle(60)
+        runtime = app.extensions.get(app_runtime.RUNTIME_KEY)
         if runtime is not None:
             with suppress(Exception):
                 runtime.remove_orphans(set(), key_prefix=app.config["LMS_LAB_SESSION_PREFIX"])
-        if workers is not None:
-            workers.shutdown()
+        if pool is not None:
+            pool.shutdown()
         db.session.remove()
         db.engine.dispose()
 

@@ -6,7 +6,8 @@ this package adds the sessions (``services``), grading (``grading``,
 (``api``, on the /api/v1 blueprint) and the ``lms labs`` commands (``cli``).
 
 For the terminal: ``services.get_session_for(user, session_id, allow_staff)``
-authorises access to a session, ``engine.lab_runtime()`` opens shells.
+authorises access to a session, ``app_runtime.lab_runtime()`` opens shells (``workers``
+runs starts and stops off the request, ``health`` tells whether the engine is up).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def labs():
 @with_appcontext
 def build_command(slug, force, quiet):
     """Build the images of every lab (or of SLUG), tagged by content: unchanged labs are skipped."""
-    from lms.labs.engine import lab_runtime
+    from lms.labs.app_runtime import lab_runtime
     from lms.labs.runtime import EngineUnavailable, LabError
 
     labs_dir = Path(current_app.config["LMS_LABS_DIR"])

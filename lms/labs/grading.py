@@ -13,7 +13,7 @@ from lms.catalog.rendering import render_inline
 from lms.content import lab_library
 from lms.content.lab_model import LabSpec, TaskSpec
 from lms.extensions import db
-from lms.labs import engine
+from lms.labs import app_runtime, health
 from lms.labs.errors import NotRunning, ServiceUnavailable, TaskUnknown, TooManyAttempts
 from lms.labs.models import (
     CHECK,
@@ -73,7 +73,7 @@ def run_check(session: LabSession, spec: LabSpec, task_id: str) -> CheckOutcome:
         raise NotRunning("Start the lab first: checks look at what you did inside it.")
     _check_rate(session.user_id, spec.slug)
     try:
-        result = engine.lab_runtime().run_check(
+        result = app_runtime.lab_runtime().run_check(
             session.key,
             task.container or spec.workstation,
             task.run or "false",
@@ -84,7 +84,7 @@ def run_check(session: LabSession, spec: LabSpec, task_id: str) -> CheckOutcome:
         _mark_vanished(session)
         raise NotRunning("Your lab is no longer running. Start it again, then check.") from exc
     except EngineUnavailable as exc:
-        engine.engine_health().mark(False)
+        health.engine_health().mark(False)
         raise ServiceUnavailable() from exc
     output = result.output.strip()[-OUTPUT_SHOWN:]
     if result.timed_out:

@@ -11,7 +11,7 @@ from lms.catalog.models import Module
 from lms.catalog.rendering import render_markdown
 from lms.content import lab_library
 from lms.content.lab_model import LabSpec
-from lms.labs import engine, grading, services
+from lms.labs import grading, health, services
 from lms.labs.errors import UNAVAILABLE_MESSAGE
 from lms.labs.models import LabSession
 
@@ -33,7 +33,7 @@ class PanelState:
     @property
     def unavailable_message(self) -> str:
         return (
-            engine.engine_health().unavailable_message()
+            health.engine_health().unavailable_message()
             if self.engine_down
             else UNAVAILABLE_MESSAGE
         )
@@ -62,5 +62,5 @@ def panel_for(user: User, module: Module) -> PanelState:
         session=services.latest_session(user.id, slug),
         tasks=grading.task_states(user.id, spec),
         description_html=cache[key],
-        engine_down=engine.engine_health().known_down(),
+        engine_down=health.engine_health().known_down(),
     )

@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from lms.auth.models import utcnow
 from lms.content import lab_library
 from lms.extensions import db
-from lms.labs import engine, leases, services
+from lms.labs import app_runtime, health, leases, services
 from lms.labs.models import FAILED, LIVE_STATUSES, RUNNING, STARTING, STOPPED, LabSession
 from lms.labs.runtime import EngineUnavailable, LabError
 from lms.labs.services import START_LEASE
@@ -62,7 +62,7 @@ def reap(full: bool = False) -> ReapReport:
         _end_vanished(report, full)
         _remove_orphans(report)
     except EngineUnavailable as exc:
-        engine.engine_health().mark_failure(exc)
+        health.engine_health().mark_failure(exc)
         report.errors.append(str(exc))
     return report
 
@@ -90,7 +90,7 @@ def _end(
 
 def _stop_quietly(key: str, report: ReapReport) -> None:
     try:
-        engine.lab_runtime().stop(key)
+        app_runtime.lab_runtime().stop(key)
     except EngineUnavailable:
         raise
     except LabError as exc:
@@ -129,7 +129,7 @@ def _end_expired(report: ReapReport) -> None:
 
 
 def _end_vanished(report: ReapReport, full: bool) -> None:
-    runtime = engine.lab_runtime()
+    runtime = app_runtime.lab_runtime()
     running = db.session.execute(
         select(LabSession.id, LabSession.key).where(LabSession.status == RUNNING)
     ).all()
@@ -146,7 +146,7 @@ def _end_vanished(report: ReapReport, full: bool) -> None:
 
 def _remove_orphans(report: ReapReport) -> None:
     """Remove the containers and networks of this platform's sessions that are not live."""
-    runtime = engine.lab_runtime()
+    runtime = app_runtime.lab_runtime()
     on_engine = runtime.session_keys(key_prefix=services.key_prefix())
     db.session.commit()  # end any read transaction: the rows must be read after the engine
     live = set(
@@ -162,7 +162,7 @@ def _resolve_interrupted_starts(report: ReapReport) -> None:
     """Starts whose process died: finish or fail them.
 
     A live process renews the lease of every start it has queued or is running
-    (``engine.BackgroundWorkers``), so a lapsed lease means nobody will finish
+    (``workers.BackgroundWorkers``), so a lapsed lease means nobody will finish
     the start; so does a holder of this machine that no longer runs (a server
     killed mid-start and restarted: resolved at once, not a minute later). When every container of the lab runs, the start had written the
     flag and started them all: the session is marked running. Otherwise it is
@@ -186,7 +186,7 @@ def _resolve_interrupted_starts(report: ReapReport) -> None:
     ]
     if not lapsed:
         return
-    runtime = engine.lab_runtime()
+    runtime = app_runtime.lab_runtime()
     on_engine = {lab.session_key: lab for lab in runtime.list_running()}
     for session_id, key, slug in lapsed:
         spec = lab_library.get_spec(slug)

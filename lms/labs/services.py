@@ -27,7 +27,7 @@ from lms.catalog.models import Module
 from lms.content.lab_library import get_spec
 from lms.content.lab_model import LabSpec
 from lms.extensions import db
-from lms.labs import engine, leases
+from lms.labs import app_runtime, leases, workers
 from lms.labs.errors import (
     IMAGE_MISSING_MESSAGE,
     START_FAILED_MESSAGE,
@@ -38,6 +38,7 @@ from lms.labs.errors import (
     NotRunning,
     ServiceUnavailable,
 )
+from lms.labs.health import engine_health
 from lms.labs.models import FAILED, LIVE_STATUSES, RUNNING, STARTING, STOPPED, LabSession
 from lms.labs.runtime import EngineUnavailable, ImageMissing, LabError, RunningLab
 
@@ -163,9 +164,9 @@ def start_lab(user: User, lab_slug: str, module_id: int | None = None) -> StartR
     existing = live_session(user.id, lab_slug)
     if existing is not None:
         return StartResult(existing, created=False)
-    health = engine.engine_health()
-    if not health.is_up():
-        raise ServiceUnavailable(health.unavailable_message())
+    engine = engine_health()
+    if not engine.is_up():
+        raise ServiceUnavailable(engine.unavailable_message())
     _check_capacity(user.id, lab_slug)
 
     now = utcnow()
@@ -198,7 +199,9 @@ def start_lab(user: User, lab_slug: str, module_id: int | None = None) -> StartR
         session.ended_at = utcnow()
         db.session.commit()
         raise
-    engine.background().submit_start(_start_in_background, session.id)
+    workers.background().submit_start(
+        _start_in_background, session.id, renew=renew_start_leases, every=LEASE_RENEW_SECONDS
+    )
     return StartResult(session, created=True)
 
 
@@ -260,7 +263,7 @@ def _start_in_background(session_id: int) -> None:
         return
     from lms.labs.flags import flag_secrets
 
-    runtime = engine.lab_runtime()
+    runtime = app_runtime.lab_runtime()
     key, started = session.key, time.monotonic()
     try:
         runtime.start(key, spec, str(session.user_id), flag_secrets(spec, session.user_id))
@@ -275,7 +278,7 @@ def _start_in_background(session_id: int) -> None:
         return
     except EngineUnavailable as exc:
         log.warning("lab %s (session %s) cannot start: %s", spec.slug, key, exc)
-        engine.engine_health().mark_failure(exc)
+        engine_health().mark_failure(exc)
         _mark_failed(session, UNAVAILABLE_MESSAGE)
         return
     except LabError as exc:
@@ -288,7 +291,7 @@ def _start_in_background(session_id: int) -> None:
         with _quietly():
             runtime.stop(key)
         return
-    engine.engine_health().mark(True)
+    engine_health().mark(True)
     now = utcnow()
     marked = db.session.execute(
         update(LabSession)
@@ -308,7 +311,7 @@ def _start_in_background(session_id: int) -> None:
 
 
 def renew_start_leases(session_ids: set[int]) -> None:
-    """Extend the lease of the starts this process holds (see ``engine.BackgroundWorkers``)."""
+    """Extend the lease of the starts this process holds (see ``workers.BackgroundWorkers``)."""
     db.session.execute(
         update(LabSession)
         .where(LabSession.id.in_(session_ids), LabSession.status == STARTING)
@@ -352,13 +355,13 @@ def stop_lab(session: LabSession, reason: str = "stopped") -> LabSession:
     db.session.commit()
     db.session.refresh(session)
     if ended:
-        engine.background().submit(_remove_in_background, session.key)
+        workers.background().submit(_remove_in_background, session.key)
     return session
 
 
 def _remove_in_background(key: str) -> None:
     with _quietly():
-        engine.lab_runtime().stop(key)
+        app_runtime.lab_runtime().stop(key)
 
 
 def restart_lab(user: User, session: LabSession) -> StartResult:
@@ -447,11 +450,11 @@ class PlatformLabs:
 def platform_labs() -> PlatformLabs:
     """For the admin page and `lms labs ls`: the only views that ask the engine directly."""
     sessions = live_sessions()
-    health = engine.engine_health()
+    health = engine_health()
     if not health.is_up():
         return _engine_trouble(sessions, health)
     try:
-        on_engine = engine.lab_runtime().list_running()  # the quick client: seconds at most
+        on_engine = app_runtime.lab_runtime().list_running()  # the quick client: seconds at most
     except EngineUnavailable as exc:
         health.mark_failure(exc)
         return _engine_trouble(sessions, health, str(exc))

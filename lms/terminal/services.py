@@ -42,7 +42,7 @@ class TerminalUnavailable(Exception):
 
 def lab_runtime() -> LabRuntime:
     """The platform's lab runtime (the labs domain owns it)."""
-    from lms.labs.engine import lab_runtime as labs_runtime
+    from lms.labs.app_runtime import lab_runtime as labs_runtime
 
     return labs_runtime()
 

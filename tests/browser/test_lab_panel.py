@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from lms.auth.services import find_user_by_email
 from lms.content.lab_parser import load_lab
-from lms.labs import engine
+from lms.labs import app_runtime, workers
 from lms.labs.flags import flag_for
 from tests.conftest import ROOT
 from tests.lab_support import new_prefix
@@ -29,8 +29,8 @@ def lab_app(live_app, docker_client):
         yield live_app
     finally:
         with live_app.app_context():
-            engine.background().wait_idle(60)
-            engine.lab_runtime().remove_orphans(set(), key_prefix=prefix)
+            workers.background().wait_idle(60)
+            app_runtime.lab_runtime().remove_orphans(set(), key_prefix=prefix)
         live_app.config["LMS_LAB_SESSION_PREFIX"] = previous
 
 

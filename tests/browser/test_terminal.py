@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from lms.extensions import db
-from lms.labs import engine
+from lms.labs import app_runtime, workers
 from lms.labs.models import LabSession
 from lms.labs.runtime import LABEL_CONTAINER, LABEL_SESSION
 from tests.browser.conftest import CHROMIUM_ARGS  # noqa: F401  (same browser settings)
@@ -38,13 +38,13 @@ def lab_app(live_app, docker_client, tmp_path_factory):
         from lms.content.lab_library import get_spec
 
         for slug in ("shell-basics", "web-injection"):
-            engine.lab_runtime().build(get_spec(slug))
+            app_runtime.lab_runtime().build(get_spec(slug))
     try:
         yield live_app
     finally:
         with live_app.app_context():
-            engine.background().wait_idle(60)
-            engine.lab_runtime().remove_orphans(set(), key_prefix=prefix)
+            workers.background().wait_idle(60)
+            app_runtime.lab_runtime().remove_orphans(set(), key_prefix=prefix)
         live_app.config["LMS_LAB_SESSION_PREFIX"] = previous
 
 

@@ -167,14 +167,14 @@ from sqlalchemy import select
 from lms import create_app
 from lms.auth.models import User
 from lms.extensions import db
-from lms.labs import engine, services
+from lms.labs import app_runtime, services, workers
 from tests.conftest import test_config
 from tests.lab_support import FIXTURE_LABS, LAB_COURSES
 
 tmp, prefix, email = sys.argv[1:4]
 app = create_app(test_config(Path(tmp), LMS_LABS_DIR=str(FIXTURE_LABS),
                              LMS_COURSES_DIR=str(LAB_COURSES), LMS_LAB_SESSION_PREFIX=prefix))
-runtime = engine.lab_runtime(app)
+runtime = app_runtime.lab_runtime(app)
 real_start = runtime.start
 
 def start_then_die(*args):
@@ -184,7 +184,7 @@ def start_then_die(*args):
 runtime.start = start_then_die
 with app.app_context():
     services.start_lab(db.session.scalar(select(User).where(User.email == email)), "tiny-lab")
-engine.background(app).wait_idle(120)
+workers.background(app).wait_idle(120)
 """
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from lms.auth.models import utcnow
 from lms.content.lab_parser import load_lab
 from lms.extensions import db
-from lms.labs import engine, services
+from lms.labs import services, workers
 from lms.labs.errors import IMAGE_MISSING_MESSAGE, UNAVAILABLE_MESSAGE
 from lms.labs.flags import flag_for
 from lms.labs.models import FlagShare, LabSession, TaskCompletion
@@ -155,7 +155,7 @@ def test_double_start_gives_one_session_and_one_lab(app, alice, docker_client):
     api.wait_settled(ids.pop())
     with app.app_context():
         rows = db.session.scalars(select(LabSession)).all()
-        engine.background().wait_idle()
+        workers.background().wait_idle()
     assert len(rows) == 1
     assert len(containers_of(docker_client, rows[0].key)) == 1
 
@@ -303,7 +303,7 @@ def test_stop_restart_extend(app, alice, docker_client):
     stopped = api.post(f"/api/v1/labs/sessions/{fresh['id']}/stop")
     assert stopped.json["status"] == "stopped"
     with app.app_context():
-        engine.background().wait_idle()
+        workers.background().wait_idle()
         fresh_key = db.session.get(LabSession, fresh["id"]).key
     assert containers_of(docker_client, first_key) == []
     assert containers_of(docker_client, fresh_key) == []

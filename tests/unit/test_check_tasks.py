@@ -125,11 +125,11 @@ def test_courses_check_prints_warnings_without_failing(tmp_path, runner):
 
 
 def test_the_platform_runs_a_check_as_the_labs_user(tmp_path):
-    from lms.labs import engine
+    from lms.labs import app_runtime
     from tests.lab_support import ApiClient, FakeRuntime, close_lab_app, create_user, make_lab_app
 
     app = make_lab_app(tmp_path)
-    fake = app.extensions[engine.RUNTIME_KEY] = FakeRuntime()
+    fake = app.extensions[app_runtime.RUNTIME_KEY] = FakeRuntime()
     try:
         _, token = create_user(app, "a@example.org")
         api = ApiClient(app, token)

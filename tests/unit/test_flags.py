@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from lms.auth.models import utcnow
 from lms.content.lab_library import get_spec
 from lms.extensions import db
-from lms.labs import engine, services
+from lms.labs import app_runtime, health, services, workers
 from lms.labs.errors import CapacityReached, ExtendLimit, TooManyAttempts
 from lms.labs.flags import WRONG_FLAGS_PER_MINUTE, flag_for, flag_secrets, submit_flag
 from lms.labs.models import FlagShare, LabSession, TaskAttempt, TaskCompletion
@@ -33,14 +33,14 @@ from tests.lab_support import (
 @pytest.fixture
 def app(tmp_path):
     app = make_lab_app(tmp_path)
-    app.extensions[engine.RUNTIME_KEY] = FakeRuntime()
+    app.extensions[app_runtime.RUNTIME_KEY] = FakeRuntime()
     yield app
     close_lab_app(app)
 
 
 @pytest.fixture
 def fake(app) -> FakeRuntime:
-    return app.extensions[engine.RUNTIME_KEY]
+    return app.extensions[app_runtime.RUNTIME_KEY]
 
 
 def started(app, email: str, lab: str = "tiny-lab") -> tuple[int, ApiClient, dict]:
@@ -237,7 +237,7 @@ def test_engine_down_is_remembered_without_asking_again(app, fake):
     fake.up = True  # the cached state holds for a few seconds: no probe per click
     assert api.start("tiny-lab").status_code == 503
     with app.app_context():
-        engine.engine_health().mark(True)
+        health.engine_health().mark(True)
     assert api.start("tiny-lab").status_code == 202
 
 
@@ -288,6 +288,6 @@ def test_simultaneous_clicks_never_refuse_nor_double(app, fake):
         api = ApiClient(app, token)
         api.post(f"/api/v1/labs/sessions/{answers[0].json['id']}/stop")
     with app.app_context():
-        engine.background().wait_idle()
+        workers.background().wait_idle()
         assert db.session.scalar(select(func.count()).select_from(LabSession)) == 5
     assert fake.labs == {}

@@ -1,0 +1,44 @@
+"""The lab runtime of an app: one per app, created on first use (``create_app`` does no
+I/O). ``app.extensions["lab_runtime"]`` may be set beforehand to inject another runtime
+(a fake for unit tests). ``workers`` runs starts and stops off the request; ``health``
+answers whether the engine is up.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask, current_app
+
+from lms.content.lab_model import parse_size
+from lms.labs.runtime import LabRuntime, get_runtime
+
+RUNTIME_KEY = "lab_runtime"
+_create_lock = threading.Lock()
+
+
+def once_per_app(app: Flask | None, key: str, create):
+    """``app.extensions[key]``, made by ``create(app)`` the first time, even under threads."""
+    app = app or current_app._get_current_object()
+    value = app.extensions.get(key)
+    if value is None:
+        with _create_lock:
+            value = app.extensions.get(key)
+            if value is None:
+                value = app.extensions[key] = create(app)
+    return value
+
+
+def lab_runtime(app: Flask | None = None) -> LabRuntime:
+    """The app's runtime, bounded by the platform maximums of the configuration."""
+
+    def create(app: Flask) -> LabRuntime:
+        config = app.config
+        return get_runtime(
+            config.get("LMS_DOCKER_URL"),
+            memory_bytes=parse_size(config["LMS_LAB_MAX_MEMORY"]),
+            cpus=float(config["LMS_LAB_MAX_CPUS"]),
+            pids=int(config["LMS_LAB_MAX_PIDS"]),
+        )
+
+    return once_per_app(app, RUNTIME_KEY, create)
