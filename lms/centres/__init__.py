@@ -2,10 +2,12 @@
 
 from flask import Flask
 
+from lms.auth import visibility
 from lms.auth.signals import invitation_accepted
 
 # Importing the view modules attaches their routes to bp; models makes the tables known to Alembic.
 from lms.centres import (  # noqa: F401
+    access,
     api,
     centre_views,
     cohort_views,
@@ -22,3 +24,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(centres_cli)
     # Auth announces accepted invitations; centres puts the person in the cohort named.
     invitation_accepted.connect(invitations.join_invited_cohort)
+    # Labs and the terminal ask lms.auth.visibility whose work a person may see.
+    visibility.register_rule(app, access.visible_trainee_ids)

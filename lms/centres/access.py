@@ -9,7 +9,8 @@ The rules, in one place:
 - a trainee: their own trainee page.
 
 Whose work (progress, lab sessions, recordings, flag shares) a person may see is
-one rule, ``visible_trainee_ids``: the labs and terminal domains ask it too.
+one rule, ``visible_trainee_ids``: ``init_app`` registers it with ``lms.auth.visibility``,
+which the labs and terminal domains ask (they sit below centres).
 
 Views call the ``*_or_abort`` helpers: something that does not exist is a 404,
 something that exists but is out of scope is a 403.
@@ -22,6 +23,7 @@ from sqlalchemy import or_, select, union
 from sqlalchemy.sql import Select
 
 from lms.auth.models import Role, User
+from lms.auth.visibility import can_view_trainee  # noqa: F401  (the rule below, asked by id)
 from lms.centres.models import Centre, Cohort, CohortMember, centre_admins, cohort_instructors
 from lms.extensions import db
 
@@ -112,20 +114,6 @@ def visible_trainee_ids(viewer: User) -> Select:
         _in_managed_centre(viewer, User.centre_id), User.role == Role.TRAINEE.value
     )
     return union(themselves, cohort_members, centre_trainees)
-
-
-def can_view_trainee(viewer: User, trainee_id: int) -> bool:
-    """Whether ``viewer`` may see the work of the person ``trainee_id`` (one query at most)."""
-    if not viewer.is_authenticated:
-        return False
-    if viewer.id == trainee_id or viewer.is_platform_admin:
-        return True
-    if not viewer.is_staff:
-        return False
-    found = db.session.scalar(
-        select(User.id).where(User.id == trainee_id, User.id.in_(visible_trainee_ids(viewer)))
-    )
-    return found is not None
 
 
 def centre_or_abort(slug: str, user: User) -> Centre:

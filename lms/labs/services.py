@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.auth.models import User, utcnow
+from lms.auth.visibility import can_view_trainee
 from lms.catalog.models import Module
 from lms.content.lab_library import get_spec
 from lms.content.lab_model import LabSpec
@@ -125,9 +126,7 @@ def live_sessions(user_id: int | None = None) -> list[LabSession]:
 
 def staff_may_view(viewer: User, owner_id: int) -> bool:
     """Whether a staff member may look at a trainee's lab sessions (the one rule of
-    ``lms.centres.access.visible_trainee_ids``)."""
-    from lms.centres.access import can_view_trainee  # deferred: centres imports labs models
-
+    ``lms.auth.visibility``)."""
     return viewer.is_staff and can_view_trainee(viewer, owner_id)
 
 

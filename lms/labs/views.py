@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from lms.auth.access import role_required
 from lms.auth.models import Role
+from lms.auth.visibility import visible_trainee_ids
 from lms.catalog.models import Module
 from lms.content import lab_library
 from lms.extensions import db
@@ -183,8 +184,6 @@ def admin_stop(session_id: int):
 @bp.get("/flag-shares")
 @role_required(*STAFF)
 def flag_shares():
-    from lms.centres.access import visible_trainee_ids  # deferred: centres imports labs
-
     shares = flags.shares_involving(
         visible_trainee_ids(current_user), lab_slug=request.args.get("lab"), limit=200
     )

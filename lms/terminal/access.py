@@ -16,7 +16,7 @@ from flask import Request, abort, request
 from flask_login import current_user
 
 from lms.auth.models import User
-from lms.centres.access import can_view_trainee
+from lms.auth.visibility import can_view_trainee
 from lms.extensions import db
 from lms.labs.models import LabSession
 from lms.terminal.models import AuditEvent
@@ -68,7 +68,7 @@ def is_owner(user, lab_session: LabSession) -> bool:
 
 def can_follow(user, trainee: User) -> bool:
     """Staff who may see this trainee's labs (the one rule of
-    ``lms.centres.access.visible_trainee_ids``)."""
+    ``lms.auth.visibility``)."""
     return bool(user.is_authenticated and user.is_staff and can_view_trainee(user, trainee.id))
 
 

@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 from simple_websocket import ConnectionClosed
 
 from lms.auth.models import User
-from lms.centres.access import visible_trainee_ids
+from lms.auth.visibility import visible_trainee_ids
 from lms.extensions import csrf, db, login_manager
 from lms.labs.models import LIVE_STATUSES, RUNNING, LabSession
 from lms.labs.runtime.base import LabError
