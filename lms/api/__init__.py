@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, request
-
-from lms.extensions import csrf
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+from flask import Flask, current_app, request
 
 from lms.api import views  # noqa: E402,F401  (routes attach to bp)
+from lms.api.blueprint import bp  # noqa: E402,F401  (registered by lms.create_app)
+from lms.extensions import csrf
 
 
 @bp.before_request

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import abort, jsonify
 from flask_login import current_user, login_required
 
-from lms.api import bp, openapi
+from lms.api import openapi
+from lms.api.blueprint import bp
 from lms.catalog import services as catalog
 from lms.progress import services as progress
 

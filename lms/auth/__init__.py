@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, request, session
+from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from lms.auth.access import role_required  # noqa: F401  (re-exported)
+from lms.auth.blueprint import bp  # noqa: E402,F401  (registered by lms.create_app)
 from lms.auth.models import Role, User
 from lms.extensions import db, login_manager
 
-bp = Blueprint("auth", __name__, template_folder="templates")
 PRIVATE_MIMETYPES = {"text/html", "application/json"}
 
 from lms.auth import views  # noqa: E402,F401  (routes attach to bp)

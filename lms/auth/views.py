@@ -9,8 +9,9 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from lms.auth import bp, forms, services, throttle
+from lms.auth import forms, services, throttle
 from lms.auth.access import role_required
+from lms.auth.blueprint import bp
 from lms.auth.models import ApiToken, Invitation, Role, User, normalise_email
 from lms.extensions import db, limiter
 

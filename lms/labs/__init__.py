@@ -12,13 +12,10 @@ runs starts and stops off the request, ``health`` tells whether the engine is up
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
-
-bp = Blueprint(
-    "labs", __name__, url_prefix="/labs", template_folder="templates", static_folder="static"
-)
+from flask import Flask
 
 from lms.labs import api, views  # noqa: E402,F401  (routes attach to bp and the api blueprint)
+from lms.labs.blueprint import bp  # noqa: E402,F401  (registered by lms.create_app)
 
 
 def init_app(app: Flask) -> None:

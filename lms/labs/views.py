@@ -13,7 +13,8 @@ from lms.auth.visibility import visible_trainee_ids
 from lms.catalog.models import Module
 from lms.content import lab_library
 from lms.extensions import db
-from lms.labs import bp, flags, grading, services
+from lms.labs import flags, grading, services
+from lms.labs.blueprint import bp
 from lms.labs.errors import LabActionError
 from lms.labs.forms import FlagForm, LabActionForm, TaskForm
 from lms.labs.models import LabSession

@@ -13,15 +13,9 @@ from __future__ import annotations
 import atexit
 import os
 
-from flask import Blueprint, Flask
+from flask import Flask
 
-bp = Blueprint(
-    "terminal",
-    __name__,
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/terminal-static",
-)
+from lms.terminal.blueprint import bp  # noqa: E402,F401  (registered by lms.create_app)
 
 # Settings of this domain and their defaults; each can also come from the environment.
 SETTINGS: dict[str, type] = {

@@ -26,7 +26,7 @@ from lms.auth.visibility import visible_trainee_ids
 from lms.extensions import csrf, db, login_manager
 from lms.labs.models import LIVE_STATUSES, RUNNING, LabSession
 from lms.labs.runtime.base import LabError
-from lms.terminal import bp, services
+from lms.terminal import services
 from lms.terminal.access import (
     audit,
     can_follow,
@@ -38,6 +38,7 @@ from lms.terminal.access import (
     same_origin,
 )
 from lms.terminal.asciicast import AsciicastTail
+from lms.terminal.blueprint import bp
 from lms.terminal.bridge import Peer, TerminalKey, hub, serve_interactive, serve_watch
 from lms.terminal.models import TerminalRecording
 from lms.terminal.proxy import ProxyRequest, UpstreamError, forward
