@@ -39,9 +39,9 @@ def create_app(config: dict | type | None = None) -> Flask:
         if hasattr(module, "init_app"):
             module.init_app(app)
 
-    from lms import cli
+    from lms import commands
 
-    cli.register(app)
+    commands.register(app)
     _trust_proxies(app)
     return app
 
