@@ -117,7 +117,7 @@ class ShellClosed(LabError):
 
 @runtime_checkable
 class ShellChannel(Protocol):
-    """An interactive shell with a TTY inside a lab container (the terminal of issue 4).
+    """An interactive shell with a TTY inside a lab container (the browser terminal).
 
     ``recv`` returns the bytes available, waiting at most ``timeout`` seconds
     (None: wait until some arrive); it returns b"" on timeout and raises
