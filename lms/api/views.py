@@ -24,18 +24,20 @@ def course_summary(course) -> dict:
     }
 
 
-def course_progress_json(p) -> dict:
+def course_progress_json(course_progress) -> dict:
     return {
-        "course": p.course.slug,
-        "title": p.course.title,
-        "percent": p.percent,
-        "done": p.done,
-        "total": p.total,
-        "started_at": p.enrolment.started_at.isoformat() + "Z" if p.enrolment else None,
-        "completed_at": p.enrolment.completed_at.isoformat() + "Z"
-        if p.enrolment and p.enrolment.completed_at
+        "course": course_progress.course.slug,
+        "title": course_progress.course.title,
+        "percent": course_progress.percent,
+        "done": course_progress.done,
+        "total": course_progress.total,
+        "started_at": course_progress.enrolment.started_at.isoformat() + "Z"
+        if course_progress.enrolment
         else None,
-        "next_module": p.next_module.slug if p.next_module else None,
+        "completed_at": course_progress.enrolment.completed_at.isoformat() + "Z"
+        if course_progress.enrolment and course_progress.enrolment.completed_at
+        else None,
+        "next_module": course_progress.next_module.slug if course_progress.next_module else None,
     }
 
 

@@ -22,6 +22,10 @@ START_FAILED_MESSAGE = (
 
 
 class LabActionError(Exception):
+    """A trainee's or an admin's lab action was refused (unknown lab, capacity, not
+    running, ...): an HTTP ``status``, an ``error`` code for the API and a message for the
+    person. Failures of the engine itself are ``lms.labs.runtime.LabError``."""
+
     status = 400
     error = "lab_error"
 

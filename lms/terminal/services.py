@@ -19,8 +19,9 @@ from lms.auth.models import User, utcnow
 from lms.content import lab_library
 from lms.content.lab_model import LabSpec, TaskSpec
 from lms.extensions import db
+from lms.labs.app_runtime import lab_runtime
 from lms.labs.models import RUNNING, LabSession, TaskAttempt
-from lms.labs.runtime.base import LabError, LabNotFound, LabRuntime
+from lms.labs.runtime.base import LabError, LabNotFound
 from lms.terminal.asciicast import AsciicastWriter, folder_size
 from lms.terminal.bridge import Slot, Terminal, TerminalKey, TerminalLimits, hub
 from lms.terminal.commands import Command
@@ -37,19 +38,7 @@ class TerminalUnavailable(Exception):
     """A terminal cannot be opened now; the message is for the trainee."""
 
 
-# -- the lab runtime and lab specs ---------------------------------------------------------
-
-
-def lab_runtime() -> LabRuntime:
-    """The platform's lab runtime (the labs domain owns it)."""
-    from lms.labs.app_runtime import lab_runtime as labs_runtime
-
-    return labs_runtime()
-
-
-def lab_spec(slug: str) -> LabSpec | None:
-    """The valid lab ``slug`` (read and cached by the lab library)."""
-    return lab_library.get_spec(slug)
+# -- the lab's web services ----------------------------------------------------------------
 
 
 def web_ports(spec: LabSpec | None) -> list[tuple[str, int]]:
@@ -57,12 +46,6 @@ def web_ports(spec: LabSpec | None) -> list[tuple[str, int]]:
     if spec is None:
         return []
     return [(name, port) for name, ports in spec.ports.items() for port in ports]
-
-
-def live_session(user_id: int, lab_slug: str) -> LabSession | None:
-    from lms.labs.services import live_session as labs_live_session
-
-    return labs_live_session(user_id, lab_slug)
 
 
 def session_is_running(session_id: int) -> bool:
@@ -88,7 +71,7 @@ def open_terminal(
     """
     app = current_app._get_current_object()
     config = app.config
-    spec = lab_spec(lab_session.lab_slug)
+    spec = lab_library.get_spec(lab_session.lab_slug)
     if spec is None:
         raise TerminalUnavailable("This lab's definition cannot be read: tell your instructor.")
     if hub.count(lab_session.id, user.id) >= config["LMS_TERMINAL_MAX_TABS"]:
@@ -204,7 +187,7 @@ _addresses: dict[tuple[str, str], tuple[float, str]] = {}
 
 def upstream_for(lab_session: LabSession, port: int, fresh: bool = False) -> Upstream | None:
     """Where the lab serves ``port`` (None: the lab declares no such port)."""
-    spec = lab_spec(lab_session.lab_slug)
+    spec = lab_library.get_spec(lab_session.lab_slug)
     container = next((name for name, p in web_ports(spec) if p == port), None)
     if container is None:
         return None
@@ -262,7 +245,7 @@ def session_review(lab_session: LabSession) -> SessionReview:
     up to the first completion belongs to that task, and so on; what was typed
     after the last completion is listed apart.
     """
-    spec = lab_spec(lab_session.lab_slug)
+    spec = lab_library.get_spec(lab_session.lab_slug)
     attempts = list(
         db.session.scalars(
             select(TaskAttempt)

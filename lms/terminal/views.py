@@ -23,9 +23,11 @@ from simple_websocket import ConnectionClosed
 
 from lms.auth.models import User
 from lms.auth.visibility import visible_trainee_ids
+from lms.content import lab_library
 from lms.extensions import csrf, db, login_manager
 from lms.labs.models import LIVE_STATUSES, RUNNING, LabSession
 from lms.labs.runtime.base import LabError
+from lms.labs.services import live_session
 from lms.terminal import services
 from lms.terminal.access import (
     audit,
@@ -56,7 +58,7 @@ PLAYER_CSP = CONTENT_SECURITY_POLICY.replace(
 @bp.app_template_global()
 def lab_web_ports(lab_slug: str) -> list[tuple[str, int]]:
     """(container, port) pairs a lab serves to its owner's browser."""
-    return services.web_ports(services.lab_spec(lab_slug))
+    return services.web_ports(lab_library.get_spec(lab_slug))
 
 
 @bp.app_template_global()
@@ -72,7 +74,7 @@ def terminal_capacity() -> dict[str, int]:
 @login_required
 def panel_state(lab_slug: str):
     """What the terminal panel needs: the user's live session of this lab, if any."""
-    lab_session = services.live_session(current_user.id, lab_slug)
+    lab_session = live_session(current_user.id, lab_slug)
     if lab_session is None:
         return jsonify({"lab": lab_slug, "session": None})
     web = [
@@ -81,7 +83,7 @@ def panel_state(lab_slug: str):
             "port": port,
             "url": url_for(".web_access", session_id=lab_session.id, port=port, path=""),
         }
-        for name, port in services.web_ports(services.lab_spec(lab_slug))
+        for name, port in services.web_ports(lab_library.get_spec(lab_slug))
     ]
     return jsonify(
         {

@@ -73,7 +73,7 @@ def test_stopping_the_lab_while_its_terminal_opens(
         db.session.commit()
         session_id = row.id
     # The app reads lab specs from its labs folder; the probe lab lives elsewhere.
-    monkeypatch.setattr("lms.terminal.services.lab_spec", lambda slug: busybox_lab)
+    monkeypatch.setattr("lms.content.lab_library.get_spec", lambda slug: busybox_lab)
     live = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=live.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{live.server_port}"

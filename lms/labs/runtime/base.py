@@ -80,7 +80,11 @@ class RunningLab:
 
 
 class LabError(Exception):
-    """Root of every error the runtime raises; its message is fit for a user."""
+    """Root of every error the runtime raises: the engine or a lab's containers failed.
+
+    Its message names what failed (for logs and administrators). Services catch it and
+    raise a ``lms.labs.errors.LabActionError`` for the person who asked, which carries an
+    HTTP status and a message they can act on; views never show a LabError as it is."""
 
 
 class EngineUnavailable(LabError):
