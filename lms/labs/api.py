@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from lms.api import bp, openapi
 from lms.content import lab_library
-from lms.labs import flags, grading, services
+from lms.labs import flags, grading, overview, services
 from lms.labs.errors import BadLabRequest, LabActionError, SessionNotFound, TooManyAttempts
 from lms.labs.models import STARTING, LabSession
 from lms.web import error_response, wants_json
@@ -52,7 +52,7 @@ def _session(session_id: int, allow_staff: bool = False) -> LabSession:
 
 def session_json(session: LabSession) -> dict:
     """A session with its tasks and the trainee's state in each."""
-    body = services.session_summary(session)
+    body = overview.session_summary(session)
     spec = lab_library.get_spec(session.lab_slug)
     body["tasks"] = grading.task_states(session.user_id, spec) if spec else []
     body["url"] = url_for("api.labs_session", session_id=session.id)
@@ -64,7 +64,7 @@ def _started(result: services.StartResult):
     body = {
         "id": session.id,
         "status": session.status,
-        "expires_at": services.iso(session.expires_at),
+        "expires_at": overview.iso(session.expires_at),
         "created": result.created,
         "url": url_for("api.labs_session", session_id=session.id),
     }

@@ -63,10 +63,11 @@ def build_command(slug, force, quiet):
 @with_appcontext
 def ls_command():
     """Running labs: sessions of the database, and what the engine holds."""
-    from lms.labs import services
+    from lms.labs.overview import limits as platform_limits
+    from lms.labs.overview import platform_labs
 
-    overview = services.platform_labs()
-    limits = services.limits()
+    overview = platform_labs()
+    limits = platform_limits()
     click.echo(
         f"{len(overview.sessions)} live lab sessions "
         f"(limits: {limits['per_user']} per trainee, {limits['total']} in all)"

@@ -13,7 +13,7 @@ from lms.auth.visibility import visible_trainee_ids
 from lms.catalog.models import Module
 from lms.content import lab_library
 from lms.extensions import db
-from lms.labs import flags, grading, services
+from lms.labs import flags, grading, overview, services
 from lms.labs.blueprint import bp
 from lms.labs.errors import LabActionError
 from lms.labs.forms import FlagForm, LabActionForm, TaskForm
@@ -160,8 +160,8 @@ def admin_sessions():
         return redirect(url_for("labs.flag_shares"))
     return render_template(
         "labs/admin.html",
-        overview=services.platform_labs(),
-        limits=services.limits(),
+        overview=overview.platform_labs(),
+        limits=overview.limits(),
         spec_of=lab_library.get_spec,
     )
 

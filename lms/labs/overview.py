@@ -1,0 +1,109 @@
+"""What is shown of lab sessions: one session as the API and the panel see it, and the
+platform admin's overview (sessions, what runs on the engine, the limits).
+
+Read only: the changes are in ``lms.labs.services``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+
+from lms.content.lab_library import get_spec
+from lms.labs import app_runtime
+from lms.labs.errors import UNAVAILABLE_MESSAGE
+from lms.labs.health import engine_health
+from lms.labs.models import FAILED, LabSession
+from lms.labs.runtime import EngineUnavailable, RunningLab
+from lms.labs.services import can_extend, extend_limit, key_prefix, live_sessions
+
+# -- views of sessions ----------------------------------------------------------------------
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def session_summary(session: LabSession) -> dict:
+    """What the API says about a session, tasks aside."""
+    spec = get_spec(session.lab_slug)
+    return {
+        "id": session.id,
+        "lab": session.lab_slug,
+        "status": session.status,
+        "error": session.error if session.status == FAILED else None,
+        "end_reason": session.end_reason,
+        "created_at": iso(session.created_at),
+        "started_at": iso(session.started_at),
+        "expires_at": iso(session.expires_at) if session.is_live else None,
+        "seconds_left": session.seconds_left(),
+        "can_extend": can_extend(session, spec),
+        "max_until": iso(extend_limit(session, spec)) if spec and session.is_live else None,
+        "workstation": spec.workstation if spec else None,
+    }
+
+
+# -- the platform admin's view ----------------------------------------------------------------
+
+
+@dataclass
+class PlatformLabs:
+    """Live sessions from the database, and what the engine holds (None: unreachable)."""
+
+    sessions: list[LabSession]
+    on_engine: list[RunningLab] | None
+    orphans: list[RunningLab]
+    engine_error: str | None
+    engine_not_answering: bool = False  # it takes connections but does not reply
+
+    @property
+    def running_keys(self) -> set[str]:
+        return {lab.session_key for lab in self.on_engine or []}
+
+
+def platform_labs() -> PlatformLabs:
+    """For the admin page and `lms labs ls`: the only views that ask the engine directly."""
+    sessions = live_sessions()
+    health = engine_health()
+    if not health.is_up():
+        return _engine_trouble(sessions, health)
+    try:
+        on_engine = app_runtime.lab_runtime().list_running()  # the quick client: seconds at most
+    except EngineUnavailable as exc:
+        health.mark_failure(exc)
+        return _engine_trouble(sessions, health, str(exc))
+    live = {s.key for s in live_sessions()}  # read again: starts may have finished meanwhile
+    prefix = key_prefix()
+    orphans = [
+        lab
+        for lab in on_engine
+        if lab.session_key.startswith(prefix) and lab.session_key not in live
+    ]
+    return PlatformLabs(sessions, on_engine, orphans, None)
+
+
+def _engine_trouble(sessions, health, detail: str = "") -> PlatformLabs:
+    if health.not_answering:
+        message = (
+            "The engine is not answering: it takes connections but does not reply, so "
+            "labs cannot start (trainees are told so). Check the Docker daemon."
+        )
+    else:
+        message = UNAVAILABLE_MESSAGE
+    detail = f" ({detail})" if detail else ""
+    return PlatformLabs(sessions, None, [], message + detail, health.not_answering)
+
+
+def limits() -> dict[str, object]:
+    config = current_app.config
+    return {
+        "per_user": int(config["LMS_MAX_LABS_PER_USER"]),
+        "total": int(config["LMS_MAX_LABS_TOTAL"]),
+        "memory": config["LMS_LAB_MAX_MEMORY"],
+        "cpus": config["LMS_LAB_MAX_CPUS"],
+        "pids": config["LMS_LAB_MAX_PIDS"],
+        "start_workers": config["LMS_START_LAB_WORKERS"],
+        "reaper_interval": config["LMS_REAPER_INTERVAL"],
+    }
