@@ -41,7 +41,7 @@ DEFAULTS = {
     "LMS_MAX_TERMINALS_PER_PROCESS": 500,
 }
 
-from lms.terminal import views  # noqa: E402,F401  (routes attach to bp)
+from lms.terminal import recording_views, views, web_views  # noqa: E402,F401  (routes attach to bp)
 
 
 def init_app(app: Flask) -> None:

@@ -5,54 +5,36 @@ from __future__ import annotations
 import re
 from contextlib import suppress
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from flask import (
     Response,
-    abort,
     current_app,
     jsonify,
-    redirect,
-    render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user, login_required
 from simple_websocket import ConnectionClosed
 
-from lms.auth.models import User
-from lms.auth.visibility import visible_trainee_ids
 from lms.content import lab_library
-from lms.extensions import csrf, db, login_manager
-from lms.labs.models import LIVE_STATUSES, RUNNING, LabSession
-from lms.labs.runtime.base import LabError
+from lms.extensions import db
+from lms.labs.models import RUNNING, LabSession
 from lms.labs.services import live_session
 from lms.terminal import services
 from lms.terminal.access import (
     audit,
     can_follow,
-    can_review,
     is_owner,
-    lab_session_or_404,
-    platform_origin,
-    proxy_request_allowed,
     same_origin,
 )
 from lms.terminal.asciicast import AsciicastTail
 from lms.terminal.blueprint import bp
-from lms.terminal.bridge import Peer, TerminalKey, hub, serve_interactive, serve_watch
+from lms.terminal.bridge import Peer, TerminalKey, hub
 from lms.terminal.models import TerminalRecording
-from lms.terminal.proxy import ProxyRequest, UpstreamError, forward
+from lms.terminal.serving import serve_interactive, serve_watch
 from lms.terminal.websocket import accept, finished
-from lms.web import CONTENT_SECURITY_POLICY, error_response, passes_body_through
 
 TERMINAL_KEY = re.compile(r"^[a-z0-9]{8,32}$")
-PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-# The replay player runs its terminal emulator as WebAssembly.
-PLAYER_CSP = CONTENT_SECURITY_POLICY.replace(
-    "script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'"
-)
 
 
 @bp.app_template_global()
@@ -261,178 +243,3 @@ def _watch_socket(lab_session: LabSession, recording: TerminalRecording):
     finally:
         slot.release()
     return finished(ws)
-
-
-# -- web access to the lab's services ----------------------------------------------------------------
-
-
-@bp.route("/labs/sessions/<int:session_id>/web/<int:port>", methods=PROXY_METHODS)
-@csrf.exempt
-@passes_body_through
-def web_root(session_id: int, port: int):
-    """The lab app's root needs the trailing slash, or its relative links break."""
-    target = url_for(".web_access", session_id=session_id, port=port, path="")
-    if request.query_string:
-        target += "?" + request.query_string.decode("latin-1")
-    return redirect(target, code=308)
-
-
-@bp.route(
-    "/labs/sessions/<int:session_id>/web/<int:port>/", defaults={"path": ""}, methods=PROXY_METHODS
-)
-@bp.route("/labs/sessions/<int:session_id>/web/<int:port>/<path:path>", methods=PROXY_METHODS)
-@csrf.exempt  # the lab app's forms carry no platform token: the Origin is checked instead
-@passes_body_through
-def web_access(session_id: int, port: int, path: str):
-    """A lab web service, for the lab's owner only."""
-    if not proxy_request_allowed():
-        return error_response(403, "Lab web services open only from the platform's own pages.")
-    if not current_user.is_authenticated:
-        if request.method == "GET":
-            return login_manager.unauthorized()
-        return error_response(403, "Sign in first.")
-    lab_session = lab_session_or_404(session_id)
-    if not is_owner(current_user, lab_session):
-        return error_response(403, "Only the trainee running this lab can open its services.")
-    if lab_session.status not in LIVE_STATUSES:
-        return error_response(409, "This lab has stopped: start it again from its module.")
-    prefix = url_for(".web_root", session_id=session_id, port=port)
-    try:
-        upstream = services.upstream_for(lab_session, port)
-    except LabError:
-        return _service_down(port, "The lab's container is not running.")
-    if upstream is None:
-        return error_response(404, f"This lab has no web service on port {port}.")
-    proxied = ProxyRequest(
-        method=request.method,
-        path=_inside_path(prefix, path),
-        query=_query(),
-        headers=list(request.headers.items()),
-        body=_body(),
-        prefix=prefix,
-        platform_origin=platform_origin(),
-    )
-    try:
-        answer = forward(proxied, upstream, current_app.config["LMS_PROXY_TIMEOUT"])
-    except UpstreamError as exc:
-        services.forget_address(lab_session)
-        current_app.logger.info("lab %s port %s did not answer: %s", lab_session.id, port, exc)
-        return _service_down(port, "")
-    response = Response(answer.body, status=f"{answer.status} {answer.reason}")
-    response.headers.clear()
-    for name, value in answer.headers:
-        response.headers.add(name, value)
-    return response
-
-
-def _inside_path(prefix: str, path: str) -> str:
-    """The path as the browser sent it (still %-encoded), without the proxy prefix."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
-    raw = raw.split("?", 1)[0]
-    if raw.startswith(prefix + "/"):
-        return raw[len(prefix) :]
-    return "/" + quote(path)
-
-
-def _query() -> str:
-    return request.query_string.decode("latin-1")
-
-
-def _body() -> bytes | None:
-    if request.content_length or request.headers.get("Transfer-Encoding"):
-        return request.get_data(cache=False)
-    return None
-
-
-def _service_down(port: int, detail: str):
-    message = (
-        f"The lab's web service on port {port} is not answering. {detail} "
-        "It may still be starting: wait a few seconds, then reload this page."
-    )
-    return render_template(
-        "errors/error.html",
-        status=502,
-        title="The lab's web service is not answering",
-        message=" ".join(message.split()),
-    ), 502
-
-
-# -- recordings: review, replay, live watch -------------------------------------------------------
-
-
-@bp.get("/labs/recordings")
-@login_required
-def recordings_index():
-    """Recent lab sessions with recordings, of the trainees this member of staff follows."""
-    if not current_user.is_staff:
-        abort(403, description="Only instructors and admins review lab sessions.")
-    sessions = services.recent_sessions(visible_trainee_ids(current_user))
-    return render_template("terminal/index.html", sessions=sessions)
-
-
-@bp.get("/labs/trainees/<int:user_id>/sessions")
-@login_required
-def trainee_history(user_id: int):
-    """A trainee's lab sessions, for their instructors (and themselves)."""
-    trainee = db.session.get(User, user_id)
-    if trainee is None:
-        abort(404, description="There is no such person.")
-    if current_user.id != trainee.id and not can_follow(current_user, trainee):
-        abort(403, description="This person is not in a cohort of yours.")
-    return render_template(
-        "terminal/history.html", trainee=trainee, sessions=services.trainee_sessions(trainee.id)
-    )
-
-
-@bp.get("/labs/sessions/<int:session_id>/review")
-@login_required
-def session_review(session_id: int):
-    """Replays of the session's terminals and the commands typed beside each task."""
-    lab_session = lab_session_or_404(session_id)
-    if not can_review(current_user, lab_session):
-        abort(403, description="This lab session is not one you may review.")
-    if not is_owner(current_user, lab_session):
-        audit("recording.review", lab_session)
-    review = services.session_review(lab_session)
-    response = Response(
-        render_template(
-            "terminal/review.html",
-            review=review,
-            lab_session=lab_session,
-            can_watch=can_follow(current_user, lab_session.user) and lab_session.status == RUNNING,
-        )
-    )
-    response.headers["Content-Security-Policy"] = PLAYER_CSP
-    return response
-
-
-@bp.get("/labs/sessions/<int:session_id>/recordings/<int:recording_id>.cast")
-@login_required
-def recording_cast(session_id: int, recording_id: int):
-    """The asciicast file of one terminal (for the replay player)."""
-    lab_session = lab_session_or_404(session_id)
-    if not can_review(current_user, lab_session):
-        abort(403, description="This lab session is not one you may review.")
-    recording = db.session.get(TerminalRecording, recording_id)
-    if recording is None or recording.session_id != lab_session.id:
-        abort(404, description="There is no such recording.")
-    path = services.recording_file(recording)
-    if not path.exists():
-        abort(404, description="The recording file is missing.")
-    return send_file(
-        path,
-        mimetype="application/x-asciicast",
-        max_age=0,
-        download_name=f"lab-{session_id}-terminal-{recording_id}.cast",
-    )
-
-
-@bp.get("/labs/sessions/<int:session_id>/watch")
-@login_required
-def watch(session_id: int):
-    """Watch a trainee's running terminals, read-only."""
-    lab_session = lab_session_or_404(session_id)
-    if not can_follow(current_user, lab_session.user):
-        abort(403, description="Only the trainee's instructors and admins may watch.")
-    recordings = services.live_recordings(lab_session.id) if lab_session.status == RUNNING else []
-    return render_template("terminal/watch.html", lab_session=lab_session, recordings=recordings)
