@@ -4,9 +4,8 @@
 every problem found, each with the file and line, so an instructor fixes a lab
 in one pass. The runtime and the services only ever see a valid ``LabSpec``.
 
-Over 400 lines on purpose: one walk over one document, whose methods share its line map
-and the containers read so far; each section (limits, containers, flag, tasks) is a few
-short methods, and lab_model.py holds what they build.
+The parts: lab_document.py reads the file (values and lines), lab_tasks.py the tasks,
+lab_model.py holds what they build; this module walks the rest (limits, containers, flag).
 """
 
 from __future__ import annotations
@@ -17,36 +16,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from lms.content.check_links import unguarded_trainee_paths
 from lms.content.issues import ContentIssue
+from lms.content.lab_document import LabDocument, ValueReader
 from lms.content.lab_model import (
     CAPABILITIES,
-    CHECK_USERS,
     CONTAINER_KEYS,
     FLAG_KEYS,
     HASH_SKIP,
     LAB_CAPABILITIES,
     LAB_FILE,
     LIMIT_KEYS,
-    MAX_CHECK_SECONDS,
     MIN_MEMORY,
     NAME_RE,
     NETWORK_MODES,
     SLUG_RE,
-    TASK_ID_RE,
-    TASK_KEYS,
     TOP_KEYS,
     ContainerSpec,
     FlagSpec,
     LabSpec,
     LabSpecError,
     Limits,
-    TaskSpec,
     format_size,
     parse_size,
 )
+from lms.content.lab_tasks import TaskSection
 
 
 def load_labs(
@@ -70,7 +63,7 @@ def load_labs(
 def load_lab(folder: str | Path, max_limits: Limits | None = None) -> LabSpec:
     """Parse and validate one lab folder; raise LabSpecError with every problem."""
     folder = Path(folder)
-    doc = _Document(folder / LAB_FILE)
+    doc = LabDocument(folder / LAB_FILE)
     spec = _LabParser(folder, doc, max_limits).parse()
     if doc.issues or spec is None:
         raise LabSpecError(doc.issues)
@@ -94,69 +87,12 @@ def content_hash(folder: Path, build_dirs: list[str]) -> str:
     return digest.hexdigest()
 
 
-class _Document:
-    """lab.yaml parsed twice: plain values, and a key path -> line map for messages."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.issues: list[ContentIssue] = []
-        self.lines: dict[tuple, int] = {}
-        self.scalars: dict[tuple, str] = {}
-        self.data: Any = None
-        self._read()
-
-    def _read(self) -> None:
-        if not self.path.is_file():
-            self.error((), f"{LAB_FILE} not found")
-            return
-        try:
-            text = self.path.read_text(encoding="utf-8")
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data = yaml.safe_load(text)
-        except UnicodeDecodeError:
-            self.error((), "not UTF-8 text")
-            return
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else None
-            problem = f"invalid YAML: {_yaml_problem(exc)}"
-            self.issues.append(ContentIssue(str(self.path), line, problem))
-            return
-        if node is not None:
-            self._map_lines(node, ())
-
-    def _map_lines(self, node: yaml.Node, path: tuple) -> None:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.ScalarNode):
-            self.scalars[path] = node.value
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = (*path, key.value)
-                self._map_lines(value, child)
-                self.lines[child] = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self._map_lines(item, (*path, index))
-
-    def line(self, path: tuple) -> int | None:
-        while path not in self.lines and path:
-            path = path[:-1]
-        return self.lines.get(path)
-
-    def error(self, path: tuple, message: str) -> None:
-        self.issues.append(ContentIssue(str(self.path), self.line(path), message))
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    return str(getattr(exc, "problem", None) or exc).strip()
-
-
 @dataclass
-class _LabParser:
+class _LabParser(TaskSection, ValueReader):
     """Walks the plain data of lab.yaml, reporting problems through the document."""
 
     folder: Path
-    doc: _Document
+    doc: LabDocument
     max_limits: Limits | None
     containers: dict[str, ContainerSpec] = field(default_factory=dict)
 
@@ -202,48 +138,6 @@ class _LabParser:
         )
 
     # -- generic helpers -------------------------------------------------
-
-    def _unknown_keys(self, data: dict, path: tuple, allowed: set[str]) -> None:
-        for key in data:
-            if key not in allowed:
-                known = ", ".join(sorted(allowed))
-                self.doc.error((*path, key), f"unknown key {key!r} (known: {known})")
-
-    def _mapping(self, value: Any, path: tuple, what: str) -> dict | None:
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            self.doc.error(path, f"{what} must be a mapping")
-            return None
-        return value
-
-    def _text(self, data: dict, key: str, path: tuple = (), required: bool = False) -> str | None:
-        value = data.get(key)
-        if value is None or value == "":
-            if required:
-                self.doc.error(path or (), f"{_dotted(path, key)} is required")
-            return None
-        if not isinstance(value, str):
-            self.doc.error((*path, key), f"{_dotted(path, key)} must be text")
-            return None
-        return value.strip()
-
-    def _int(self, data: dict, key: str, path: tuple, default: int, low: int, high: int) -> int:
-        value = data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.doc.error(
-                (*path, key),
-                f"{_dotted(path, key)}: {value!r} is not a whole number from {low} to {high}",
-            )
-            return default
-        return value
-
-    def _choice(self, data: dict, key: str, choices: tuple, default: str) -> str:
-        value = data.get(key, default)
-        if value not in choices:
-            self.doc.error((key,), f"{key}: {value!r} is not one of {', '.join(choices)}")
-            return default
-        return value
 
     # -- sections ----------------------------------------------------------
 
@@ -456,111 +350,3 @@ class _LabParser:
             )
             return 0o400
         return int(digits, 8)
-
-    def _raw_scalar(self, path: tuple) -> str:
-        """The scalar's text as written in lab.yaml (YAML 1.1 reads 0400 as 256)."""
-        return self.doc.scalars.get(path, "")
-
-    def _tasks(self, value: Any, workstation: str, flag: FlagSpec | None) -> tuple[TaskSpec, ...]:
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            self.doc.error(("tasks",), "tasks must be a list")
-            return ()
-        tasks, seen = [], set()
-        for index, body in enumerate(value):
-            task = self._task(index, body, workstation, flag)
-            if task is None:
-                continue
-            if task.id in seen:
-                self.doc.error(("tasks", index, "id"), f"duplicate task id {task.id!r}")
-            seen.add(task.id)
-            tasks.append(task)
-        return tuple(tasks)
-
-    def _task(self, index: int, body: Any, workstation: str, flag: FlagSpec | None):
-        path = ("tasks", index)
-        data = self._mapping(body, path, f"task {index + 1}")
-        if data is None:
-            self.doc.error(path, f"task {index + 1} must be a mapping with id, title, type")
-            return None
-        self._unknown_keys(data, path, TASK_KEYS)
-        task_id = self._text(data, "id", path, required=True) or f"task-{index + 1}"
-        if not TASK_ID_RE.match(task_id):
-            self.doc.error(
-                (*path, "id"), f"task id {task_id!r} must be lowercase letters, digits, '-' or '_'"
-            )
-        kind = data.get("type", "check" if "run" in data else "flag")
-        if kind == "check":
-            self._check_task(data, path, task_id)
-        elif kind == "flag":
-            self._flag_task(data, path, task_id, flag)
-        else:
-            self.doc.error((*path, "type"), f"task {task_id}: type {kind!r} is not flag or check")
-        return TaskSpec(
-            id=task_id,
-            title=self._text(data, "title", path, required=True) or task_id,
-            type=str(kind),
-            points=self._int(data, "points", path, 10, 0, 10_000),
-            hint=self._text(data, "hint", path),
-            container=self._known_container(
-                data.get("container"), (*path, "container"), workstation
-            ),
-            run=self._text(data, "run", path),
-            timeout_seconds=self._int(data, "timeout_seconds", path, 20, 1, MAX_CHECK_SECONDS),
-            run_as=self._run_as(data, path, task_id, kind),
-        )
-
-    def _run_as(self, data: dict, path: tuple, task_id: str, kind: Any) -> str:
-        if "as" not in data:
-            return "user"
-        value = data["as"]
-        if kind != "check":
-            self.doc.error((*path, "as"), f"task {task_id}: as: is only for check tasks")
-        elif value not in CHECK_USERS:
-            self.doc.error(
-                (*path, "as"),
-                f"task {task_id}: as: {value!r} is not user or root (user, the default, "
-                "runs the check as the container's user: it sees what the trainee sees)",
-            )
-        return "root" if value == "root" else "user"
-
-    def _link_warnings(self, tasks: tuple[TaskSpec, ...]) -> list[ContentIssue]:
-        warnings = []
-        for index, task in enumerate(tasks):
-            if task.type != "check" or not task.run:
-                continue
-            container = self.containers.get(task.container or "")
-            home = container.workdir if container else None
-            for target in unguarded_trainee_paths(task.run, home):
-                who = "as root, " if task.run_as == "root" else ""
-                warnings.append(
-                    ContentIssue(
-                        str(self.doc.path),
-                        self.doc.line(("tasks", index, "run")),
-                        f"warning: task {task.id}: the check {who}reads {target}, which the "
-                        "trainee can write, without guarding against links; a link there "
-                        "can point at the answer. Add `test ! -L "
-                        f"{target} &&` before reading it (or compare its `realpath`).",
-                    )
-                )
-        return warnings
-
-    def _check_task(self, data: dict, path: tuple, task_id: str) -> None:
-        if not data.get("run"):
-            self.doc.error(
-                path,
-                f"task {task_id}: a check task needs run: (a shell command "
-                "that exits 0 when the task is done)",
-            )
-
-    def _flag_task(self, data: dict, path: tuple, task_id: str, flag: FlagSpec | None) -> None:
-        if flag is None:
-            self.doc.error(path, f"task {task_id}: a flag task needs a flag: section in lab.yaml")
-        if data.get("run"):
-            self.doc.error((*path, "run"), f"task {task_id}: run: is only for check tasks")
-
-
-def _dotted(path: tuple, key: str) -> str:
-    names = [p for p in path if isinstance(p, str) and p not in ("containers", "tasks")]
-    return ".".join([*names, key]) if names and names[0] in ("flag", "limits") else key
