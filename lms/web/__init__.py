@@ -166,7 +166,7 @@ SECURITY_HEADERS = {
 
 def _security_headers(response):
     """Each header unless the view set its own (one pass over the headers, not six)."""
-    present = {name.lower() for name in response.headers.keys()}
+    present = {name.lower() for name, _value in response.headers}
     response.headers.extend(
         (name, value) for name, value in SECURITY_HEADERS.items() if name.lower() not in present
     )
