@@ -1,15 +1,17 @@
-"""Enrolment, module progress, quizzes; the trainee's home page."""
+"""Enrolment, module progress, quizzes; the trainee's home page; the catalogue, course
+and module pages (``course_pages``, on the catalog blueprint)."""
 
-from flask import Blueprint, Flask
+from flask import Flask
 
-bp = Blueprint("progress", __name__, template_folder="templates")
-
-from lms.progress import views  # noqa: E402,F401  (routes attach to bp)
+from lms.progress import course_pages, views  # noqa: E402,F401  (routes attach to bp)
+from lms.progress.blueprint import bp  # noqa: E402,F401  (registered by lms.create_app)
 
 
 def init_app(app: Flask) -> None:
     from flask import url_for
     from flask_login import current_user
+
+    from lms.web import fixed_url
 
     @app.context_processor
     def _navigation():
@@ -38,7 +40,11 @@ def init_app(app: Flask) -> None:
             if current_user.is_authenticated and current_user.is_platform_admin:
                 items.append(("auth.admin_users", "Users", "auth.admin", {}))
             return [
-                {"url": url_for(endpoint, **args), "label": label, "prefix": prefix}
+                {
+                    "url": url_for(endpoint, **args) if args else fixed_url(endpoint),
+                    "label": label,
+                    "prefix": prefix,
+                }
                 for endpoint, label, prefix, args in items
                 if endpoint in app.view_functions
             ]

@@ -5,13 +5,16 @@ from __future__ import annotations
 from flask import (
     Flask,
     current_app,
+    g,
     jsonify,
     make_response,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -218,6 +221,43 @@ def _no_nul_characters():
     return None
 
 
+MAX_CACHED = 4096  # entries of each per-process cache below; past it, it starts over
+
+
+def fixed_url(endpoint: str, **values) -> str:
+    """``url_for`` for the addresses every page links to (static files, menus): the same
+    for every request under one script root, so built once per process, not per page."""
+    cache = current_app.extensions.setdefault("lms_fixed_urls", {})
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    url = cache.get(key)
+    if url is None:
+        if len(cache) >= MAX_CACHED:
+            cache.clear()
+        url = cache[key] = url_for(endpoint, **values)
+    return url
+
+
+def csrf_token() -> str:
+    """Flask-WTF's CSRF token for the session, signed once per process rather than on
+    every page: with no time limit (WTF_CSRF_TIME_LIMIT = None) a signed token stays
+    valid as long as the session's own token, which is what it is checked against."""
+    config = current_app.config
+    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    raw = session.get(field)
+    # Flask-WTF keeps the request's signed token in g: one made earlier in this request
+    # is returned as it is (the session's token may have changed since).
+    if config.get("WTF_CSRF_TIME_LIMIT") is not None or not isinstance(raw, str) or field in g:
+        return generate_csrf()
+    cache = current_app.extensions.setdefault("lms_signed_csrf", {})
+    key = (current_app.secret_key, config.get("WTF_CSRF_SECRET_KEY"), raw)
+    token = cache.get(key)
+    if token is None:
+        if len(cache) >= MAX_CACHED:
+            cache.clear()
+        token = cache[key] = generate_csrf()
+    return token
+
+
 def init_app(app: Flask) -> None:
     app.before_request(_no_nul_characters)
     app.before_request(_json_bodies_are_objects)
@@ -235,6 +275,9 @@ def init_app(app: Flask) -> None:
             "Your form expired or was sent from elsewhere. Reload the page and try again.",
             error="csrf_failed",
         )
+
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["fixed_url"] = fixed_url
 
     @app.template_filter("minutes")
     def _minutes(value):
