@@ -32,8 +32,10 @@ def create_app(config: dict | type | None = None) -> Flask:
     limiter.init_app(app)
     sock.init_app(app)
 
-    for name in DOMAINS:
-        module = importlib.import_module(f"lms.{name}")
+    # Every domain is imported before any blueprint is registered: a domain may add routes
+    # to a lower one's blueprint (progress serves the catalog's pages).
+    modules = [importlib.import_module(f"lms.{name}") for name in DOMAINS]
+    for module in modules:
         if hasattr(module, "bp"):
             app.register_blueprint(module.bp)
         if hasattr(module, "init_app"):

@@ -1,7 +1,4 @@
 """Courses: loading and validating Markdown folders, rendering, the catalogue pages."""
 
-from flask import Blueprint
-
-bp = Blueprint("catalog", __name__, template_folder="templates")
-
-from lms.catalog import views  # noqa: E402,F401  (routes attach to bp)
+from lms.catalog import views  # noqa: F401  (routes attach to bp)
+from lms.catalog.blueprint import bp  # noqa: F401  (registered by lms.create_app)

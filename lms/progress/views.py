@@ -7,7 +7,8 @@ from flask_login import current_user, login_required
 
 from lms.catalog import services as catalog
 from lms.catalog import snapshots
-from lms.progress import bp, services
+from lms.progress import services
+from lms.progress.blueprint import bp
 from lms.progress.pages import render_module_page
 from lms.web import form_page
 
