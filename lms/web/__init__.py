@@ -276,7 +276,9 @@ def init_app(app: Flask) -> None:
             error="csrf_failed",
         )
 
+    # Flask-WTF offers csrf_token both ways; this one, registered after it, wins.
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: {"csrf_token": csrf_token})
     app.jinja_env.globals["fixed_url"] = fixed_url
 
     @app.template_filter("minutes")
