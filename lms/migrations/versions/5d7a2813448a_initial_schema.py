@@ -1,5 +1,8 @@
 """initial schema
 
+Over 400 lines: it creates every table of the first release, as Alembic generated it;
+a shipped migration is not rewritten (later changes are later revisions).
+
 Revision ID: 5d7a2813448a
 Revises: (none)
 Create Date: 2026-11-27 11:47:33.096741
