@@ -39,6 +39,7 @@ from lms.labs.errors import (
     NotRunning,
     ServiceUnavailable,
 )
+from lms.labs.flags import flag_secrets
 from lms.labs.health import engine_health
 from lms.labs.models import FAILED, LIVE_STATUSES, RUNNING, STARTING, STOPPED, LabSession
 from lms.labs.runtime import EngineUnavailable, ImageMissing, LabError
@@ -260,8 +261,6 @@ def _start_in_background(session_id: int) -> None:
     if spec is None:
         _mark_failed(session, "This lab is no longer available on the platform.")
         return
-    from lms.labs.flags import flag_secrets
-
     runtime = app_runtime.lab_runtime()
     key, started = session.key, time.monotonic()
     try:
