@@ -10,19 +10,15 @@ submits it.
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 
 import pytest
-import requests
 import yaml
-from werkzeug.serving import make_server
 
 from lms.content.lab_parser import load_lab
 from lms.labs.runtime import SecretFile, StartFailed, get_runtime
-from tests.conftest import PASSWORD
-from tests.integration.test_terminal import Shell
 from tests.lab_support import FIXTURE_LABS, ApiClient, close_lab_app, create_user, make_lab_app
+from tests.terminal_support import Shell, serve_in_thread, sign_in
 
 pytestmark = pytest.mark.docker
 
@@ -41,11 +37,9 @@ def documented_lab(docker_client):
 @pytest.fixture
 def server(tmp_path, documented_lab):
     app = make_lab_app(tmp_path, LMS_RECORDINGS_DIR=str(tmp_path / "recordings"))
-    live = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=live.serve_forever, daemon=True)
-    thread.start()
+    base, live = serve_in_thread(app)
     try:
-        yield f"http://127.0.0.1:{live.server_port}", app
+        yield base, app
     finally:
         from lms.terminal.bridge import hub
 
@@ -63,13 +57,7 @@ def test_the_trainee_reads_the_flag_in_their_home_and_submits_it(server):
     session = api.wait_settled(started.json["id"])
     assert session["status"] == "running", session
 
-    browser = requests.Session()
-    signed_in = browser.post(
-        f"{base}/login",
-        data={"email": "learner@example.org", "password": PASSWORD},
-        allow_redirects=False,
-    )
-    assert signed_in.status_code in (302, 303)
+    browser = sign_in(base, "learner@example.org")
     shell = Shell(base, browser, session["id"], terminal="documented01")
     try:
         shell.send("id -un; ls -ln ~/flag.txt; cat ~/flag.txt\r")

@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 import uuid
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
 import requests
-from simple_websocket import Client, ConnectionClosed
-from werkzeug.serving import make_server
 
 from lms import create_app
 from lms.extensions import db
-from lms.labs.runtime import LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME
 from tests.conftest import PASSWORD, reset_schema, test_config
 from tests.integration.conftest import flag_secrets
 from tests.lab_support import handshake_status
+from tests.terminal_support import (
+    Shell,
+    add_running_session,
+    cookie_header,
+    serve_in_thread,
+    sweep_session_labs,
+)
+from tests.terminal_support import sign_in as sign_in_as
 
 pytestmark = pytest.mark.docker
 
@@ -38,26 +41,13 @@ WEB_FLAG = "FLAG{web-integration}"
 # -- fixtures --------------------------------------------------------------------------------
 
 
-def sweep_terminal_labs(client) -> None:
-    """Remove this module's lab containers and networks (found by their session label)."""
-    platform = {"label": [f"{LABEL_PLATFORM}={PLATFORM_NAME}"]}
-    for container in client.containers.list(all=True, filters=platform):
-        if container.labels.get(LABEL_SESSION, "").startswith(KEY_PREFIX):
-            with suppress(Exception):
-                container.remove(force=True, v=True)
-    for network in client.networks.list(filters=platform):
-        if (network.attrs.get("Labels") or {}).get(LABEL_SESSION, "").startswith(KEY_PREFIX):
-            with suppress(Exception):
-                network.remove()
-
-
 @pytest.fixture(scope="module", autouse=True)
 def swept(docker_client):
-    sweep_terminal_labs(docker_client)
+    sweep_session_labs(docker_client, KEY_PREFIX)
     try:
         yield
     finally:
-        sweep_terminal_labs(docker_client)
+        sweep_session_labs(docker_client, KEY_PREFIX)
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +65,9 @@ def server(tmp_path_factory, docker_runtime, shipped_labs):
     app.extensions["lab_runtime"] = docker_runtime
     with app.app_context():
         reset_schema()
-    live = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=live.serve_forever, daemon=True)
-    thread.start()
+    base, live = serve_in_thread(app)
     try:
-        yield f"http://127.0.0.1:{live.server_port}", app
+        yield base, app
     finally:
         from lms.terminal.bridge import hub
 
@@ -124,101 +112,19 @@ def web_lab(server, people, docker_runtime, shipped_labs):
 
 
 def _running_lab(app, runtime, spec, user_id, flag):
-    from datetime import timedelta
-
-    from lms.auth.models import utcnow
-    from lms.labs.models import LabSession
-
     key = f"{KEY_PREFIX}{uuid.uuid4().hex[:12]}"
     runtime.start(key, spec, str(user_id), flag_secrets(spec, flag))
     try:
         with app.app_context():
-            row = LabSession(
-                key=key,
-                user_id=user_id,
-                lab_slug=spec.slug,
-                status="running",
-                started_at=utcnow(),
-                expires_at=utcnow() + timedelta(hours=1),
-            )
-            db.session.add(row)
-            db.session.commit()
-            session_id = row.id
+            session_id = add_running_session(key, user_id, spec.slug)
         yield session_id, key
     finally:
         runtime.stop(key)
 
 
-class WsClient(Client):
-    """simple_websocket's client, sending the port in Host as browsers do."""
-
-    def handshake(self):
-        if self.port not in (80, 443):
-            self.host = f"{self.host}:{self.port}"
-        super().handshake()
-
-
-def sign_in(base: str, who: str) -> requests.Session:
-    browser = requests.Session()
-    answer = browser.post(
-        f"{base}/login",
-        data={"email": f"{who}@terminal.example.org", "password": PASSWORD},
-        allow_redirects=False,
-    )
-    assert answer.status_code in (302, 303), answer.text[:300]
-    return browser
-
-
-def cookie_header(browser: requests.Session) -> str:
-    return "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
-
-
-class Shell:
-    """A WebSocket terminal client: keystrokes up, the screen's text down."""
-
-    def __init__(self, base, browser, session_id, terminal="abcdef0123456789", seen=0, watch=None):
-        query = f"watch={watch}" if watch else f"terminal={terminal}&seen={seen}&cols=100&rows=30"
-        url = f"ws{base[4:]}/labs/sessions/{session_id}/terminal/ws?{query}"
-        self.ws = WsClient.connect(url, headers={"Cookie": cookie_header(browser), "Origin": base})
-        self.text = ""
-        self.messages: list[dict] = []
-
-    def send(self, keys: str) -> None:
-        self.ws.send(keys.encode())
-
-    def control(self, message: dict) -> None:
-        self.ws.send(json.dumps(message))
-
-    def read_until(self, pattern: str, timeout: float = 10.0) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = re.search(pattern, self.text)
-            if found:
-                return found
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{pattern!r} not seen in {self.text[-800:]!r}")
-            try:
-                message = self.ws.receive(timeout=0.5)
-            except ConnectionClosed as exc:
-                raise AssertionError(f"{pattern!r} not seen before the socket closed") from exc
-            if isinstance(message, bytes):
-                self.text += message.decode("utf-8", "replace")
-            elif message is not None:
-                self.messages.append(json.loads(message))
-
-    def message(self, kind: str, timeout: float = 10.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [m for m in self.messages if m.get("t") == kind]
-            if found:
-                return found[0]
-            with suppress(AssertionError):
-                self.read_until(r"(?!x)x", timeout=0.5)
-        raise AssertionError(f"no {kind} message: {self.messages}")
-
-    def close(self) -> None:
-        with suppress(Exception):
-            self.ws.close()
+def sign_in(base: str, who: str):
+    """A browser session signed in as one of this module's people."""
+    return sign_in_as(base, f"{who}@terminal.example.org")
 
 
 def shell_processes(lab_exec, key: str, shell_pid: str) -> list[str]:

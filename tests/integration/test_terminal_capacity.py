@@ -22,7 +22,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -31,10 +30,10 @@ import requests
 from lms import create_app
 from lms.content.lab_parser import load_lab
 from lms.extensions import db
-from lms.labs.runtime import LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME
 from tests.conftest import PASSWORD, ROOT, reset_schema, test_config
-from tests.integration.test_terminal import Shell, cookie_header
 from tests.lab_support import handshake_status
+from tests.terminal_support import Shell, add_running_session, cookie_header, sweep_session_labs
+from tests.terminal_support import sign_in as sign_in_as
 
 pytestmark = pytest.mark.docker
 
@@ -44,18 +43,6 @@ CROWD_LAB = {
     "lab.yaml": "title: Crowd\nnetwork: none\nlimits: {memory: 256m, pids: 512}\n",
     "Dockerfile": "FROM lms-base/busybox:latest\n",
 }
-
-
-def sweep(client) -> None:
-    platform = {"label": [f"{LABEL_PLATFORM}={PLATFORM_NAME}"]}
-    for container in client.containers.list(all=True, filters=platform):
-        if container.labels.get(LABEL_SESSION, "").startswith(KEY_PREFIX):
-            with suppress(Exception):
-                container.remove(force=True, v=True)
-    for network in client.networks.list(filters=platform):
-        if (network.attrs.get("Labels") or {}).get(LABEL_SESSION, "").startswith(KEY_PREFIX):
-            with suppress(Exception):
-                network.remove()
 
 
 def free_port() -> int:
@@ -109,7 +96,7 @@ class Server:
 @pytest.fixture(scope="module")
 def crowd_lab(tmp_path_factory, docker_runtime, docker_client):
     """The app config (on the test database), people and a running crowd lab."""
-    sweep(docker_client)
+    sweep_session_labs(docker_client, KEY_PREFIX)
     tmp = tmp_path_factory.mktemp("capacity")
     labs = tmp / "labs"
     for name, text in CROWD_LAB.items():
@@ -129,31 +116,19 @@ def crowd_lab(tmp_path_factory, docker_runtime, docker_client):
     try:
         with app.app_context():
             reset_schema()
-            from lms.auth.models import utcnow
             from lms.auth.services import create_user
-            from lms.labs.models import LabSession
 
             owner = create_user("owner@capacity.example.org", PASSWORD, role="trainee")
             create_user("reader@capacity.example.org", PASSWORD, role="trainee")
             create_user("admin@capacity.example.org", PASSWORD, role="platform_admin")
             db.session.commit()
             docker_runtime.start(key, spec, str(owner.id), [])
-            row = LabSession(
-                key=key,
-                user_id=owner.id,
-                lab_slug=spec.slug,
-                status="running",
-                started_at=utcnow(),
-                expires_at=utcnow() + timedelta(hours=1),
-            )
-            db.session.add(row)
-            db.session.commit()
-            session_id = row.id
+            session_id = add_running_session(key, owner.id, spec.slug)
         yield config, session_id, tmp
     finally:
         with suppress(Exception):
             docker_runtime.stop(key)
-        sweep(docker_client)
+        sweep_session_labs(docker_client, KEY_PREFIX)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
@@ -180,15 +155,8 @@ def serve(crowd_lab):
 
 
 def sign_in(base: str, who: str) -> requests.Session:
-    browser = requests.Session()
-    answer = browser.post(
-        f"{base}/login",
-        data={"email": f"{who}@capacity.example.org", "password": PASSWORD},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert answer.status_code in (302, 303), answer.text[:300]
-    return browser
+    """A browser session signed in as one of this module's people."""
+    return sign_in_as(base, f"{who}@capacity.example.org")
 
 
 def open_terminal(base, browser, session_id, number: int) -> Shell:

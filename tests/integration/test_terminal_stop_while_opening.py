@@ -13,16 +13,13 @@ import threading
 import time
 import uuid
 from contextlib import suppress
-from datetime import timedelta
 
 import pytest
-import requests
-from werkzeug.serving import make_server
 
 from lms import create_app
 from lms.extensions import db
 from tests.conftest import PASSWORD, reset_schema, test_config
-from tests.integration.test_terminal import Shell
+from tests.terminal_support import Shell, add_running_session, serve_in_thread, sign_in
 
 pytestmark = pytest.mark.docker
 
@@ -47,7 +44,6 @@ class HeldShells:
 def test_stopping_the_lab_while_its_terminal_opens(
     tmp_path, docker_runtime, busybox_lab, caplog, monkeypatch
 ):
-    from lms.auth.models import utcnow
     from lms.auth.services import create_user
     from lms.labs.models import LabSession
     from lms.terminal.bridge import hub
@@ -61,31 +57,13 @@ def test_stopping_the_lab_while_its_terminal_opens(
         owner = create_user("owner@terminal.example.org", PASSWORD, role="trainee")
         db.session.commit()
         docker_runtime.start(key, busybox_lab, str(owner.id), [])
-        row = LabSession(
-            key=key,
-            user_id=owner.id,
-            lab_slug=busybox_lab.slug,
-            status="running",
-            started_at=utcnow(),
-            expires_at=utcnow() + timedelta(hours=1),
-        )
-        db.session.add(row)
-        db.session.commit()
-        session_id = row.id
+        session_id = add_running_session(key, owner.id, busybox_lab.slug)
     # The app reads lab specs from its labs folder; the probe lab lives elsewhere.
     monkeypatch.setattr("lms.content.lab_library.get_spec", lambda slug: busybox_lab)
-    live = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=live.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{live.server_port}"
+    base, live = serve_in_thread(app)
     caplog.set_level(logging.INFO)
     try:
-        browser = requests.Session()
-        signed_in = browser.post(
-            f"{base}/login",
-            data={"email": "owner@terminal.example.org", "password": PASSWORD},
-            allow_redirects=False,
-        )
-        assert signed_in.status_code in (302, 303), signed_in.text[:300]
+        browser = sign_in(base, "owner@terminal.example.org")
         shell = Shell(base, browser, session_id, terminal="stopping001")
         assert held.opening.wait(30), "the terminal never started opening"
         # The lab stops; the panel closes the tab that was opening.
