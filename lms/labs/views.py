@@ -106,32 +106,37 @@ def restart(session_id: int):
 @login_required
 def submit_flag(session_id: int):
     form = FlagForm()
-    _valid(form)
-    session = _own_session(session_id)
-    try:
-        spec = services.require_spec(session.lab_slug)
+
+    def submit(session, spec):
         outcome = flags.submit_flag(session, spec, form.task.data, form.flag.data)
-    except LabActionError as exc:
-        flash(exc.message, "warning")
-        return _back(form, session)
-    flash(outcome.message, "success" if outcome.correct else "danger")
-    return _back(form, session)
+        return outcome.message, "success" if outcome.correct else "danger"
+
+    return _task_action(session_id, form, submit)
 
 
 @bp.post("/sessions/<int:session_id>/check")
 @login_required
 def check_task(session_id: int):
     form = TaskForm()
+
+    def check(session, spec):
+        outcome = grading.run_check(session, spec, form.task.data)
+        verdict = "Passed: task done." if outcome.passed else "Not yet: the check failed."
+        return f"{verdict} {outcome.output}".strip(), "success" if outcome.passed else "danger"
+
+    return _task_action(session_id, form, check)
+
+
+def _task_action(session_id: int, form, act):
+    """A task form posted on the user's own session: act(session, spec) gives what to flash."""
     _valid(form)
     session = _own_session(session_id)
     try:
         spec = services.require_spec(session.lab_slug)
-        outcome = grading.run_check(session, spec, form.task.data)
+        message, category = act(session, spec)
     except LabActionError as exc:
-        flash(exc.message, "warning")
-        return _back(form, session)
-    verdict = "Passed: task done." if outcome.passed else "Not yet: the check failed."
-    flash(f"{verdict} {outcome.output}".strip(), "success" if outcome.passed else "danger")
+        message, category = exc.message, "warning"
+    flash(message, category)
     return _back(form, session)
 
 

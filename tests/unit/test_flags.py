@@ -291,3 +291,22 @@ def test_simultaneous_clicks_never_refuse_nor_double(app, fake):
         workers.background().wait_idle()
         assert db.session.scalar(select(func.count()).select_from(LabSession)) == 5
     assert fake.labs == {}
+
+
+def test_the_no_script_task_forms_flash_their_verdicts(app, fake):
+    user_id, _, body = started(app, "a@example.org")
+    browser = app.test_client()
+    browser.post("/login", data={"email": "a@example.org", "password": PASSWORD})
+    url = f"/labs/sessions/{body['id']}"
+
+    def posted(action: str, **form) -> str:
+        return browser.post(f"{url}/{action}", data=form, follow_redirects=True).text
+
+    assert "That is not the flag" in posted("flag", task="read-flag", flag="FLAG{guess}")
+    with app.app_context():
+        flag = flag_for(user_id, "tiny-lab")
+    assert "Correct: task done." in posted("flag", task="read-flag", flag=flag)
+    assert "Not yet: the check failed. fake output" in posted("check", task="make-done")
+    fake.check_passes = True
+    assert "Passed: task done. fake output" in posted("check", task="make-done")
+    assert "This lab has no check task" in posted("check", task="no-such-task")
