@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,7 +30,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -39,12 +37,20 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.terminal_echo import WsClient, free_port, percentile  # noqa: E402
+from bench.terminal_support import (  # noqa: E402
+    PASSWORD,
+    WsClient,
+    add_running_session,
+    cookie_header,
+    free_port,
+    percentile,
+    serve_gunicorn,
+    sign_in,
+)
 from lms import create_app  # noqa: E402
 from lms.config import TestingConfig  # noqa: E402
 from lms.extensions import db  # noqa: E402
 
-PASSWORD = "bench-password-123"
 PER_LAB = 100  # terminals per lab container (its process limit is 512)
 PANEL_PING_SECONDS = 15
 CROWD_LAB = {
@@ -73,11 +79,9 @@ def prepare(tmp: Path, prefix: str, labs: Path) -> dict:
 
 def start_labs(app, prefix: str, count: int) -> list[tuple[int, str]]:
     """``count`` running crowd labs, one per trainee: (LabSession id, trainee's email)."""
-    from lms.auth.models import utcnow
     from lms.auth.services import create_user
     from lms.content.lab_library import get_spec
     from lms.labs import app_runtime
-    from lms.labs.models import LabSession
 
     with app.app_context():
         db.create_all()
@@ -93,45 +97,8 @@ def start_labs(app, prefix: str, count: int) -> list[tuple[int, str]]:
             db.session.commit()
             key = f"{prefix}{number}-{uuid.uuid4().hex[:6]}"
             runtime.start(key, spec, str(user.id), [])
-            session = LabSession(
-                key=key,
-                user_id=user.id,
-                lab_slug="crowd",
-                status="running",
-                started_at=utcnow(),
-                expires_at=utcnow() + timedelta(hours=1),
-            )
-            db.session.add(session)
-            db.session.commit()
-            labs.append((session.id, email))
+            labs.append((add_running_session(key, user.id, "crowd"), email))
         return labs
-
-
-def serve(config: dict, port: int, log: Path) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
-            f"lms:create_app({config!r})",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ, LMS_RECONCILE_ON_START="0"),
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    for _ in range(300):
-        with suppress(requests.RequestException):
-            requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
-            return server
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
-        time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
 
 
 def worker_rss(master: int) -> int:
@@ -165,16 +132,6 @@ def busy_share(master: int, measure) -> tuple[list[float], float]:
 def idle_share(master: int, seconds: float = 10.0) -> float:
     """The share of one core the worker uses while nobody types or loads a page."""
     return busy_share(master, lambda: time.sleep(seconds))[1]
-
-
-def sign_in(base: str, email: str) -> requests.Session:
-    browser = requests.Session()
-    answer = browser.post(
-        f"{base}/login", data={"email": email, "password": PASSWORD}, allow_redirects=False
-    )
-    if answer.status_code not in (302, 303):
-        raise RuntimeError(f"sign-in failed: {answer.status_code}")
-    return browser
 
 
 # -- terminals ---------------------------------------------------------------------------------
@@ -317,11 +274,10 @@ def main() -> int:
         try:
             started = start_labs(app, prefix, labs_needed)
             port = free_port()
-            server = serve(config, port, tmp / "gunicorn.log")
+            server = serve_gunicorn(config, port, tmp / "gunicorn.log")
             base = f"http://127.0.0.1:{port}"
             labs = [
-                (session_id, "; ".join(f"{c.name}={c.value}" for c in sign_in(base, email).cookies))
-                for session_id, email in started
+                (session_id, cookie_header(sign_in(base, email))) for session_id, email in started
             ]
             reader = sign_in(base, "reader@bench.example.org")
             page = f"{base}/catalogue"

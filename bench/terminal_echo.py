@@ -17,56 +17,37 @@ in interleaved blocks; figures: median, p95, mean, per path and the overhead.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
 from contextlib import suppress
-from datetime import timedelta
 from pathlib import Path
-
-import requests
-from simple_websocket import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.terminal_support import (  # noqa: E402
+    PASSWORD,
+    WsClient,
+    add_running_session,
+    cookie_header,
+    free_port,
+    percentile,
+    serve_gunicorn,
+    sign_in,
+)
 from lms import create_app  # noqa: E402
 from lms.config import TestingConfig  # noqa: E402
 from lms.extensions import db  # noqa: E402
 
-PASSWORD = "bench-password-123"
 LAB = "shell-basics"
 LETTERS = b"abcdefghijklmnopqrstuvwxyz"
 BLOCK = 25
 SERVERS = {"gunicorn": "gunicorn gevent (gunicorn.conf.py)", "werkzeug": "werkzeug threaded"}
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class WsClient(Client):
-    """simple_websocket's client, sending the port in Host as browsers do."""
-
-    def handshake(self):
-        if self.port not in (80, 443):
-            self.host = f"{self.host}:{self.port}"
-        super().handshake()
 
 
 # -- the two shells -------------------------------------------------------------------------
@@ -181,11 +162,9 @@ def prepare(tmp: Path, prefix: str) -> dict:
 
 
 def start_lab(app, key: str) -> tuple[int, str]:
-    from lms.auth.models import utcnow
     from lms.auth.services import create_user
     from lms.content.lab_library import get_spec
     from lms.labs import app_runtime
-    from lms.labs.models import LabSession
 
     with app.app_context():
         db.create_all()
@@ -195,49 +174,8 @@ def start_lab(app, key: str) -> tuple[int, str]:
         runtime = app_runtime.lab_runtime()
         runtime.build(spec)
         runtime.start(key, spec, str(user.id), [])
-        session = LabSession(
-            key=key,
-            user_id=user.id,
-            lab_slug=LAB,
-            status="running",
-            started_at=utcnow(),
-            expires_at=utcnow() + timedelta(hours=1),
-        )
-        db.session.add(session)
-        db.session.commit()
-        return session.id, runtime._container_id(key, spec.workstation)
-
-
-def serve_gunicorn(config: dict, port: int) -> subprocess.Popen:
-    factory = f"lms:create_app({config!r})"
-    ast.parse(factory.split(":", 1)[1], mode="eval")  # gunicorn reads it as a literal call
-    env = dict(os.environ, LMS_RECONCILE_ON_START="0")
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
-            factory,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    for _ in range(100):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
-            return server
-        except requests.RequestException:
-            if server.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {server.stderr.read()[-2000:]}") from None
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
+        session_id = add_running_session(key, user.id, LAB)
+        return session_id, runtime._container_id(key, spec.workstation)
 
 
 def serve_werkzeug(app, port: int):
@@ -273,17 +211,11 @@ def main() -> int:
             session_id, container_id = start_lab(app, key)
             port = free_port()
             if args.server == "gunicorn":
-                server = serve_gunicorn(config, port)
+                server = serve_gunicorn(config, port, Path(tmp) / "gunicorn.log")
             else:
                 server = serve_werkzeug(app, port)
             base = f"http://127.0.0.1:{port}"
-            browser = requests.Session()
-            browser.post(
-                f"{base}/login",
-                data={"email": "bench-terminal@example.org", "password": PASSWORD},
-                timeout=10,
-            )
-            cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
+            cookie = cookie_header(sign_in(base, "bench-terminal@example.org"))
 
             from lms.labs import app_runtime
 
