@@ -39,9 +39,6 @@ sys.path.insert(0, str(ROOT))
 
 from bench.terminal_support import (  # noqa: E402
     PASSWORD,
-    WsClient,
-    add_running_session,
-    cookie_header,
     free_port,
     percentile,
     serve_gunicorn,
@@ -50,6 +47,7 @@ from bench.terminal_support import (  # noqa: E402
 from lms import create_app  # noqa: E402
 from lms.config import TestingConfig  # noqa: E402
 from lms.extensions import db  # noqa: E402
+from tests.terminal_support import WsClient, add_running_session, cookie_header  # noqa: E402
 
 PER_LAB = 100  # terminals per lab container (its process limit is 512)
 PANEL_PING_SECONDS = 15

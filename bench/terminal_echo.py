@@ -32,9 +32,6 @@ sys.path.insert(0, str(ROOT))
 
 from bench.terminal_support import (  # noqa: E402
     PASSWORD,
-    WsClient,
-    add_running_session,
-    cookie_header,
     free_port,
     percentile,
     serve_gunicorn,
@@ -43,6 +40,7 @@ from bench.terminal_support import (  # noqa: E402
 from lms import create_app  # noqa: E402
 from lms.config import TestingConfig  # noqa: E402
 from lms.extensions import db  # noqa: E402
+from tests.terminal_support import WsClient, add_running_session, cookie_header  # noqa: E402
 
 LAB = "shell-basics"
 LETTERS = b"abcdefghijklmnopqrstuvwxyz"

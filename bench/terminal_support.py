@@ -1,5 +1,6 @@
-"""What the terminal benchmarks share: a gunicorn on the real configuration, a WebSocket
-client, signing in, the LabSession row of a lab started straight on the runtime, figures.
+"""What the terminal benchmarks share: a gunicorn on the real configuration, signing in,
+figures. The WebSocket client and the LabSession row of a lab started straight on the
+runtime are the terminal tests' own (tests/terminal_support.py).
 
 Import it after putting the repository root on ``sys.path`` (the benchmarks do).
 """
@@ -13,13 +14,9 @@ import subprocess
 import sys
 import time
 from contextlib import suppress
-from datetime import timedelta
 from pathlib import Path
 
 import requests
-from simple_websocket import Client
-
-from lms.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-123"
@@ -34,15 +31,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-class WsClient(Client):
-    """simple_websocket's client, sending the port in Host as browsers do."""
-
-    def handshake(self):
-        if self.port not in (80, 443):
-            self.host = f"{self.host}:{self.port}"
-        super().handshake()
 
 
 def serve_gunicorn(config: dict, port: int, log: Path) -> subprocess.Popen:
@@ -86,25 +74,3 @@ def sign_in(base: str, email: str) -> requests.Session:
     if answer.status_code not in (302, 303):
         raise RuntimeError(f"sign-in failed: {answer.status_code}")
     return browser
-
-
-def cookie_header(browser: requests.Session) -> str:
-    return "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
-
-
-def add_running_session(key: str, user_id: int, lab_slug: str) -> int:
-    """The LabSession row of a lab started straight on the runtime (in an app context): its id."""
-    from lms.auth.models import utcnow
-    from lms.labs.models import LabSession
-
-    row = LabSession(
-        key=key,
-        user_id=user_id,
-        lab_slug=lab_slug,
-        status="running",
-        started_at=utcnow(),
-        expires_at=utcnow() + timedelta(hours=1),
-    )
-    db.session.add(row)
-    db.session.commit()
-    return row.id
