@@ -42,12 +42,16 @@ from bench.terminal_support import (  # noqa: E402
     free_port,
     percentile,
     serve_gunicorn,
-    sign_in,
 )
 from lms import create_app  # noqa: E402
 from lms.config import TestingConfig  # noqa: E402
 from lms.extensions import db  # noqa: E402
-from tests.terminal_support import WsClient, add_running_session, cookie_header  # noqa: E402
+from tests.terminal_support import (  # noqa: E402
+    WsClient,
+    add_running_session,
+    cookie_header,
+    sign_in,
+)
 
 PER_LAB = 100  # terminals per lab container (its process limit is 512)
 PANEL_PING_SECONDS = 15
@@ -275,9 +279,10 @@ def main() -> int:
             server = serve_gunicorn(config, port, tmp / "gunicorn.log")
             base = f"http://127.0.0.1:{port}"
             labs = [
-                (session_id, cookie_header(sign_in(base, email))) for session_id, email in started
+                (session_id, cookie_header(sign_in(base, email, PASSWORD)))
+                for session_id, email in started
             ]
-            reader = sign_in(base, "reader@bench.example.org")
+            reader = sign_in(base, "reader@bench.example.org", PASSWORD)
             page = f"{base}/catalogue"
             page_times(reader, page, 20)  # warm up
 

@@ -35,12 +35,16 @@ from bench.terminal_support import (  # noqa: E402
     free_port,
     percentile,
     serve_gunicorn,
-    sign_in,
 )
 from lms import create_app  # noqa: E402
 from lms.config import TestingConfig  # noqa: E402
 from lms.extensions import db  # noqa: E402
-from tests.terminal_support import WsClient, add_running_session, cookie_header  # noqa: E402
+from tests.terminal_support import (  # noqa: E402
+    WsClient,
+    add_running_session,
+    cookie_header,
+    sign_in,
+)
 
 LAB = "shell-basics"
 LETTERS = b"abcdefghijklmnopqrstuvwxyz"
@@ -213,7 +217,7 @@ def main() -> int:
             else:
                 server = serve_werkzeug(app, port)
             base = f"http://127.0.0.1:{port}"
-            cookie = cookie_header(sign_in(base, "bench-terminal@example.org"))
+            cookie = cookie_header(sign_in(base, "bench-terminal@example.org", PASSWORD))
 
             from lms.labs import app_runtime
 

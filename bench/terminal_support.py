@@ -1,6 +1,6 @@
-"""What the terminal benchmarks share: a gunicorn on the real configuration, signing in,
-figures. The WebSocket client and the LabSession row of a lab started straight on the
-runtime are the terminal tests' own (tests/terminal_support.py).
+"""What the terminal benchmarks share: a gunicorn on the real configuration, figures.
+The WebSocket client, signing in and the LabSession row of a lab started straight on
+the runtime are the terminal tests' own (tests/terminal_support.py).
 
 Import it after putting the repository root on ``sys.path`` (the benchmarks do).
 """
@@ -61,16 +61,3 @@ def serve_gunicorn(config: dict, port: int, log: Path) -> subprocess.Popen:
             raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
         time.sleep(0.1)
     raise RuntimeError("gunicorn did not start")
-
-
-def sign_in(base: str, email: str) -> requests.Session:
-    browser = requests.Session()
-    answer = browser.post(
-        f"{base}/login",
-        data={"email": email, "password": PASSWORD},
-        allow_redirects=False,
-        timeout=30,
-    )
-    if answer.status_code not in (302, 303):
-        raise RuntimeError(f"sign-in failed: {answer.status_code}")
-    return browser

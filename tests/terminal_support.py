@@ -11,7 +11,7 @@ import json
 import re
 import threading
 import time
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 
 import requests
@@ -61,12 +61,25 @@ def serve_in_thread(app):
     return f"http://127.0.0.1:{live.server_port}", live
 
 
-def sign_in(base: str, email: str) -> requests.Session:
-    """A requests session signed in with the test password."""
+@contextmanager
+def serving(app):
+    """A live threaded server for app, its base URL; afterwards its terminals are closed."""
+    base, live = serve_in_thread(app)
+    try:
+        yield base
+    finally:
+        from lms.terminal.bridge import hub
+
+        hub.close_all()
+        live.shutdown()
+
+
+def sign_in(base: str, email: str, password: str = PASSWORD) -> requests.Session:
+    """A requests session signed in (with the test password unless told)."""
     browser = requests.Session()
     answer = browser.post(
         f"{base}/login",
-        data={"email": email, "password": PASSWORD},
+        data={"email": email, "password": password},
         allow_redirects=False,
         timeout=30,
     )

@@ -18,7 +18,7 @@ import yaml
 from lms.content.lab_parser import load_lab
 from lms.labs.runtime import SecretFile, StartFailed, get_runtime
 from tests.lab_support import FIXTURE_LABS, ApiClient, close_lab_app, create_user, make_lab_app
-from tests.terminal_support import Shell, serve_in_thread, sign_in
+from tests.terminal_support import Shell, serving, sign_in
 
 pytestmark = pytest.mark.docker
 
@@ -37,14 +37,10 @@ def documented_lab(docker_client):
 @pytest.fixture
 def server(tmp_path, documented_lab):
     app = make_lab_app(tmp_path, LMS_RECORDINGS_DIR=str(tmp_path / "recordings"))
-    base, live = serve_in_thread(app)
     try:
-        yield base, app
+        with serving(app) as base:
+            yield base, app
     finally:
-        from lms.terminal.bridge import hub
-
-        hub.close_all()
-        live.shutdown()
         close_lab_app(app)
 
 

@@ -26,7 +26,7 @@ from tests.terminal_support import (
     Shell,
     add_running_session,
     cookie_header,
-    serve_in_thread,
+    serving,
     sweep_session_labs,
 )
 from tests.terminal_support import sign_in as sign_in_as
@@ -65,14 +65,10 @@ def server(tmp_path_factory, docker_runtime, shipped_labs):
     app.extensions["lab_runtime"] = docker_runtime
     with app.app_context():
         reset_schema()
-    base, live = serve_in_thread(app)
     try:
-        yield base, app
+        with serving(app) as base:
+            yield base, app
     finally:
-        from lms.terminal.bridge import hub
-
-        hub.close_all()
-        live.shutdown()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
