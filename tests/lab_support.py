@@ -10,7 +10,7 @@ from __future__ import annotations
 import http.client
 import time
 import uuid
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,6 +27,22 @@ PREFIX_ROOT = "tlab-"
 
 def new_prefix() -> str:
     return f"{PREFIX_ROOT}{uuid.uuid4().hex[:6]}-"
+
+
+@contextmanager
+def own_lab_prefix(app):
+    """The app under a session-key prefix of its own; its labs are swept afterwards."""
+    from lms.labs import app_runtime, workers
+
+    previous = app.config.get("LMS_LAB_SESSION_PREFIX")
+    prefix = app.config["LMS_LAB_SESSION_PREFIX"] = new_prefix()
+    try:
+        yield prefix
+    finally:
+        with app.app_context():
+            workers.background().wait_idle(60)
+            app_runtime.lab_runtime().remove_orphans(set(), key_prefix=prefix)
+        app.config["LMS_LAB_SESSION_PREFIX"] = previous
 
 
 def make_lab_app(tmp_path: Path, **overrides):

@@ -9,10 +9,9 @@ from playwright.sync_api import expect
 
 from lms.auth.services import find_user_by_email
 from lms.content.lab_parser import load_lab
-from lms.labs import app_runtime, workers
 from lms.labs.flags import flag_for
 from tests.conftest import ROOT
-from tests.lab_support import new_prefix
+from tests.lab_support import own_lab_prefix
 
 MODULE_URL = "/courses/linux-fundamentals/the-shell"
 
@@ -23,15 +22,8 @@ def lab_app(live_app, docker_client):
     from lms.labs.runtime import get_runtime
 
     get_runtime().build(load_lab(ROOT / "labs" / "shell-basics"))
-    previous = live_app.config.get("LMS_LAB_SESSION_PREFIX")
-    prefix = live_app.config["LMS_LAB_SESSION_PREFIX"] = new_prefix()
-    try:
+    with own_lab_prefix(live_app):
         yield live_app
-    finally:
-        with live_app.app_context():
-            workers.background().wait_idle(60)
-            app_runtime.lab_runtime().remove_orphans(set(), key_prefix=prefix)
-        live_app.config["LMS_LAB_SESSION_PREFIX"] = previous
 
 
 @pytest.mark.docker

@@ -15,11 +15,11 @@ import pytest
 from playwright.sync_api import expect
 
 from lms.extensions import db
-from lms.labs import app_runtime, workers
+from lms.labs import app_runtime
 from lms.labs.models import LabSession
 from lms.labs.runtime import LABEL_CONTAINER, LABEL_SESSION
 from tests.browser.conftest import CHROMIUM_ARGS  # noqa: F401  (same browser settings)
-from tests.lab_support import handshake_status, new_prefix
+from tests.lab_support import handshake_status, own_lab_prefix
 
 pytestmark = pytest.mark.docker
 
@@ -31,21 +31,14 @@ FLAG = re.compile(r"FLAG\{[0-9a-f]{32}\}")
 @pytest.fixture(scope="module")
 def lab_app(live_app, docker_client, tmp_path_factory):
     """The live app with its own session-key prefix; its labs are swept afterwards."""
-    previous = live_app.config.get("LMS_LAB_SESSION_PREFIX")
-    prefix = live_app.config["LMS_LAB_SESSION_PREFIX"] = new_prefix()
     live_app.config["LMS_RECORDINGS_DIR"] = str(tmp_path_factory.mktemp("recordings"))
-    with live_app.app_context():
-        from lms.content.lab_library import get_spec
-
-        for slug in ("shell-basics", "web-injection"):
-            app_runtime.lab_runtime().build(get_spec(slug))
-    try:
-        yield live_app
-    finally:
+    with own_lab_prefix(live_app):
         with live_app.app_context():
-            workers.background().wait_idle(60)
-            app_runtime.lab_runtime().remove_orphans(set(), key_prefix=prefix)
-        live_app.config["LMS_LAB_SESSION_PREFIX"] = previous
+            from lms.content.lab_library import get_spec
+
+            for slug in ("shell-basics", "web-injection"):
+                app_runtime.lab_runtime().build(get_spec(slug))
+        yield live_app
 
 
 @pytest.fixture
