@@ -20,7 +20,7 @@ from lms.auth.models import utcnow
 from lms.content.lab_model import LabSpec
 from lms.extensions import db
 from lms.labs.errors import BadLabRequest, TaskUnknown, TooManyAttempts
-from lms.labs.grading import complete_task
+from lms.labs.grading import complete_task, record_attempt
 from lms.labs.models import FLAG, FlagShare, LabSession, TaskAttempt
 from lms.labs.runtime import SecretFile
 
@@ -74,17 +74,7 @@ def submit_flag(session: LabSession, spec: LabSpec, task_id: str, submitted: str
     correct = hmac.compare_digest(expected.encode(), submitted.encode())
     owner_id = None if correct else _owner_of(submitted, spec.slug, session.user_id)
     note = "correct" if correct else ("flag of another trainee" if owner_id else "wrong")
-    db.session.add(
-        TaskAttempt(
-            session_id=session.id,
-            user_id=session.user_id,
-            lab_slug=spec.slug,
-            task_id=task.id,
-            kind=FLAG,
-            success=correct,
-            output=note,
-        )
-    )
+    record_attempt(session, spec, task, kind=FLAG, success=correct, output=note)
     if owner_id is not None:
         db.session.add(
             FlagShare(

@@ -91,21 +91,28 @@ def run_check(session: LabSession, spec: LabSpec, task_id: str) -> CheckOutcome:
         output = (output + "\n" if output else "") + (
             f"(the check was stopped after {task.timeout_seconds} s)"
         )
+    record_attempt(session, spec, task, kind=CHECK, success=result.passed, output=output)
+    if result.passed:
+        complete_task(session.user_id, spec.slug, task, session.id)
+    db.session.commit()
+    return CheckOutcome(result.passed, output)
+
+
+def record_attempt(
+    session: LabSession, spec: LabSpec, task: TaskSpec, *, kind: str, success: bool, output: str
+) -> None:
+    """One flag or check attempt in the trainee's session, added (the caller commits)."""
     db.session.add(
         TaskAttempt(
             session_id=session.id,
             user_id=session.user_id,
             lab_slug=spec.slug,
             task_id=task.id,
-            kind=CHECK,
-            success=result.passed,
+            kind=kind,
+            success=success,
             output=output,
         )
     )
-    if result.passed:
-        complete_task(session.user_id, spec.slug, task, session.id)
-    db.session.commit()
-    return CheckOutcome(result.passed, output)
 
 
 def _check_rate(user_id: int, lab_slug: str) -> None:
