@@ -57,8 +57,8 @@ serve:
 # Installs everything and runs the whole suite: on SQLite, then the database
 # tests again on PostgreSQL.
 test: install services postgres
-	$(VENV)/bin/ruff check lms tests bench
-	$(VENV)/bin/ruff format --check lms tests bench
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
@@ -70,8 +70,8 @@ test-postgres:
 	$(VENV)/bin/pytest -q -p no:cacheprovider -m "not docker and not browser" $(PYTEST_ARGS)
 
 lint:
-	$(VENV)/bin/ruff check lms tests bench
-	$(VENV)/bin/ruff format --check lms tests bench
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
 bench: install services
