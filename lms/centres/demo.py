@@ -315,30 +315,10 @@ def _module_history(user, module: Module, done: bool, profile: str, rng, at: dat
             failures = 4 if profile == "struggling" and not done else rng.choice((0, 0, 1, 2))
             for f in range(failures):
                 db.session.add(
-                    TaskAttempt(
-                        session_id=session.id,
-                        user_id=user.id,
-                        lab_slug=module.lab_slug,
-                        task_id=task,
-                        kind="check",
-                        success=False,
-                        output="not yet",
-                        created_at=opened + timedelta(minutes=35 + f),
-                    )
+                    _check_attempt(session, task, False, opened + timedelta(minutes=35 + f))
                 )
             if done:
-                db.session.add(
-                    TaskAttempt(
-                        session_id=session.id,
-                        user_id=user.id,
-                        lab_slug=module.lab_slug,
-                        task_id=task,
-                        kind="check",
-                        success=True,
-                        output="ok",
-                        created_at=opened + timedelta(minutes=45),
-                    )
-                )
+                db.session.add(_check_attempt(session, task, True, opened + timedelta(minutes=45)))
                 db.session.add(
                     TaskCompletion(
                         user_id=user.id,
@@ -379,3 +359,17 @@ def _flag_share(now: datetime) -> None:
                 created_at=now - timedelta(days=3),
             )
         )
+
+
+def _check_attempt(session: LabSession, task: str, success: bool, at) -> TaskAttempt:
+    """One demo check of a lab task, as the trainee would have run it."""
+    return TaskAttempt(
+        session_id=session.id,
+        user_id=session.user_id,
+        lab_slug=session.lab_slug,
+        task_id=task,
+        kind="check",
+        success=success,
+        output="ok" if success else "not yet",
+        created_at=at,
+    )

@@ -1,7 +1,7 @@
 """lab engine faults and flag ownership (labs)
 
 Revision ID: 0004_lab_faults
-Revises: 0003_lesson_pages
+Revises: 0002_auth_hardening
 
 Adds lab_sessions.lease_until: starts cut off by a dead process are resolved.
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0004_lab_faults"
-down_revision = "0003_lesson_pages"
+down_revision = "0002_auth_hardening"
 branch_labels = None
 depends_on = None
 

@@ -1,10 +1,7 @@
-"""check tasks and content (labs)
+"""Courses may require other courses (courses.requires)
 
 Revision ID: 0006_checks
-Revises: 0005_terminals
-
-Fill in upgrade() and downgrade() when this change needs schema changes;
-an empty step is harmless.
+Revises: 0004_lab_faults
 """
 from alembic import op
 import sqlalchemy as sa
@@ -12,7 +9,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_checks'
-down_revision = '0005_terminals'
+down_revision = '0004_lab_faults'
 branch_labels = None
 depends_on = None
 
