@@ -1,15 +1,15 @@
 """(reserved step: fill in what it changes)
 
-Revision ID: 0012_staff_tools
-Revises: 0011_trainee_journey
+Revision ID: 0013_staff_tools
+Revises: 0012_quiz_rules
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0012_staff_tools'
-down_revision = '0011_trainee_journey'
+revision = '0013_staff_tools'
+down_revision = '0012_quiz_rules'
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """(reserved step: fill in what it changes)
 
-Revision ID: 0013_accounts
-Revises: 0012_staff_tools
+Revision ID: 0011_trainee_home
+Revises: 0010_shared_limits
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0013_accounts'
-down_revision = '0012_staff_tools'
+revision = '0011_trainee_home'
+down_revision = '0010_shared_limits'
 branch_labels = None
 depends_on = None
 
