@@ -26,6 +26,9 @@ ENV_KEYS: dict[str, type] = {
     "LMS_COOKIE_SECURE": bool,
     "LMS_LOGIN_FAILURES_PER_ADDRESS": int,
     "LMS_LOGIN_MAX_DELAY": int,
+    "LMS_SMTP_URL": str,
+    "LMS_MAIL_FROM": str,
+    "LMS_INVITATION_DAYS": int,
 }
 
 
@@ -75,6 +78,11 @@ class Config:
     LMS_LOGIN_FAILURES_PER_ADDRESS = 30  # per client address and window
     LMS_LOGIN_ADDRESS_WINDOW = 600  # seconds
     LMS_TOKEN_USE_INTERVAL = 300  # seconds between writes of an API token's "last used"
+    # Outgoing mail (lms.mail): smtp://user:pass@host:587 or smtps://...; None: no mail,
+    # links are shown to copy instead.
+    LMS_SMTP_URL: str | None = None
+    LMS_MAIL_FROM: str | None = None  # default: lms@<the SMTP host>
+    LMS_INVITATION_DAYS = 14  # how long every invitation link stays valid
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True
