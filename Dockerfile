@@ -21,6 +21,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY scripts/copy-assets.sh scripts/copy-assets.sh
+COPY lms/authoring/bundle lms/authoring/bundle
 RUN bash scripts/copy-assets.sh
 
 FROM ${PYTHON_IMAGE} AS python

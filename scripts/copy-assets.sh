@@ -15,4 +15,8 @@ cp node_modules/chart.js/dist/chart.umd.min.js* "$dest/chartjs/" 2>/dev/null || 
 cp node_modules/asciinema-player/dist/bundle/asciinema-player.min.js "$dest/asciinema/"
 cp node_modules/asciinema-player/dist/bundle/asciinema-player.css "$dest/asciinema/"
 cp node_modules/asciinema-player/dist/bundle/asciinema-player-worker.min.js "$dest/asciinema/" 2>/dev/null || true
+# CodeMirror 6 ships ES modules only: bundle the parts the course editor uses into one
+# module (the entry lists them). esbuild comes from the same package-lock.json.
+node_modules/.bin/esbuild lms/authoring/bundle/codemirror.js --bundle --format=esm --minify \
+  --log-level=warning --outfile="$dest/codemirror/codemirror.js"
 echo "assets copied to $dest"
