@@ -11,11 +11,15 @@ from lms.progress import services
 from lms.progress.blueprint import bp
 from lms.progress.pages import render_module_page
 from lms.web import form_page
+from lms.web.role_homes import role_home
 
 
 @bp.get("/")
 @login_required
 def home():
+    staff_home = role_home(current_user)  # instructors and admins: their own home
+    if staff_home is not None:
+        return staff_home
     courses = services.enrolled_progress(current_user)
     started = {p.course.id for p in courses}
     suggestions = [c for c in catalog.visible_courses(current_user) if c.id not in started]
