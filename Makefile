@@ -11,9 +11,9 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 
 .PHONY: install system-deps python-deps assets services docker-engine base-images postgres \
-        run serve demo-data test test-sqlite test-postgres lint bench clean
+        session-holder run serve demo-data test test-sqlite test-postgres lint bench clean
 
-install: system-deps python-deps assets
+install: system-deps python-deps assets session-holder
 
 system-deps:
 	@bash scripts/install-system-deps.sh
@@ -25,6 +25,10 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -U pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
+
+# The terminal's session holder (a static dtach copied into labs): see README.
+session-holder: system-deps
+	@bash scripts/build-session-holder.sh
 
 assets: node_modules/.package-lock.json
 	@bash scripts/copy-assets.sh
