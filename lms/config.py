@@ -56,7 +56,8 @@ class Config:
     LMS_MAX_LABS_PER_USER = 1
     LMS_MAX_LABS_TOTAL = 40
     LMS_SELF_REGISTRATION = False
-    LMS_RATELIMIT_STORAGE_URI = "memory://"
+    # Flask-Limiter's counts: in the database (lms.ratelimits), or redis://host:6379/0
+    LMS_RATELIMIT_STORAGE_URI = "database://"
     # Platform ceilings: a lab.yaml can ask for less, never more.
     LMS_LAB_MAX_MEMORY = "1g"
     LMS_LAB_MAX_CPUS = 1.0
