@@ -11,6 +11,7 @@ from lms.centres import (  # noqa: F401
     api,
     centre_views,
     cohort_views,
+    home_views,
     invitations,
     models,
     report_views,
@@ -26,3 +27,5 @@ def init_app(app: Flask) -> None:
     invitation_accepted.connect(invitations.join_invited_cohort)
     # Labs and the terminal ask lms.auth.visibility whose work a person may see.
     visibility.register_rule(app, access.visible_trainee_ids)
+    # "/" shows each staff role its own home (lms.web.role_homes).
+    home_views.register(app)

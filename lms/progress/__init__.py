@@ -6,6 +6,29 @@ from flask import Flask
 from lms.progress import course_pages, views  # noqa: E402,F401  (routes attach to bp)
 from lms.progress.blueprint import bp  # noqa: E402,F401  (registered by lms.create_app)
 
+# The menu of each staff role: only pages the role may open, named for what they show
+# (endpoint, label, the endpoint prefix that marks it active).
+STAFF_MENUS = {
+    "instructor": (
+        ("centres.index", "Cohorts", "centres.", {}),
+        ("authoring.index", "Authoring", "authoring.", {}),
+        ("terminal.recordings_index", "Lab recordings", "terminal.", {}),
+        ("labs.flag_shares", "Flag sharing", "labs.flag_shares", {}),
+    ),
+    "centre_admin": (
+        ("centres.index", "Centres", "centres.", {}),
+        ("terminal.recordings_index", "Lab recordings", "terminal.", {}),
+        ("labs.flag_shares", "Flag sharing", "labs.flag_shares", {}),
+    ),
+    "platform_admin": (
+        ("centres.index", "Centres", "centres.", {}),
+        ("authoring.index", "Authoring", "authoring.", {}),
+        ("labs.admin_sessions", "Running labs", "labs.admin", {}),
+        ("terminal.recordings_index", "Lab recordings", "terminal.", {}),
+        ("auth.admin_users", "Users", "auth.admin", {}),
+    ),
+}
+
 
 def init_app(app: Flask) -> None:
     from flask import url_for
@@ -17,28 +40,15 @@ def init_app(app: Flask) -> None:
     def _navigation():
         def main_nav():
             """The top menu for the signed-in user; domains add entries when present."""
+            role = current_user.role if current_user.is_authenticated else None
             items = [
                 ("progress.home", "Home", "progress.", {}),
                 ("catalog.catalogue", "Catalogue", "catalog.", {}),
+                *STAFF_MENUS.get(role, ()),
             ]
-            if current_user.is_authenticated and not current_user.is_staff:
-                items.append(
-                    (
-                        "centres.trainee",
-                        "My report",
-                        "centres.trainee",
-                        {"user_id": current_user.id},
-                    )
-                )
-            if current_user.is_authenticated and current_user.is_staff:
-                items += [
-                    ("centres.index", "Centres", "centres.", {}),
-                    ("authoring.index", "Authoring", "authoring.", {}),
-                    ("labs.admin_sessions", "Labs", "labs.admin", {}),
-                    ("terminal.recordings_index", "Recordings", "terminal.", {}),
-                ]
-            if current_user.is_authenticated and current_user.is_platform_admin:
-                items.append(("auth.admin_users", "Users", "auth.admin", {}))
+            if role == "trainee":
+                report = ("centres.trainee", "My report", "centres.trainee")
+                items.append((*report, {"user_id": current_user.id}))
             return [
                 {
                     "url": url_for(endpoint, **args) if args else fixed_url(endpoint),
