@@ -140,6 +140,8 @@ class Invitation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
     role: Mapped[str] = mapped_column(String(20), default=Role.TRAINEE.value)
+    # The name the inviter typed: the invitee's form starts with it (lms.auth.invitations).
+    name: Mapped[str] = mapped_column(String(120), default="", server_default="")
     centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"))
     cohort_id: Mapped[int | None] = mapped_column()
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from lms.auth import lookalike
+from lms.auth import invitations, lookalike
 from lms.auth.models import (
     ApiToken,
     Invitation,
@@ -178,15 +178,15 @@ def issue_token(user: User, label: str = "") -> str:
     return plain
 
 
-def invite(email: str, role: str, created_by: User | None = None, days: int = 7, **fields) -> str:
-    """Create an invitation and return its plain token (for the link)."""
+def invite(email: str, role: str, created_by: User | None = None, name: str = "", **fields) -> str:
+    """Create and commit an invitation (lms.auth.invitations: one validity everywhere);
+    return its plain token (for the link)."""
     email = check_new_address(email)
-    invitation, plain = Invitation.issue(
-        email, role, days=days, created_by_id=created_by.id if created_by else None, **fields
+    invitation = invitations.issue_invitation(
+        email, role, name=name, created_by_id=created_by.id if created_by else None, **fields
     )
-    db.session.add(invitation)
     db.session.commit()
-    return plain
+    return invitations.invitation_token(invitation)
 
 
 def find_invitation(plain: str) -> Invitation | None:

@@ -100,6 +100,8 @@ def accept_invitation(token: str):
     if invitation is None or not invitation.is_usable:
         return render_template("auth/invitation_invalid.html"), 404
     form = forms.AcceptInvitationForm()
+    if request.method == "GET" and invitation.name:
+        form.name.data = invitation.name  # as the inviter typed it; the invitee may change it
     if form.validate_on_submit():
         try:
             user = services.accept_invitation(invitation, form.name.data, form.password.data)

@@ -4,16 +4,18 @@ through ``lms.centres.actions`` (one committed transaction each)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from lms.auth.access import role_required
+from lms.auth.invitations import invitation_days
 from lms.auth.models import User
 from lms.centres import actions, forms, invitations, roster, services
 from lms.centres.access import ADMINS, STAFF, can_manage_cohort, cohort_or_abort
 from lms.centres.blueprint import bp
 from lms.centres.csv_files import CsvFileError, csv_response, write_csv
 from lms.centres.models import Cohort
+from lms.mail import mail_enabled
 from lms.web import form_page
 
 
@@ -30,6 +32,8 @@ def _move_choices(cohort: Cohort) -> list[tuple[int, str]]:
 
 def _render_cohort(cohort: Cohort, add_form=None, upload_form=None, status=200, **extra):
     manage = can_manage_cohort(current_user, cohort)
+    pending = invitations.pending_invitations(cohort) if manage else []
+    invited_id = request.args.get("invited", type=int)
     assign_form = forms.AssignCourseForm(prefix="assign")
     assign_form.course.choices = _assign_choices(cohort)
     move_form = forms.MoveTraineeForm(prefix="move")
@@ -39,7 +43,11 @@ def _render_cohort(cohort: Cohort, add_form=None, upload_form=None, status=200, 
         cohort=cohort,
         manage=manage,
         members=services.members(cohort),
-        pending=invitations.pending_invitations(cohort) if manage else [],
+        pending=pending,
+        # after "Add" (POST, then this page): the invitation just made, its link to copy
+        invited=next((p for p in pending if p.invitation.id == invited_id), None),
+        invitation_days=invitation_days(),
+        mail_on=mail_enabled(),
         add_form=add_form or forms.AddTraineeForm(prefix="add"),
         upload_form=upload_form or forms.RosterUploadForm(prefix="roster"),
         assign_form=assign_form,
@@ -52,6 +60,20 @@ def _render_cohort(cohort: Cohort, add_form=None, upload_form=None, status=200, 
 
 def _back_to(cohort: Cohort):
     return redirect(url_for("centres.cohort", cohort_id=cohort.id))
+
+
+def _show_invitation(cohort: Cohort, invitation_id: int, made: str, mail_problem: str | None):
+    """After an invitation is made: say so (and whether it was e-mailed), then show the
+    cohort page with its link to copy. A redirect, so reloading adds nobody again."""
+    if mail_problem is None:
+        flash(f"{made} The link was e-mailed.", "success")
+    elif mail_enabled():
+        flash(f"{made} It could not be e-mailed ({mail_problem}): copy the link.", "warning")
+    else:
+        flash(made, "success")
+    return redirect(
+        url_for("centres.cohort", cohort_id=cohort.id, invited=invitation_id, _anchor="add-result")
+    )
 
 
 def _button(cohort_id: int, change, *args, done: str):
@@ -116,7 +138,18 @@ def add_trainee(cohort_id: int):
     if row.status == roster.INVALID:
         form.email.errors.append(row.reason[:1].upper() + row.reason[1:] + ".")
         return _render_cohort(cohort, add_form=form, status=400)
-    return _render_cohort(cohort, added=row)
+    if row.status == roster.CREATED:
+        return _show_invitation(
+            cohort,
+            row.invitation_id,
+            f"Invitation made for {row.email}.",
+            None if row.mailed else row.mail_problem,
+        )
+    if row.status == roster.ADDED:
+        flash(f"{row.email} joined {cohort.name}.", "success")
+    else:
+        flash(f"{row.email}: {row.reason}.", "info")
+    return _back_to(cohort)
 
 
 @bp.post("/cohorts/<int:cohort_id>/roster")
@@ -134,7 +167,11 @@ def upload_roster(cohort_id: int):
         return _render_cohort(cohort, upload_form=form, status=400)
     roster.apply_roster(report, current_user)
     return render_template(
-        "centres/roster_report.html", cohort=cohort, report=report, links_csv=_links_csv(report)
+        "centres/roster_report.html",
+        cohort=cohort,
+        report=report,
+        links_csv=_links_csv(report),
+        invitation_days=invitation_days(),
     ), (200 if report.applied else 400)
 
 
@@ -210,12 +247,17 @@ def add_instructor(cohort_id: int):
         flash("Give the instructor's email address.", "danger")
         return _back_to(cohort)
     try:
-        link = actions.add_instructor(cohort, form.email.data, current_user)
+        new = actions.add_instructor(cohort, form.email.data, current_user)
     except services.CentreError as exc:
         flash(str(exc), "danger")
         return _back_to(cohort)
-    if link:
-        return _render_cohort(cohort, instructor_link=link)
+    if new:
+        return _show_invitation(
+            cohort,
+            new.invitation.id,
+            "The instructor has no account yet: an invitation was made.",
+            invitations.mail_link(new) if mail_enabled() else "",
+        )
     flash("The instructor now teaches this cohort.", "success")
     return _back_to(cohort)
 
@@ -275,10 +317,15 @@ def renew_invitation(cohort_id: int, invitation_id: int):
     cohort = cohort_or_abort(cohort_id, current_user, manage=True)
     forms.action_or_400()
     try:
-        link = actions.renew_invitation(cohort, invitation_id, current_user)
+        new = actions.renew_invitation(cohort, invitation_id, current_user)
     except services.CentreError as exc:
         abort(404, description=str(exc))
-    return _render_cohort(cohort, renewed_link=link)
+    return _show_invitation(
+        cohort,
+        new.invitation.id,
+        "A new link was made: the old one no longer works.",
+        invitations.mail_link(new) if mail_enabled() else "",
+    )
 
 
 @bp.post("/cohorts/<int:cohort_id>/invitations/<int:invitation_id>/cancel")

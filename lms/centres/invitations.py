@@ -12,23 +12,21 @@ from dataclasses import dataclass
 from flask import url_for
 from sqlalchemy import select
 
+from lms.auth import invitations as links
 from lms.auth.models import Invitation, Role, User, normalise_email, utcnow
 from lms.auth.services import find_user_by_email
 from lms.centres.models import Cohort, PendingTrainee
 from lms.centres.services import CentreError, join_cohort, role_phrase
 from lms.extensions import db
 
-INVITATION_DAYS = 14
 
-
-def add_instructor(cohort: Cohort, email: str, invited_by: User) -> str | None:
+def add_instructor(cohort: Cohort, email: str, invited_by: User) -> NewInvitation | None:
     """Add an instructor by email. For an address with no account, an invitation is made
-    and its link returned (the instructor joins the cohort on accepting it)."""
+    and returned (the instructor joins the cohort on accepting it)."""
     email = normalise_email(email)
     user = find_user_by_email(email)
     if user is None:
-        invitation = new_invitation(email, Role.INSTRUCTOR.value, cohort, invited_by)
-        return invitation_link(invitation)
+        return new_invitation(email, Role.INSTRUCTOR.value, cohort, invited_by)
     if user.role != Role.INSTRUCTOR.value:
         raise CentreError(f"{user.email} is {role_phrase(user)}, not an instructor.")
     if user not in cohort.instructors:
@@ -45,17 +43,16 @@ class NewInvitation:
 def new_invitation(
     email: str, role: str, cohort: Cohort, invited_by: User | None, name: str = ""
 ) -> NewInvitation:
-    """An invitation into ``cohort`` (not committed). The plain token is only here."""
-    invitation, token = Invitation.issue(
+    """An invitation into ``cohort`` (not committed), valid LMS_INVITATION_DAYS days."""
+    invitation = links.issue_invitation(
         email,
         role,
-        days=INVITATION_DAYS,
+        name=name,
         centre_id=cohort.centre_id,
         cohort_id=cohort.id,
         created_by_id=invited_by.id if invited_by else None,
     )
-    db.session.add(invitation)
-    db.session.flush()
+    token = links.invitation_token(invitation)
     if role == Role.TRAINEE.value:
         db.session.add(PendingTrainee(invitation_id=invitation.id, cohort_id=cohort.id, name=name))
     return NewInvitation(invitation, token)
@@ -65,10 +62,17 @@ def invitation_link(new: NewInvitation) -> str:
     return url_for("auth.accept_invitation", token=new.token, _external=True)
 
 
+def mail_link(new: NewInvitation) -> str | None:
+    """E-mail the new invitation when LMS_SMTP_URL is set; None when sent, else why not.
+    Call it after the commit: a mailed link must work."""
+    return links.mail_invitation(new.invitation, invitation_link(new))
+
+
 @dataclass
 class PendingInvite:
     invitation: Invitation
     name: str
+    link: str | None = None  # None: it cannot be shown again (make a new one)
 
 
 def pending_invitations(cohort: Cohort) -> list[PendingInvite]:
@@ -83,10 +87,13 @@ def pending_invitations(cohort: Cohort) -> list[PendingInvite]:
         )
         .order_by(Invitation.created_at.desc())
     ).all()
-    return [PendingInvite(invitation, name or "") for invitation, name in rows]
+    return [
+        PendingInvite(invitation, name or invitation.name, links.invitation_link(invitation))
+        for invitation, name in rows
+    ]
 
 
-def renew_invitation(cohort: Cohort, invitation_id: int, invited_by: User) -> str:
+def renew_invitation(cohort: Cohort, invitation_id: int, invited_by: User) -> NewInvitation:
     """A fresh link for an open invitation (the old link stops working)."""
     old = db.session.get(Invitation, invitation_id)
     if old is None or old.cohort_id != cohort.id or old.used_at is not None:
@@ -98,7 +105,7 @@ def renew_invitation(cohort: Cohort, invitation_id: int, invited_by: User) -> st
         or ""
     )
     old.expires_at = utcnow()  # the old link is dead
-    return invitation_link(new_invitation(old.email, old.role, cohort, invited_by, name))
+    return new_invitation(old.email, old.role, cohort, invited_by, name or old.name)
 
 
 def cancel_invitation(cohort: Cohort, invitation_id: int) -> None:

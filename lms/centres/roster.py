@@ -19,6 +19,7 @@ from lms.centres.access import managed_centre_ids
 from lms.centres.csv_files import CsvRow, read_rows
 from lms.centres.models import Cohort, CohortMember
 from lms.extensions import db
+from lms.mail import mail_enabled
 
 CREATED, ADDED, PRESENT, INVALID = "created", "added", "already present", "invalid"
 MAX_NAME = 120
@@ -34,6 +35,9 @@ class RosterRow:
     reason: str = ""
     link: str = ""  # invitation link, once created
     user: User | None = None
+    invitation_id: int | None = None
+    mailed: bool = False  # the link was e-mailed to the invitee
+    mail_problem: str = ""  # why it was not, when mail is configured
 
 
 @dataclass
@@ -168,18 +172,24 @@ def apply_roster(report: RosterReport, actor: User) -> RosterReport:
     left unapplied (nothing changes)."""
     if report.invalid:
         return report
+    made = []
     for row in report.rows:
         if row.status == CREATED:
             new = invitations.new_invitation(
                 row.email, Role.TRAINEE.value, row.cohort, actor, row.name
             )
-            row.link = invitations.invitation_link(new)
+            row.link, row.invitation_id = invitations.invitation_link(new), new.invitation.id
+            made.append((row, new))
         elif row.status == ADDED:
             services.join_cohort(row.user, row.cohort)
             if row.name and not row.user.name:
                 row.user.name = row.name
     db.session.commit()
     report.applied = True
+    if mail_enabled():  # after the commit: every mailed link works
+        for row, new in made:
+            row.mail_problem = invitations.mail_link(new) or ""
+            row.mailed = not row.mail_problem
     return report
 
 

@@ -70,6 +70,24 @@ class TerminalCommand(db.Model):
     recording: Mapped[TerminalRecording] = relationship(back_populates="commands")
 
 
+class LabWebRequest(db.Model):
+    """A request the trainee's browser made to the lab's web services through the
+    platform's proxy (lms.terminal.web_views): listed in the session's replay timeline
+    beside the commands typed. Pages and form posts, not their images and scripts."""
+
+    __tablename__ = "lab_web_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("lab_sessions.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    method: Mapped[str] = mapped_column(String(10))
+    port: Mapped[int]
+    path: Mapped[str] = mapped_column(String(500))  # inside the lab app, with its query
+    status: Mapped[int | None]  # None: the lab's service did not answer
+
+
 class AuditEvent(db.Model):
     """Something a member of staff did to a trainee's lab: watched it live, replayed it."""
 

@@ -199,16 +199,19 @@ def test_adding_one_trainee(app, client, login_as, programme):
     login_as("admin_a")
     a1 = programme.cohorts["a1"]
     response = client.post(
-        f"/cohorts/{a1}/trainees", data={"add-email": "solo@example.org", "add-name": "Solo Ñandú"}
+        f"/cohorts/{a1}/trainees",
+        data={"add-email": "solo@example.org", "add-name": "Solo Ñandú"},
+        follow_redirects=True,
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Invitation made for solo@example.org" in page
-    assert re.search(r'invitation-link">http://[^<]+/invite/[^<]+<', page)
+    assert re.search(r'invitation-link[^"]*" id="invited-link">http://[^<]+/invite/[^<]+<', page)
 
-    response = client.post(f"/cohorts/{a1}/trainees", data={"add-email": EMAILS["t_none"]})
+    add = {"add-email": EMAILS["t_none"]}
+    response = client.post(f"/cohorts/{a1}/trainees", data=add, follow_redirects=True)
     assert response.status_code == 200 and "joined A1" in response.get_data(as_text=True)
 
-    response = client.post(f"/cohorts/{a1}/trainees", data={"add-email": EMAILS["t_none"]})
+    response = client.post(f"/cohorts/{a1}/trainees", data=add, follow_redirects=True)
     assert "already in A1" in response.get_data(as_text=True)
 
     response = client.post(f"/cohorts/{a1}/trainees", data={"add-email": EMAILS["admin_b"]})
@@ -225,14 +228,15 @@ def test_invitation_links_can_be_renewed_and_cancelled(app, client, login_as, pr
 
     login_as("admin_a")
     a1 = programme.cohorts["a1"]
-    page = client.post(f"/cohorts/{a1}/trainees", data={"add-email": "late@example.org"}).get_data(
-        as_text=True
-    )
-    first = re.search(r'invitation-link">[^<]+/invite/([^<]+)<', page).group(1)
+    page = client.post(
+        f"/cohorts/{a1}/trainees", data={"add-email": "late@example.org"}, follow_redirects=True
+    ).get_data(as_text=True)
+    first = re.search(r'id="invited-link">[^<]+/invite/([^<]+)<', page).group(1)
     with app.app_context():
         invitation_id = db.session.query(Invitation).filter_by(email="late@example.org").one().id
-    page = client.post(f"/cohorts/{a1}/invitations/{invitation_id}/renew").get_data(as_text=True)
-    second = re.search(r'invitation-link">[^<]+/invite/([^<]+)<', page).group(1)
+    renew = f"/cohorts/{a1}/invitations/{invitation_id}/renew"
+    page = client.post(renew, follow_redirects=True).get_data(as_text=True)
+    second = re.search(r'id="invited-link">[^<]+/invite/([^<]+)<', page).group(1)
     assert second != first
     client.post("/logout")
     assert client.get(f"/invite/{first}").status_code == 404
