@@ -18,14 +18,26 @@ Capacity: a worker holds at most ``LMS_MAX_TERMINALS_PER_PROCESS`` terminals
 again" and pages keep being served, in the ``LMS_PAGE_CONNECTIONS`` connections
 kept for them beside the terminals.
 
-Why one worker by default: a terminal whose connection drops (a network blip,
-a page reload) re-attaches to its running shell only in the process that holds
-it. With more workers (``LMS_WORKERS``), a reconnect that lands on another
-worker gets a fresh shell; put a proxy with sticky sessions in front, or keep
-one worker per host.
+Several workers by default (``LMS_WORKERS``; default: one per CPU, at least 2),
+and any number of hosts behind one load balancer, because no worker holds state
+another one needs:
+
+- a terminal's shell runs inside the lab under a session holder (dtach, see
+  lms/labs/runtime/docker/shells.py), not in the worker: a reconnect that lands
+  on any worker, or a restart of this server, attaches to the same shell;
+  recordings are appended in ``LMS_RECORDINGS_DIR`` (shared storage for
+  several hosts);
+- engine work (starts, stops, pool refills, reaping) is a job in the database
+  (lms/labs/jobs.py), claimed exactly once, by the workers' inline lab worker
+  (``LMS_LAB_WORKER=inline``) or by ``lms labs worker`` processes (``external``);
+  sweeps take a lease row, so one process sweeps at a time;
+- rate limits count in the database (lms/ratelimits.py) or Redis, sign-in
+  failures and wrong flags in their tables; sessions are signed cookies;
+- what a worker keeps in memory is a cache: parsed courses, checked against the
+  database's course version on every request; lab specs, against their files.
 
 Environment: ``LMS_BIND`` (default 127.0.0.1:5000; ``--bind`` on the command
-line wins), ``LMS_WORKERS`` (1), ``LMS_MAX_TERMINALS_PER_PROCESS`` (500),
+line wins), ``LMS_WORKERS`` (CPUs, at least 2), ``LMS_MAX_TERMINALS_PER_PROCESS`` (500),
 ``LMS_PAGE_CONNECTIONS`` (1000), ``LMS_RECONCILE_ON_START`` (1: at start-up,
 reconcile lab sessions with the container engine once).
 """
@@ -42,7 +54,7 @@ from lms.terminal import DEFAULTS as TERMINAL_DEFAULTS  # noqa: E402
 
 bind = os.environ.get("LMS_BIND", "127.0.0.1:5000")
 worker_class = "gevent"
-workers = int(os.environ.get("LMS_WORKERS", "1"))
+workers = int(os.environ.get("LMS_WORKERS") or max(2, os.cpu_count() or 1))
 max_terminals = int(
     os.environ.get(
         "LMS_MAX_TERMINALS_PER_PROCESS", TERMINAL_DEFAULTS["LMS_MAX_TERMINALS_PER_PROCESS"]

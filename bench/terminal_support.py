@@ -49,7 +49,8 @@ def serve_gunicorn(config: dict, port: int, log: Path) -> subprocess.Popen:
             factory,
         ],
         cwd=ROOT,
-        env=dict(os.environ, LMS_RECONCILE_ON_START="0"),
+        # One worker: the terminal benchmarks measure one process.
+        env=dict(os.environ, LMS_RECONCILE_ON_START="0", LMS_WORKERS="1"),
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )

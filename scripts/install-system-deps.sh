@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the platform and its tests need, when missing.
 set -euo pipefail
-packages=(docker.io iptables busybox-static debootstrap chromium fonts-dejavu-core postgresql nodejs npm python3-venv musl-tools make patch curl xz-utils)
+packages=(docker.io iptables busybox-static debootstrap chromium fonts-dejavu-core postgresql nodejs npm python3-venv musl-tools make patch curl xz-utils redis-server docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -69,7 +69,8 @@ class Server:
                 factory,
             ],
             cwd=ROOT,
-            env=dict(os.environ, LMS_RECONCILE_ON_START="0", **environment),
+            # One worker: the capacity these tests fill is one process's.
+            env={**os.environ, "LMS_RECONCILE_ON_START": "0", "LMS_WORKERS": "1", **environment},
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
         )
