@@ -110,7 +110,9 @@ TOP_KEYS = {
     "containers",
     "flag",
     "tasks",
+    "pool",
 }
+MAX_POOL = 200  # warm sessions one lab may keep ready (LMS_MAX_LABS_TOTAL caps them too)
 LIMIT_KEYS = {"memory", "cpus", "pids"}
 CONTAINER_KEYS = {"build", "image", "user", "workdir", "capabilities", "setuid", "ports"}
 FLAG_KEYS = {"container", "path", "mode", "uid", "gid"}
@@ -200,6 +202,7 @@ class LabSpec:
             return "0"
         container = self.containers.get(task.container or self.workstation)
         return (container.user if container else None) or ""
+    pool: int = 0  # warm sessions kept started and unassigned (lms.labs.pools)
 
     @property
     def ports(self) -> dict[str, tuple[int, ...]]:

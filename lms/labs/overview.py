@@ -16,6 +16,7 @@ from lms.labs import app_runtime
 from lms.labs.errors import UNAVAILABLE_MESSAGE
 from lms.labs.health import engine_health
 from lms.labs.models import FAILED, LabSession
+from lms.labs.pools import unclaimed_keys
 from lms.labs.runtime import EngineUnavailable, RunningLab
 from lms.labs.services import can_extend, extend_limit, key_prefix, live_sessions
 
@@ -75,6 +76,7 @@ def platform_labs() -> PlatformLabs:
         health.mark_failure(exc)
         return _engine_trouble(sessions, health, str(exc))
     live = {s.key for s in live_sessions()}  # read again: starts may have finished meanwhile
+    live |= unclaimed_keys()  # warm pools' sessions (lms.labs.pools): no trainee yet
     prefix = key_prefix()
     orphans = [
         lab

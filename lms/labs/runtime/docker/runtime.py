@@ -139,6 +139,18 @@ class DockerRuntime(ImageMethods, NetworkMethods, ContainerMethods, ShellMethods
             raise StartFailed(f"the lab could not start: {exc}") from exc
         return LabHandle(session_key=session_key, containers=ids, network_id=network_id)
 
+    def write_files(self, session_key: str, secrets: list[SecretFile]) -> None:
+        check_key(session_key)
+        running = {
+            c["Labels"].get(LABEL_CONTAINER): c["Id"]
+            for c in self._containers(session_key)
+            if c["State"] == "running"
+        }
+        absent = sorted({s.container for s in secrets} - set(running))
+        if absent:
+            raise LabNotFound(f"lab session {session_key} has no running {', '.join(absent)}")
+        self._write_secrets(running, secrets)
+
     def _cleanup_after(self, session_key: str, exc: BaseException) -> None:
         log.warning("lab %s failed to start (%s); removing what was created", session_key, exc)
         with suppress(LabError):

@@ -1,0 +1,96 @@
+"""Warm-pool pages: the cohort page's schedules (a partial included there) and the pools
+of the admin labs page. The rules are in ``lms.labs.pools``."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, url_for
+from flask_login import current_user
+
+from lms.auth.access import role_required
+from lms.centres.access import STAFF, can_view_cohort, cohort_or_abort
+from lms.centres.forms import action_or_400
+from lms.centres.models import Cohort
+from lms.content import lab_library
+from lms.extensions import db
+from lms.labs import pools
+from lms.labs.blueprint import bp
+from lms.labs.pool_forms import PoolScheduleForm
+from lms.labs.pool_models import PoolSchedule
+
+
+def may_schedule_pools(user, cohort: Cohort) -> bool:
+    """Staff who manage the cohort's centre, and the cohort's own instructors."""
+    return user.is_authenticated and user.is_staff and can_view_cohort(user, cohort)
+
+
+def schedule_form(formdata=None) -> PoolScheduleForm:
+    form = PoolScheduleForm(formdata=formdata, prefix="pool")
+    specs = pools.all_specs()
+    form.lab.choices = [("", "Choose a lab")] + [
+        (slug, spec.title) for slug, spec in sorted(specs.items(), key=lambda i: i[1].title)
+    ]
+    return form
+
+
+@bp.app_context_processor
+def _pool_helpers():
+    def cohort_pools(cohort: Cohort) -> dict:
+        """What the cohort page's pool partial shows."""
+        return {
+            "schedules": pools.cohort_schedules(cohort.id),
+            "may_schedule": may_schedule_pools(current_user, cohort),
+            "spec_of": lab_library.get_spec,
+        }
+
+    return {
+        "cohort_pools": cohort_pools,
+        "new_pool_schedule_form": lambda: schedule_form(formdata=None),
+        "lab_pools_overview": pools.overview,
+    }
+
+
+def _cohort_to_schedule(cohort_id: int) -> Cohort:
+    cohort = cohort_or_abort(cohort_id, current_user)
+    if not may_schedule_pools(current_user, cohort):
+        abort(403, description="Only the cohort's instructors and centre admins set its labs.")
+    return cohort
+
+
+@bp.post("/pools/cohorts/<int:cohort_id>/schedules")
+@role_required(*STAFF)
+def add_pool_schedule(cohort_id: int):
+    cohort = _cohort_to_schedule(cohort_id)
+    form = schedule_form()
+    if not form.validate_on_submit():
+        from lms.centres.cohort_views import _render_cohort
+
+        # The cohort page again, with the form as typed and what is wrong with it.
+        return _render_cohort(cohort, status=400, pool_form=form)
+    schedule = pools.add_schedule(
+        cohort.id,
+        form.lab.data,
+        form.size.data,
+        form.starts_at.data,
+        form.ends_at.data,
+        by=current_user,
+    )
+    spec = lab_library.get_spec(schedule.lab_slug)
+    flash(
+        f"{schedule.size} “{spec.title}” labs will be ready from "
+        f"{schedule.starts_at:%Y-%m-%d %H:%M} to {schedule.ends_at:%Y-%m-%d %H:%M} UTC.",
+        "success",
+    )
+    return redirect(url_for("centres.cohort", cohort_id=cohort.id, _anchor="lab-pools"))
+
+
+@bp.post("/pools/cohorts/<int:cohort_id>/schedules/<int:schedule_id>/cancel")
+@role_required(*STAFF)
+def cancel_pool_schedule(cohort_id: int, schedule_id: int):
+    cohort = _cohort_to_schedule(cohort_id)
+    action_or_400()
+    schedule = db.session.get(PoolSchedule, schedule_id)
+    if schedule is None or schedule.cohort_id != cohort.id:
+        abort(404, description="There is no such schedule for this cohort.")
+    pools.cancel_schedule(schedule)
+    flash("The schedule was removed; its extra ready labs are being stopped.", "success")
+    return redirect(url_for("centres.cohort", cohort_id=cohort.id, _anchor="lab-pools"))
