@@ -24,6 +24,7 @@ from lms.terminal.access import (
 )
 from lms.terminal.blueprint import bp
 from lms.terminal.models import TerminalRecording
+from lms.terminal.review import review_session
 from lms.web import CONTENT_SECURITY_POLICY
 
 # -- recordings: review, replay, live watch -------------------------------------------------------
@@ -61,13 +62,14 @@ def trainee_history(user_id: int):
 @bp.get("/labs/sessions/<int:session_id>/review")
 @login_required
 def session_review(session_id: int):
-    """Replays of the session's terminals and the commands typed beside each task."""
+    """Replays of the session's terminals, and beside each task the commands typed and the
+    lab web pages opened while the trainee worked on it."""
     lab_session = lab_session_or_404(session_id)
     if not can_review(current_user, lab_session):
         abort(403, description="This lab session is not one you may review.")
     if not is_owner(current_user, lab_session):
         audit("recording.review", lab_session)
-    review = services.session_review(lab_session)
+    review = review_session(lab_session)
     response = Response(
         render_template(
             "terminal/review.html",

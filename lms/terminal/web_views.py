@@ -26,6 +26,7 @@ from lms.terminal.access import (
 )
 from lms.terminal.blueprint import bp
 from lms.terminal.proxy import ProxyRequest, UpstreamError, forward
+from lms.terminal.web_log import record_web_request
 from lms.web import error_response, passes_body_through
 
 # -- web access to the lab's services ----------------------------------------------------------------
@@ -79,12 +80,17 @@ def web_access(session_id: int, port: int, path: str):
         prefix=prefix,
         platform_origin=platform_origin(),
     )
+    asked = proxied.path + (f"?{proxied.query}" if proxied.query else "")
     try:
         answer = forward(proxied, upstream, current_app.config["LMS_PROXY_TIMEOUT"])
     except UpstreamError as exc:
         services.forget_address(lab_session)
         current_app.logger.info("lab %s port %s did not answer: %s", lab_session.id, port, exc)
+        record_web_request(lab_session.id, port, request.method, asked, None, "")
         return _service_down(port, "")
+    content_type = next((v for k, v in answer.headers if k.lower() == "content-type"), "")
+    # For the session's replay: what the trainee did in the lab's web pages, and when.
+    record_web_request(lab_session.id, port, request.method, asked, answer.status, content_type)
     response = Response(answer.body, status=f"{answer.status} {answer.reason}")
     response.headers.clear()
     for name, value in answer.headers:
