@@ -24,6 +24,8 @@ class Course(db.Model):
     authors: Mapped[list] = mapped_column(JSON, default=list)
     # slugs of the courses to take first (course.yaml `requires:`)
     requires: Mapped[list | None] = mapped_column(JSON, default=list)
+    # how its quizzes are taken (course.yaml `quiz:`, lms.catalog.quiz_rules); None: defaults
+    quiz_rules: Mapped[dict | None] = mapped_column(JSON, default=dict)
     source_dir: Mapped[str] = mapped_column(String(500), default="")
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     is_published: Mapped[bool] = mapped_column(default=True)
@@ -74,3 +76,22 @@ class Module(db.Model):
     retired: Mapped[bool] = mapped_column(default=False)
 
     course: Mapped[Course] = relationship(back_populates="modules")
+
+
+class SearchDocument(db.Model):
+    """The text of a course (module_id None: title, tags, summary and every module) or of
+    one of its modules, as the catalogue search reads it (lms.catalog.search). Rewritten
+    when a course is imported. SQLite indexes it in an FTS5 table kept by triggers,
+    PostgreSQL with a GIN index over its weighted tsvector (both made in search.py)."""
+
+    __tablename__ = "search_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    module_id: Mapped[int | None] = mapped_column(
+        ForeignKey("modules.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from lms.auth.models import utcnow
+from lms.catalog import search
 from lms.catalog.loader import CourseSource, load_courses
 from lms.catalog.models import Course, Module
 from lms.content import ContentIssue, lab_library
@@ -78,6 +79,8 @@ def sync_courses(courses_dir: str | Path, labs_dir: str | Path | None = None) ->
 def _upsert_course(source: CourseSource) -> str:
     course = db.session.scalar(select(Course).where(Course.slug == source.slug))
     if course and course.content_hash == source.content_hash:
+        if not search.is_indexed(course.id):  # imported before the search index existed
+            search.index_course(course)
         return "unchanged"
     outcome = "updated" if course else "created"
     course = course or Course(slug=source.slug)
@@ -92,10 +95,13 @@ def _upsert_course(source: CourseSource) -> str:
         "content_hash",
     ):
         setattr(course, name, getattr(source, name))
+    course.quiz_rules = source.quiz_rules.as_dict()
     course.source_dir = str(source.folder.resolve())
     course.synced_at = utcnow()
     db.session.add(course)
     _sync_modules(course, source)
+    db.session.flush()  # module ids for the search documents
+    search.index_course(course)
     return outcome
 
 
@@ -130,17 +136,20 @@ def get_course(slug: str) -> Course | None:
     return db.session.scalar(select(Course).where(Course.slug == slug, Course.is_published))
 
 
-def search_courses(query: str = "", level: str = "", tag: str = "") -> list[Course]:
-    stmt = select(Course).where(Course.is_published)
-    if level:
-        stmt = stmt.where(Course.level == level)
-    if query:
-        like = f"%{query.strip()}%"
-        stmt = stmt.where(or_(Course.title.ilike(like), Course.summary.ilike(like)))
-    courses = db.session.scalars(stmt.order_by(Course.title)).all()
-    if tag:  # tags are a JSON list: filter in Python, portable across databases
-        courses = [c for c in courses if tag in (c.tags or [])]
-    return list(courses)
+def search_courses(query: str = "", level: str = "", tag: str = "") -> list[search.CourseHit]:
+    """The catalogue: published courses of ``level`` tagged ``tag`` (either may be empty),
+    and when there is a query, only those it finds, best match first (``search.search``)."""
+    if search.query_words(query):
+        hits = search.search(query)
+    else:
+        stmt = select(Course).where(Course.is_published).order_by(Course.title)
+        hits = [search.CourseHit(c, 0.0) for c in db.session.scalars(stmt)]
+    # tags are a JSON list: filter in Python, portable across databases
+    return [
+        h
+        for h in hits
+        if (not level or h.course.level == level) and (not tag or tag in (h.course.tags or []))
+    ]
 
 
 def all_tags() -> list[str]:

@@ -3,6 +3,7 @@
 from flask import Flask
 
 from lms.auth import visibility
+from lms.auth.models import Role
 from lms.auth.signals import invitation_accepted
 
 # Importing the view modules attaches their routes to bp; models makes the tables known to Alembic.
@@ -13,18 +14,25 @@ from lms.centres import (  # noqa: F401
     cohort_views,
     home_views,
     invitations,
+    leaderboard,
     models,
     report_views,
+    trainee_views,
 )
 from lms.centres.blueprint import bp  # noqa: F401  (registered by lms.create_app)
+from lms.web.role_homes import register_role_home
 
 
 def init_app(app: Flask) -> None:
     from lms.centres.cli import centres_cli
 
     app.cli.add_command(centres_cli)
+    # The trainee's home page: assigned courses and due dates come from the cohorts.
+    register_role_home(app, Role.TRAINEE.value, trainee_views.trainee_home_page)
     # Auth announces accepted invitations; centres puts the person in the cohort named.
     invitation_accepted.connect(invitations.join_invited_cohort)
+    # The trainee's points page (progress) shows their cohorts' leaderboards.
+    app.context_processor(lambda: {"my_leaderboards": leaderboard.my_leaderboards})
     # Labs and the terminal ask lms.auth.visibility whose work a person may see.
     visibility.register_rule(app, access.visible_trainee_ids)
     # "/" shows each staff role its own home (lms.web.role_homes).

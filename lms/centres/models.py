@@ -157,3 +157,17 @@ class PendingTrainee(db.Model):
     )
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120), default="")
+
+
+class CalendarFeed(db.Model):
+    """The secret behind the address of a trainee's calendar feed of due dates
+    (lms.centres.calendar_feed). No row: the address is derived from an empty secret;
+    resetting it writes a new random one, and every older address stops working."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))
+    reset_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -33,9 +33,15 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _lab_panel():
         def lab_panel(module):
+            from flask import g
+
             from lms.labs.panel import panel_for
 
-            return panel_for(current_user, module)
+            # Read once per request: the lab bar at the top and the panel below share it.
+            cached = g.setdefault("lab_panels", {})
+            if module.id not in cached:
+                cached[module.id] = panel_for(current_user, module)
+            return cached[module.id]
 
         return {"lab_panel": lab_panel}
 

@@ -11,6 +11,7 @@ from lms.catalog import services, snapshots
 from lms.catalog.blueprint import bp
 from lms.catalog.loader import LEVELS
 from lms.catalog.views import course_or_404
+from lms.progress import points
 from lms.progress import services as progress
 from lms.progress.pages import render_module_page
 
@@ -21,10 +22,11 @@ def catalogue():
     query = request.args.get("q", "")[:100]
     level = request.args.get("level", "")
     tag = request.args.get("tag", "")
-    courses = services.search_courses(query, level if level in LEVELS else "", tag)
+    hits = services.search_courses(query, level if level in LEVELS else "", tag)
+    courses = [h.course for h in hits]
     return render_template(
         "catalog/catalogue.html",
-        courses=courses,
+        hits=hits,
         query=query,
         level=level,
         tag=tag,
@@ -42,6 +44,7 @@ def course(slug: str):
         "catalog/course.html",
         course=course,
         progress=progress.course_progress(current_user, course),
+        points=points.points_of(current_user, course),
     )
 
 

@@ -49,6 +49,7 @@ def _links(course) -> dict:
             "module": each("catalog.module"),
             "quiz": each("progress.submit_quiz"),
             "complete": each("progress.complete_module"),
+            "completion": each("progress.completion_state"),
         }
     return cache[key]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from lms.catalog import services as catalog
@@ -12,6 +12,10 @@ from lms.progress.blueprint import bp
 from lms.progress.pages import render_module_page
 from lms.web import form_page
 from lms.web.role_homes import role_home
+
+# Flash category of a refused "Mark as complete": the module page shows it in its
+# "Finish this module" section, not at the top of the page (base.html skips it).
+FINISH_MESSAGE = "finish-warning"
 
 
 @bp.get("/")
@@ -63,6 +67,19 @@ def submit_quiz(slug: str, module_slug: str):
     return render_module_page(course, module, result=result)
 
 
+@bp.get("/courses/<slug>/<module_slug>/completion")
+@login_required
+def completion_state(slug: str, module_slug: str):
+    """What is still missing before the module can be marked complete (the module page
+    asks again when the trainee finishes lab tasks in the page)."""
+    _course, module = _module_or_404(slug, module_slug)
+    record = services.module_progress(current_user, module)
+    return jsonify(
+        done=bool(record and record.status == services.DONE),
+        missing=services.unmet_requirements(current_user, module, record=record),
+    )
+
+
 @bp.post("/courses/<slug>/<module_slug>/complete")
 @form_page("catalog.module")
 @login_required
@@ -70,8 +87,9 @@ def complete_module(slug: str, module_slug: str):
     course, module = _module_or_404(slug, module_slug)
     missing = services.complete_module(current_user, module)
     if missing:
-        flash("Not yet: " + "; ".join(missing) + ".", "warning")
-        return redirect(url_for("catalog.module", slug=slug, module_slug=module_slug))
+        # Shown in the "Finish this module" section, where the trainee clicked.
+        flash("Not yet: " + "; ".join(missing) + ".", FINISH_MESSAGE)
+        return redirect(url_for("catalog.module", slug=slug, module_slug=module_slug) + "#finish")
     flash(f"“{module.title}” is complete.", "success")
     following = services.course_progress(current_user, course).next_module
     if following and following.id != module.id:

@@ -8,6 +8,8 @@
 
   const panel = document.getElementById("lab-panel");
   if (!panel || !panel.dataset.startUrl) return;
+  // The lab bar at the top of the module (labs/_lab_bar.html) mirrors the panel's status.
+  const bar = document.getElementById("lab-bar");
 
   const STATUS_LABELS = {
     none: "Not started", starting: "Starting…", running: "Running",
@@ -68,6 +70,11 @@
     box.textContent = text || "";
     box.className = "alert alert-" + (kind || "warning");
     box.hidden = !text;
+    const barMessage = bar && $("[data-lab-bar-message]", bar);
+    if (barMessage) {
+      barMessage.textContent = text || "";
+      barMessage.hidden = !text;
+    }
   }
 
   function formatLeft(seconds) {
@@ -81,6 +88,7 @@
     if (state.status !== "running") return;
     const left = (state.deadline - Date.now()) / 1000;
     $("#lab-time-left").textContent = formatLeft(left);
+    if (bar) $("[data-lab-bar-time-left]", bar).textContent = formatLeft(left);
     if (left <= 0) schedulePoll(0);
   }
 
@@ -100,6 +108,7 @@
     });
     const extend = $('[data-lab-action="extend"] button');
     if (extend) extend.disabled = !state.canExtend;
+    applyBar(status);
     const terminal = document.getElementById("lab-terminal");
     if (terminal) {
       terminal.dataset.sessionId = state.sessionId;
@@ -113,6 +122,18 @@
       }));
     }
     tick();
+  }
+
+  function applyBar(status) {
+    if (!bar) return;
+    bar.dataset.status = status;
+    const badge = $("[data-lab-bar-status]", bar);
+    badge.textContent = STATUS_LABELS[status] || status;
+    badge.className = "badge text-bg-" + (STATUS_STYLES[status] || "secondary");
+    $("[data-lab-bar-time]", bar).hidden = status !== "running";
+    $$("[data-show-when]", bar).forEach((el) => {
+      el.hidden = !el.dataset.showWhen.split(" ").includes(status);
+    });
   }
 
   function applyTask(task) {
@@ -140,6 +161,13 @@
     const items = $$(".lab-task");
     const done = items.filter((item) => item.dataset.done === "true").length;
     $("#lab-tasks-done").textContent = done + " of " + items.length + " done";
+    const barDone = bar && $("[data-lab-bar-done]", bar);
+    if (barDone) barDone.textContent = String(done);
+    if (done !== state.tasksDone) {
+      // The module page asks again whether the module can be marked complete.
+      state.tasksDone = done;
+      document.dispatchEvent(new CustomEvent("lab:tasks", { detail: { done: done } }));
+    }
   }
 
   function taskResult(item, text, good, output) {
@@ -245,7 +273,7 @@
     },
   };
 
-  panel.addEventListener("submit", async (event) => {
+  async function onSubmit(event) {
     const form = event.target.closest("form[data-lab-action]");
     if (!form) return;
     event.preventDefault();
@@ -259,8 +287,11 @@
       const extend = $('[data-lab-action="extend"] button');
       if (extend) extend.disabled = !state.canExtend;
     }
-  });
+  }
 
+  panel.addEventListener("submit", onSubmit);
+  if (bar) bar.addEventListener("submit", onSubmit);
+  state.tasksDone = $$(".lab-task").filter((item) => item.dataset.done === "true").length;
   setInterval(tick, 1000);
   applyStatus(state.status);
   schedulePoll(state.status === "starting" ? POLL_STARTING_MS : undefined);

@@ -453,7 +453,10 @@
 
   document.addEventListener("lab:session", () => refreshState().then(schedulePoll));
 
+  // By default the reading column keeps READING_WIDTH (the page's layout fits it, menu
+  // bar on one line); the terminal takes the rest, up to 45 % of the window.
+  const READING_WIDTH = 720;
   const savedWidth = Number(localStorage.getItem("lms-terminal-width"));
-  setWidth(savedWidth || Math.round(window.innerWidth * 0.45));
+  setWidth(savedWidth || Math.min(window.innerWidth * 0.45, window.innerWidth - READING_WIDTH));
   refreshState().then(schedulePoll);
 })();
