@@ -140,9 +140,9 @@ class Platform:
         api.post(f"{self.url}/api/v1/labs/sessions/{session_id}/stop").raise_for_status()
 
     def wait_idle(self) -> None:
-        from lms.labs.workers import background
+        from lms.labs.workers import wait_drained
 
-        background(self.app).wait_idle(300)
+        wait_drained(self.app, 300)
 
     def close(self) -> None:
         with suppress(Exception):

@@ -22,6 +22,9 @@ ENV_KEYS: dict[str, type] = {
     "LMS_RATELIMIT_STORAGE_URI": str,
     "LMS_SELF_REGISTRATION": bool,
     "LMS_LAB_SESSION_PREFIX": str,
+    "LMS_LAB_WORKER": str,
+    "LMS_START_LAB_WORKERS": int,
+    "LMS_REAPER_INTERVAL": int,
     "LMS_TRUSTED_PROXIES": int,
     "LMS_COOKIE_SECURE": bool,
     "LMS_LOGIN_FAILURES_PER_ADDRESS": int,
@@ -64,6 +67,9 @@ class Config:
     LMS_LAB_MAX_PIDS = 512
     LMS_START_LAB_WORKERS = 4
     LMS_REAPER_INTERVAL = 30  # seconds; 0 disables the background reaper
+    # Where lab jobs run (lms.labs.workers): "inline", on threads of each web process, or
+    # "external", in `lms labs worker` processes (the web tier only queues them).
+    LMS_LAB_WORKER = "inline"
     # Engine objects of this platform's labs carry session keys with this prefix; sweeps
     # touch nothing else (two platforms, or a test run, can share one engine). Default:
     # "lab-" and a hash of the instance folder and database (labs.services.key_prefix).

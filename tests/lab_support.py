@@ -39,8 +39,8 @@ def own_lab_prefix(app):
     try:
         yield prefix
     finally:
+        workers.wait_drained(app, 60)
         with app.app_context():
-            workers.background().wait_idle(60)
             app_runtime.lab_runtime().remove_orphans(set(), key_prefix=prefix)
         app.config["LMS_LAB_SESSION_PREFIX"] = previous
 
@@ -65,19 +65,19 @@ def make_lab_app(tmp_path: Path, **overrides):
 
 
 def close_lab_app(app) -> None:
-    """Wait for the app's background starts and stops, sweep its prefix, close the database."""
+    """Wait for the app's lab jobs (starts, stops), stop its lab worker, sweep its prefix,
+    close the database."""
     from lms.labs import app_runtime, workers
 
+    worker = app.extensions.get(workers.WORKER_KEY)
+    if worker is not None:
+        workers.wait_drained(app, 60)
+        workers.stop_inline(app)
     with app.app_context():
-        pool = app.extensions.get(workers.WORKERS_KEY)
-        if pool is not None:
-            pool.wait_idle(60)
         runtime = app.extensions.get(app_runtime.RUNTIME_KEY)
         if runtime is not None:
             with suppress(Exception):
                 runtime.remove_orphans(set(), key_prefix=app.config["LMS_LAB_SESSION_PREFIX"])
-        if pool is not None:
-            pool.shutdown()
         db.session.remove()
         db.engine.dispose()
 

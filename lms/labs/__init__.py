@@ -21,7 +21,7 @@ from lms.labs.blueprint import bp  # noqa: E402,F401  (registered by lms.create_
 def init_app(app: Flask) -> None:
     from flask_login import current_user
 
-    from lms.labs import cli, grading, reaper
+    from lms.labs import cli, grading, workers
     from lms.labs.errors import LabActionError
     from lms.progress import services as progress
 
@@ -46,8 +46,9 @@ def init_app(app: Flask) -> None:
         return {"lab_panel": lab_panel}
 
     @app.before_request
-    def _start_reaper_once():
-        # The serving process reconciles and reaps in a thread started on its first
-        # request: create_app itself starts nothing (it also serves the CLI and tests).
-        if "lab_reaper" not in app.extensions:
-            reaper.start_in_background(app)
+    def _start_lab_worker_once():
+        # With LMS_LAB_WORKER=inline the serving process runs a lab worker (jobs, reconcile,
+        # reaper) started on its first request: create_app itself starts nothing (it also
+        # serves the CLI and tests; a test's worker starts with its first job).
+        if not app.config.get("TESTING") and workers.WORKER_KEY not in app.extensions:
+            workers.inline_worker(app)

@@ -101,9 +101,16 @@ def ls_command():
 @with_appcontext
 def reap_command():
     """Stop expired labs and reconcile the engine with the database (orphans, vanished labs)."""
-    from lms.labs.reaper import reconcile
+    from lms.labs import leases
+    from lms.labs.reaper import SWEEP_LEASE, SWEEP_TTL, reconcile
 
-    report = reconcile()
+    # One sweep at a time across processes: a lab worker may be sweeping right now.
+    if not leases.acquire(SWEEP_LEASE, SWEEP_TTL):
+        raise click.ClickException("a lab worker is sweeping right now: try again in a minute")
+    try:
+        report = reconcile()
+    finally:
+        leases.release(SWEEP_LEASE)
     click.echo(
         f"expired: {len(report.expired)}, start timed out: {len(report.timed_out)}, "
         f"vanished: {len(report.vanished)}, orphans removed: {len(report.orphans)}, "
@@ -121,3 +128,39 @@ def reap_command():
         click.echo(f"error: {error}", err=True)
     if report.errors:
         sys.exit(1)
+
+
+@labs.command("worker")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    help="Jobs run at once (default: LMS_START_LAB_WORKERS).",
+)
+@with_appcontext
+def worker_command(threads):
+    """Run a lab worker: claim and run lab jobs (starts, stops, pool fills), reconcile at
+    start, sweep every LMS_REAPER_INTERVAL seconds. Several may run on one database."""
+    import logging
+    import os
+    import signal
+
+    from lms.labs import leases, workers
+
+    app = current_app._get_current_object()
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=os.environ.get("LMS_LOG_LEVEL", "info").upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+    worker = workers.run_external(app, threads)
+    click.echo(
+        f"lab worker {leases.process_identity()} running {worker.threads} jobs at a time "
+        f"on {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}"
+    )
+
+    def stop(signum, frame):  # SIGTERM (docker stop, systemd): finish the jobs in hand
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    worker.run_forever()
+    click.echo("lab worker stopped")

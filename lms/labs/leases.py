@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import String, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lms.auth.models import utcnow
+from lms.extensions import db
 
 _identity: tuple[int, str] | None = None  # (pid, identity): recomputed after a fork
 
@@ -57,3 +65,66 @@ def holder_is_gone(identity: str | None) -> bool:
     if not machine or machine != _machine():
         return False
     return _start_time(int(pid)) != started
+
+
+# -- named leases: one holder at a time across processes and hosts --------------------------
+
+
+class LabLease(db.Model):
+    """A named lease (``reaper``: one sweep at a time). A holder takes it while it is free,
+    lapsed, or held by a process of this machine that no longer runs."""
+
+    __tablename__ = "lab_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    until: Mapped[datetime | None]
+    taken_at: Mapped[datetime | None]
+    taken_count: Mapped[int] = mapped_column(default=0)  # how many times it was taken
+
+
+def acquire(name: str, ttl: timedelta, holder: str | None = None) -> bool:
+    """Take the lease ``name`` for ``ttl``; False when another live holder has it."""
+    holder = holder or process_identity()
+    now = utcnow()
+    row = db.session.get(LabLease, name)
+    if row is None:
+        db.session.add(
+            LabLease(name=name, holder=holder, until=now + ttl, taken_at=now, taken_count=1)
+        )
+        try:
+            db.session.commit()
+            return True
+        except IntegrityError:  # another process inserted it first
+            db.session.rollback()
+            row = db.session.get(LabLease, name)
+            if row is None:
+                return False
+    previous, until, count = row.holder, row.until, row.taken_count
+    db.session.commit()  # end the read: the conditional UPDATE below decides
+    free = (
+        previous == holder
+        or previous is None
+        or until is None
+        or until < now
+        or holder_is_gone(previous)
+    )
+    if not free:
+        return False
+    # Of several processes taking it at once, exactly one still sees the count it read.
+    taken = db.session.execute(
+        update(LabLease)
+        .where(LabLease.name == name, LabLease.taken_count == count)
+        .values(holder=holder, until=now + ttl, taken_at=now, taken_count=LabLease.taken_count + 1)
+    ).rowcount
+    db.session.commit()
+    return bool(taken)
+
+
+def release(name: str, holder: str | None = None) -> None:
+    db.session.execute(
+        update(LabLease)
+        .where(LabLease.name == name, LabLease.holder == (holder or process_identity()))
+        .values(holder=None, until=None)
+    )
+    db.session.commit()

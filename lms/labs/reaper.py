@@ -1,13 +1,18 @@
 """Keeping the engine and the database in agreement: expiry, orphans, vanished labs.
 
-- ``reap`` (every LMS_REAPER_INTERVAL seconds in the serving process, and
-  ``lms labs reap``): stops expired sessions, fails starts that never ended,
-  finishes or fails starts whose process died (their lease lapsed), removes
-  the containers and networks of this platform's key prefix that no live
-  session owns, and ends sessions whose containers are gone.
-- ``reconcile`` (once when the serving process starts: the gunicorn hook
-  ``on_server_ready``, else lazily after the first request; and ``lms labs
-  reap``): the same, checking every container of each running lab.
+- ``reap`` (every LMS_REAPER_INTERVAL seconds by a lab worker, and ``lms labs
+  reap``): stops expired sessions, fails starts that never ended, takes back the
+  jobs of lab workers that died (queued again, or failed), finishes or fails starts
+  whose process died (their lease lapsed), removes the containers and networks of
+  this platform's key prefix that no live session owns, and ends sessions whose
+  containers are gone.
+- ``reconcile`` (once when a lab worker starts, or in the gunicorn hook
+  ``on_server_ready``; and ``lms labs reap``): the same, checking every container of
+  each running lab.
+
+Several processes may run them (lab workers on several hosts): ``run_sweep`` takes the
+``reaper`` lease (a row of ``lab_leases``) first, so one sweep runs at a time; a process
+that finds the lease taken skips its round.
 
 Only session keys with this platform's prefix are touched, so test runs or a
 second platform sharing the engine are left alone. The engine is always
@@ -19,17 +24,16 @@ the database before the engine for vanished labs.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import select, update
 
 from lms.auth.models import utcnow
 from lms.content import lab_library
 from lms.extensions import db
-from lms.labs import app_runtime, health, leases, services
+from lms.labs import app_runtime, health, jobs, leases, services
 from lms.labs.models import FAILED, LIVE_STATUSES, RUNNING, STARTING, STOPPED, LabSession
 from lms.labs.runtime import EngineUnavailable, LabError
 from lms.labs.services import START_LEASE
@@ -37,6 +41,9 @@ from lms.labs.services import START_LEASE
 log = logging.getLogger(__name__)
 
 _booted_in_server = False  # set by the gunicorn hook in the master, inherited by workers
+SWEEP_LEASE = "reaper"
+SWEEP_TTL = timedelta(minutes=5)  # a sweep that takes longer may be run again by another
+RECONCILE_WAIT_SECONDS = 120  # starts of a worker wait this long at most for its reconcile
 
 
 @dataclass
@@ -44,6 +51,7 @@ class ReapReport:
     expired: list[str] = field(default_factory=list)  # session keys
     timed_out: list[str] = field(default_factory=list)  # starts that failed or were cut off
     resumed: list[str] = field(default_factory=list)  # interrupted starts found complete
+    retried: list[str] = field(default_factory=list)  # jobs of dead workers queued again
     vanished: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -58,18 +66,49 @@ def reap(full: bool = False) -> ReapReport:
     report = ReapReport()
     _end_expired(report)
     try:
+        _recover_jobs(report)
         _resolve_interrupted_starts(report)
         _end_vanished(report, full)
         _remove_orphans(report)
     except EngineUnavailable as exc:
         health.engine_health().mark_failure(exc)
         report.errors.append(str(exc))
+    _maintain_pools(report)
     return report
+
+
+def _maintain_pools(report: ReapReport) -> None:
+    """Top warm pools up to their targets, drain them after their schedules (lms.labs.pools)."""
+    from lms.labs import pools
+
+    try:
+        pools.maintain()
+    except Exception as exc:  # a pool's trouble never stops the reaper
+        db.session.rollback()
+        log.exception("maintaining the lab pools failed")
+        report.errors.append(f"lab pools: {exc}")
 
 
 def reconcile() -> ReapReport:
     """Bring engine and database into agreement after the platform (re)started."""
     return reap(full=True)
+
+
+def _recover_jobs(report: ReapReport) -> None:
+    """Jobs whose lab worker died: settled by their kind, queued again, or failed."""
+    for recovered in jobs.recover_abandoned():
+        key = db.session.scalar(select(LabSession.key).where(LabSession.id == recovered.session_id))
+        label = key or f"job {recovered.job_id} ({recovered.kind})"
+        if recovered.outcome == "queued":
+            report.retried.append(label)
+        elif recovered.kind == "start" and recovered.outcome == "settled":
+            status = db.session.scalar(
+                select(LabSession.status).where(LabSession.id == recovered.session_id)
+            )
+            if status == RUNNING:
+                report.resumed.append(label)
+        elif recovered.outcome == "failed":
+            report.timed_out.append(label)
 
 
 def _end(
@@ -152,6 +191,10 @@ def _remove_orphans(report: ReapReport) -> None:
     live = set(
         db.session.scalars(select(LabSession.key).where(LabSession.status.in_(LIVE_STATUSES)))
     )
+    from lms.labs import pools
+
+    report.vanished.extend(pools.forget_vanished(on_engine))  # ready pooled ones gone
+    live |= pools.unclaimed_keys()  # warm pools' sessions belong to no trainee yet
     for key in sorted(on_engine - live):
         log.info("removing orphaned lab containers and network of session %s", key)
         _stop_quietly(key, report)
@@ -179,10 +222,12 @@ def _resolve_interrupted_starts(report: ReapReport) -> None:
             LabSession.created_at,
         ).where(LabSession.status == STARTING)
     ).all()
+    queued = jobs.sessions_with_open_jobs()  # a worker has them, or will
     lapsed = [
         (session_id, key, slug)
         for session_id, key, slug, lease_until, owner, created_at in starting
-        if (lease_until or created_at + START_LEASE) < now or leases.holder_is_gone(owner)
+        if session_id not in queued
+        and ((lease_until or created_at + START_LEASE) < now or leases.holder_is_gone(owner))
     ]
     if not lapsed:
         return
@@ -196,6 +241,7 @@ def _resolve_interrupted_starts(report: ReapReport) -> None:
             and found is not None
             and set(found.container_names) == set(spec.containers)
             and runtime.is_running(key)
+            and not _claim_unfinished(key)
         )
         if complete and _finish_interrupted(session_id, spec.ttl_minutes):
             log.warning(
@@ -212,6 +258,13 @@ def _resolve_interrupted_starts(report: ReapReport) -> None:
             log.warning("lab session %s: its start was interrupted: marked failed", key)
             report.timed_out.append(key)
             _stop_quietly(key, report)
+
+
+def _claim_unfinished(key: str) -> bool:
+    """A claimed warm session runs before its trainee's flag is written: not complete."""
+    from lms.labs import pools
+
+    return pools.awaits_trainee_files(key)
 
 
 def _finish_interrupted(session_id: int, ttl_minutes: int) -> bool:
@@ -243,31 +296,52 @@ def log_key_prefix(app: Flask) -> None:
         )
 
 
-def run_reconcile(app: Flask) -> ReapReport | None:
-    """Reconcile now, logging the outcome; None when the engine cannot be reached."""
+def run_sweep(app: Flask, full: bool = False) -> ReapReport | None:
+    """Reap (``full``: reconcile) under the ``reaper`` lease, logging the outcome. None when
+    another process is sweeping, or the sweep failed."""
     with app.app_context():
         try:
-            report = reconcile()
+            if not leases.acquire(SWEEP_LEASE, SWEEP_TTL):
+                log.debug("lab sweep skipped: another process holds the reaper lease")
+                return None
+            try:
+                report = reconcile() if full else reap()
+            finally:
+                leases.release(SWEEP_LEASE)
         except Exception:
-            app.logger.exception("reconciling labs with the engine failed")
+            app.logger.exception("lab %s failed", "reconcile" if full else "reaper pass")
             return None
+        finally:
+            db.session.remove()
         if report.errors:
-            app.logger.warning("lab reconcile: %s", "; ".join(report.errors))
-        if report.changed:
+            app.logger.warning("lab sweep: %s", "; ".join(report.errors))
+        if report.changed or report.retried:
             app.logger.info(
-                "lab reconcile: %d expired, %d vanished, %d orphaned sessions removed, "
-                "%d interrupted starts finished, %d failed",
+                "lab sweep: %d expired, %d vanished, %d orphaned sessions removed, "
+                "%d interrupted starts finished, %d failed, %d jobs of dead workers retried",
                 len(report.expired),
                 len(report.vanished),
                 len(report.orphans),
                 len(report.resumed),
                 len(report.timed_out),
+                len(report.retried),
             )
         return report
 
 
+def run_reconcile(app: Flask) -> ReapReport | None:
+    """Reconcile now (under the lease), logging the outcome."""
+    return run_sweep(app, full=True)
+
+
+def reconciled_by_server() -> bool:
+    """Whether the gunicorn hook reconciled before this (forked) process served."""
+    return _booted_in_server
+
+
 def on_server_ready(server=None) -> None:
     """gunicorn ``when_ready`` hook: reconcile once in the master, before workers serve.
+    Skipped with external lab workers (``LMS_LAB_WORKER=external``): they reconcile.
 
     In gunicorn.conf.py::
 
@@ -279,65 +353,10 @@ def on_server_ready(server=None) -> None:
     from lms import create_app
 
     app = create_app()
+    if str(app.config.get("LMS_LAB_WORKER") or "inline").lower() == "external":
+        return
     log_key_prefix(app)
     run_reconcile(app)
     with app.app_context():
         db.engine.dispose()  # no connection of the master may be shared with forked workers
     _booted_in_server = True
-
-
-class ReaperThread(threading.Thread):
-    """Reaps every ``interval`` seconds; reconciles first unless the server hook did."""
-
-    def __init__(self, app: Flask, interval: float, reconcile_first: bool):
-        super().__init__(name="lab-reaper", daemon=True)
-        self.app = app
-        self.interval = interval
-        self.reconcile_first = reconcile_first
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        if self.reconcile_first:
-            try:
-                run_reconcile(self.app)
-            finally:
-                services.reconcile_gate.set()
-        if self.interval <= 0:
-            return  # LMS_REAPER_INTERVAL = 0: no periodic reaping (`lms labs reap` does it)
-        while not self.stopping.wait(self.interval):
-            with self.app.app_context():
-                try:
-                    report = reap()
-                except Exception:
-                    self.app.logger.exception("lab reaper pass failed")
-                    continue
-                if report.changed:
-                    self.app.logger.info("lab reaper: %s", report)
-
-
-_start_lock = threading.Lock()
-
-
-def start_in_background(app: Flask) -> ReaperThread | None:
-    """Once per app and process: reconcile (unless the server hook did) and start the
-    reaper loop. Called on the first request; skipped when testing."""
-    if app.config.get("TESTING"):
-        return None
-    with _start_lock:
-        existing = app.extensions.get("lab_reaper")
-        if existing is not None:
-            return existing
-        interval = float(app.config.get("LMS_REAPER_INTERVAL") or 0)
-        reconcile_first = not _booted_in_server
-        if reconcile_first:
-            log_key_prefix(app)
-        if reconcile_first:
-            services.reconcile_gate.clear()
-        thread = ReaperThread(app, interval, reconcile_first)
-        app.extensions["lab_reaper"] = thread
-        thread.start()
-        return thread
-
-
-def current_reaper() -> ReaperThread | None:
-    return current_app.extensions.get("lab_reaper")

@@ -1,9 +1,9 @@
 """Lab sessions: start, stop, restart, extend, and who may see which.
 
 A start never waits on the container engine: the request inserts a session
-in status ``starting`` and returns; a background worker starts the containers
-and sets ``running`` or ``failed``. Stops are marked at once and the
-containers removed in the background. Views, the API, the CLI and the reaper
+in status ``starting``, queues a ``start`` job (``lms.labs.jobs``) and returns; a lab
+worker starts the containers and sets ``running`` or ``failed``. Stops are marked at
+once and a ``stop`` job removes the containers. Views, the API, the CLI and the reaper
 all go through these functions.
 """
 
@@ -28,7 +28,7 @@ from lms.catalog.models import Module
 from lms.content.lab_library import get_spec
 from lms.content.lab_model import LabSpec
 from lms.extensions import db
-from lms.labs import app_runtime, leases, workers
+from lms.labs import app_runtime, jobs, leases
 from lms.labs.errors import (
     IMAGE_MISSING_MESSAGE,
     START_FAILED_MESSAGE,
@@ -48,16 +48,20 @@ log = logging.getLogger(__name__)
 
 DEFAULT_KEY_PREFIX = "lab-"
 START_TIMEOUT = timedelta(minutes=10)  # a start still "starting" after this has failed
-# A process renews the lease of each start it queued every LEASE_RENEW_SECONDS; a start
-# whose lease lapsed belongs to a dead process, and the reaper resolves it.
+# A start's own lease: the row of a start with no open job (its process died before it
+# queued one) is resolved by the reaper once this lapses. Once queued, the job's lease
+# (lms.labs.jobs) tells whether a live worker holds it.
 START_LEASE = timedelta(seconds=60)
-LEASE_RENEW_SECONDS = 15.0
+# Kept for callers of the thread pool of before the job queue (lms.labs.pools): the lab
+# worker itself waits for its start-up reconcile before it claims any job.
+LEASE_RENEW_SECONDS = jobs.LEASE_RENEW_SECONDS
 RECONCILE_WAIT_SECONDS = 120
-
-# Closed while the serving process reconciles the engine with the database at
-# start-up, so no start of this process races with the sweep of orphans.
 reconcile_gate = threading.Event()
 reconcile_gate.set()
+
+
+def renew_start_leases(session_ids: set[int]) -> None:
+    """Kept for ``workers.background().submit_start`` callers: job leases replace it."""
 
 
 # -- lab specs ----------------------------------------------------------------------------
@@ -199,9 +203,7 @@ def start_lab(user: User, lab_slug: str, module_id: int | None = None) -> StartR
         session.ended_at = utcnow()
         db.session.commit()
         raise
-    workers.background().submit_start(
-        _start_in_background, session.id, renew=renew_start_leases, every=LEASE_RENEW_SECONDS
-    )
+    jobs.enqueue("start", session.id)
     return StartResult(session, created=True)
 
 
@@ -251,9 +253,29 @@ def _check_capacity(user_id: int, lab_slug: str, inserted: LabSession | None = N
         )
 
 
-def _start_in_background(session_id: int) -> None:
-    """Runs on a worker thread: start the containers, then mark running or failed."""
-    reconcile_gate.wait(RECONCILE_WAIT_SECONDS)
+def lab_is_complete(runtime, key: str, spec: LabSpec, on_engine: dict | None = None) -> bool:
+    """Every container of the lab exists and runs (``on_engine``: ``list_running`` by key,
+    when the caller has it)."""
+    if on_engine is None:
+        on_engine = {lab.session_key: lab for lab in runtime.list_running()}
+    found = on_engine.get(key)
+    return (
+        found is not None
+        and set(found.container_names) == set(spec.containers)
+        and runtime.is_running(key)
+    )
+
+
+@jobs.handler("start", max_attempts=2, abandoned=lambda job, final: _start_abandoned(job, final))
+def _run_start_job(job: jobs.LabJob) -> None:
+    _start_in_background(job.session_id, again=job.attempts > 1)
+
+
+def _start_in_background(session_id: int, again: bool = False) -> None:
+    """Runs on a lab worker: start the containers, then mark running or failed.
+
+    ``again``: a previous worker died during this start; what it left is removed first.
+    """
     session = db.session.get(LabSession, session_id)
     if session is None or session.status != STARTING:
         return  # stopped (or restarted) before a worker got to it
@@ -264,6 +286,8 @@ def _start_in_background(session_id: int) -> None:
     runtime = app_runtime.lab_runtime()
     key, started = session.key, time.monotonic()
     try:
+        if again:
+            runtime.stop(key)
         runtime.start(key, spec, str(session.user_id), flag_secrets(spec, session.user_id))
     except ImageMissing as exc:
         current_app.logger.error(
@@ -308,14 +332,35 @@ def _start_in_background(session_id: int) -> None:
     log.info("lab %s (session %s) started in %.2f s", spec.slug, key, time.monotonic() - started)
 
 
-def renew_start_leases(session_ids: set[int]) -> None:
-    """Extend the lease of the starts this process holds (see ``workers.BackgroundWorkers``)."""
-    db.session.execute(
-        update(LabSession)
-        .where(LabSession.id.in_(session_ids), LabSession.status == STARTING)
-        .values(lease_until=utcnow() + START_LEASE)
-    )
-    db.session.commit()
+def _start_abandoned(job: jobs.LabJob, final: bool) -> bool:
+    """A start whose worker died: True (settled) when the lab is complete (marked running)
+    or no longer wanted; ``final``: no retry follows, so the trainee is told it failed."""
+    session = db.session.get(LabSession, job.session_id) if job.session_id else None
+    if session is None or session.status != STARTING:
+        return True
+    spec = get_spec(session.lab_slug)
+    runtime = app_runtime.lab_runtime()
+    if spec is not None and lab_is_complete(runtime, session.key, spec):
+        now = utcnow()
+        session.status, session.started_at, session.lease_until = RUNNING, now, None
+        session.expires_at = now + timedelta(minutes=spec.ttl_minutes)
+        db.session.commit()
+        log.warning("lab session %s: its worker died after starting it: running", session.key)
+        return True
+    if final:
+        db.session.execute(
+            update(LabSession)
+            .where(LabSession.id == session.id, LabSession.status == STARTING)
+            .values(
+                status=FAILED,
+                error=START_FAILED_MESSAGE,
+                ended_at=utcnow(),
+                end_reason="interrupted",
+            )
+        )
+        db.session.commit()
+        jobs.enqueue("stop", session.id, payload={"key": session.key})
+    return False
 
 
 def _mark_failed(session: LabSession, message: str) -> None:
@@ -353,8 +398,13 @@ def stop_lab(session: LabSession, reason: str = "stopped") -> LabSession:
     db.session.commit()
     db.session.refresh(session)
     if ended:
-        workers.background().submit(_remove_in_background, session.key)
+        jobs.enqueue("stop", session.id, payload={"key": session.key})
     return session
+
+
+@jobs.handler("stop", max_attempts=3)
+def _run_stop_job(job: jobs.LabJob) -> None:
+    _remove_in_background(job.payload["key"])
 
 
 def _remove_in_background(key: str) -> None:

@@ -184,7 +184,7 @@ def start_then_die(*args):
 runtime.start = start_then_die
 with app.app_context():
     services.start_lab(db.session.scalar(select(User).where(User.email == email)), "tiny-lab")
-workers.background(app).wait_idle(120)
+workers.wait_drained(app, 120)
 """
 
 

@@ -155,7 +155,7 @@ def test_double_start_gives_one_session_and_one_lab(app, alice, docker_client):
     api.wait_settled(ids.pop())
     with app.app_context():
         rows = db.session.scalars(select(LabSession)).all()
-        workers.background().wait_idle()
+        workers.wait_drained(app)
     assert len(rows) == 1
     assert len(containers_of(docker_client, rows[0].key)) == 1
 
@@ -303,7 +303,7 @@ def test_stop_restart_extend(app, alice, docker_client):
     stopped = api.post(f"/api/v1/labs/sessions/{fresh['id']}/stop")
     assert stopped.json["status"] == "stopped"
     with app.app_context():
-        workers.background().wait_idle()
+        workers.wait_drained(app)
         fresh_key = db.session.get(LabSession, fresh["id"]).key
     assert containers_of(docker_client, first_key) == []
     assert containers_of(docker_client, fresh_key) == []

@@ -288,7 +288,7 @@ def test_simultaneous_clicks_never_refuse_nor_double(app, fake):
         api = ApiClient(app, token)
         api.post(f"/api/v1/labs/sessions/{answers[0].json['id']}/stop")
     with app.app_context():
-        workers.background().wait_idle()
+        workers.wait_drained(app)
         assert db.session.scalar(select(func.count()).select_from(LabSession)) == 5
     assert fake.labs == {}
 
