@@ -15,6 +15,12 @@ from pathlib import Path
 import frontmatter
 import yaml
 
+from lms.catalog.quiz_rules import (
+    EXPLANATIONS,
+    MAX_ATTEMPTS_LIMIT,
+    MAX_COOLDOWN_MINUTES,
+    QuizRules,
+)
 from lms.catalog.rendering import IMAGE_SUFFIXES, render_inline, render_markdown
 from lms.content import ContentError, ContentIssue, key_lines, yaml_error_issue
 
@@ -22,21 +28,30 @@ LEVELS = ("beginner", "intermediate", "advanced")
 MODULE_FILE = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
 COURSE_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 QUIZ_FENCE = re.compile(r"^```quiz[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+# How a free-text answer is compared with the accepted ones (`match:` of a question).
+TEXT_MATCHES = ("exact", "ignore_case", "pattern")
+MAX_TEXT_ANSWER = 200  # characters a trainee may type into a free-text answer
 
 
 @dataclass
 class QuizQuestion:
     question: str
-    choices: list[str]
-    answer: list[int]  # 1-based, sorted
+    choices: list[str]  # empty for a free-text question
+    answer: list[int]  # 1-based, sorted; empty for a free-text question
     explain: str = ""
+    accepted: list[str] = field(default_factory=list)  # free text: the accepted answers
+    match: str = "exact"  # free text: exact | ignore_case | pattern
 
     @property
     def multiple(self) -> bool:
         return len(self.answer) > 1
 
+    @property
+    def free_text(self) -> bool:
+        return not self.choices
+
     def as_dict(self) -> dict:
-        return {
+        question = {
             "question": self.question,
             "question_html": render_inline(self.question),
             "choices": self.choices,
@@ -44,6 +59,9 @@ class QuizQuestion:
             "multiple": self.multiple,
             "explain_html": render_inline(self.explain),
         }
+        if self.free_text:
+            question.update(kind="text", accepted=self.accepted, match=self.match)
+        return question
 
 
 @dataclass
@@ -73,6 +91,7 @@ class CourseSource:
     modules: list[ModuleSource]
     content_hash: str
     requires: list[str] = field(default_factory=list)  # slugs of courses to take first
+    quiz_rules: QuizRules = field(default_factory=QuizRules)  # course.yaml `quiz:`
 
 
 class _Collector:
@@ -96,6 +115,7 @@ def load_course(folder: Path, known_labs: set[str] | None = None) -> CourseSourc
     meta, lines = _read_course_yaml(folder / "course.yaml", issues)
     slug = folder.name
     _check_requires(folder, meta, lines, issues)
+    quiz_rules = _quiz_rules(folder / "course.yaml", meta.get("quiz"), lines, issues)
     if not COURSE_SLUG.match(slug):
         issues.add(folder, 1, f"course folder '{slug}' must be lower-case letters, digits and '-'")
     files = _module_files(folder, meta, lines, issues)
@@ -117,6 +137,7 @@ def load_course(folder: Path, known_labs: set[str] | None = None) -> CourseSourc
         modules=modules,
         content_hash=_content_hash(folder),
         requires=list(meta.get("requires") or []),
+        quiz_rules=quiz_rules,
     )
 
 
@@ -219,6 +240,48 @@ def _check_requires(folder: Path, meta: dict, lines: dict, issues: _Collector) -
                 line,
                 f"requires: no course '{slug}' (expected {slug}/course.yaml next to this course)",
             )
+
+
+def _quiz_rules(path: Path, rules, lines: dict, issues: _Collector) -> QuizRules:
+    """The `quiz:` mapping of course.yaml: how every quiz of the course is taken."""
+    line = lines.get("quiz", 1)
+    if rules is None:
+        return QuizRules()
+    if not isinstance(rules, dict):
+        issues.add(path, line, "quiz: must be a mapping (shuffle_choices, max_attempts, ...)")
+        return QuizRules()
+    known = set(QuizRules.__dataclass_fields__)
+    for key in sorted(set(rules) - known, key=str):
+        issues.add(path, line, f"quiz: unknown key {key!r} (known: {', '.join(sorted(known))})")
+
+    def whole(key, value, low, high):
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            issues.add(path, line, f"quiz: {key} must be a whole number from {low} to {high}")
+            return None
+        return value
+
+    shuffle = rules.get("shuffle_choices", False)
+    if not isinstance(shuffle, bool):
+        issues.add(path, line, "quiz: shuffle_choices must be true or false")
+        shuffle = False
+    explanations = rules.get("explanations", "always")
+    if explanations not in EXPLANATIONS:
+        issues.add(path, line, f"quiz: explanations must be one of {', '.join(EXPLANATIONS)}")
+        explanations = "always"
+    return QuizRules(
+        shuffle_choices=shuffle,
+        questions_per_attempt=whole(
+            "questions_per_attempt", rules.get("questions_per_attempt"), 1, 1000
+        ),
+        max_attempts=whole("max_attempts", rules.get("max_attempts"), 1, MAX_ATTEMPTS_LIMIT),
+        cooldown_minutes=whole(
+            "cooldown_minutes", rules.get("cooldown_minutes"), 0, MAX_COOLDOWN_MINUTES
+        )
+        or 0,
+        explanations=explanations,
+    )
 
 
 def _module_files(folder: Path, meta: dict, lines: dict, issues: _Collector) -> list[Path]:
@@ -346,9 +409,13 @@ def _parse_question(path, item, line, issues) -> QuizQuestion | None:
     text = str(item.get("question") or "").strip()
     choices = item.get("choices")
     answer = item.get("answer")
+    if choices is None:  # no choices: the trainee types the answer
+        return _text_question(path, item, text, line, issues)
     problems = []
     if not text:
         problems.append("'question' is required")
+    if "match" in item:
+        problems.append("'match' is only for free-text questions (those without choices)")
     if not isinstance(choices, list) or len(choices) < 2:
         problems.append("'choices' must list at least two answers")
         choices = []
@@ -366,6 +433,45 @@ def _parse_question(path, item, line, issues) -> QuizQuestion | None:
         choices=[str(c) for c in choices],
         answer=sorted(set(answers)),
         explain=str(item.get("explain") or "").strip(),
+    )
+
+
+def _text_question(path, item: dict, text: str, line, issues) -> QuizQuestion | None:
+    """A question answered by typing: `answer` is the accepted text (or a list of them),
+    compared as `match` says."""
+    answer = item.get("answer")
+    match = item.get("match", "exact")
+    if isinstance(answer, int | float) and not isinstance(answer, bool):
+        answer = str(answer)  # `answer: 22` is the text "22" (YAML reads it as a number)
+    accepted = answer if isinstance(answer, list) else [answer]
+    problems = []
+    if not text:
+        problems.append("'question' is required")
+    if not accepted or not all(isinstance(a, str) and a.strip() for a in accepted):
+        problems.append(
+            "'answer' of a free-text question is a text or a list of texts "
+            "(a question with answer numbers needs 'choices')"
+        )
+        accepted = []
+    if match not in TEXT_MATCHES:
+        problems.append(f"'match' must be one of {', '.join(TEXT_MATCHES)}")
+    elif match == "pattern":
+        for pattern in accepted:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                problems.append(f"'answer' {pattern!r} is not a valid pattern: {exc}")
+    for problem in problems:
+        issues.add(path, line, f"quiz question: {problem}")
+    if problems:
+        return None
+    return QuizQuestion(
+        question=text,
+        choices=[],
+        answer=[],
+        explain=str(item.get("explain") or "").strip(),
+        accepted=[a.strip() for a in accepted],
+        match=match,
     )
 
 

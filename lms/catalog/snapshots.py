@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 
 from lms.catalog.models import Course
+from lms.catalog.quiz_rules import QuizRules
 from lms.extensions import db
 
 MAX_SNAPSHOTS = 128  # courses; a snapshot is about the size of the course's HTML
@@ -58,6 +59,7 @@ class CourseSnapshot:
     synced_at: datetime
     requires: tuple[str, ...]
     live_modules: tuple[ModuleSnapshot, ...]
+    quiz_rules: QuizRules = QuizRules()
     # Derived data the same for every reader of this version (lms.progress.pages).
     fragments: dict = field(init=False, repr=False, default_factory=dict)
 
@@ -125,6 +127,7 @@ def _snapshot_of(course: Course) -> CourseSnapshot:
         synced_at=course.synced_at,
         requires=tuple(course.requires or ()),
         live_modules=modules,
+        quiz_rules=QuizRules.from_dict(course.quiz_rules),
     )
     for module in modules:
         object.__setattr__(module, "course", snapshot)  # frozen: set once, here

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User, utcnow
@@ -95,6 +95,8 @@ class Cohort(db.Model):
     starts_on: Mapped[date | None]
     ends_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the cohort's trainees see a points leaderboard (lms.centres.leaderboard); off by default
+    leaderboard: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     centre: Mapped[Centre] = relationship(back_populates="cohorts")
     instructors: Mapped[list[User]] = relationship(

@@ -116,7 +116,18 @@ MAX_POOL = 200  # warm sessions one lab may keep ready (LMS_MAX_LABS_TOTAL caps 
 LIMIT_KEYS = {"memory", "cpus", "pids"}
 CONTAINER_KEYS = {"build", "image", "user", "workdir", "capabilities", "setuid", "ports"}
 FLAG_KEYS = {"container", "path", "mode", "uid", "gid"}
-TASK_KEYS = {"id", "title", "type", "points", "hint", "container", "run", "timeout_seconds", "as"}
+TASK_KEYS = {
+    "id",
+    "title",
+    "type",
+    "points",
+    "hint",
+    "penalty",
+    "container",
+    "run",
+    "timeout_seconds",
+    "as",
+}
 CHECK_USERS = ("user", "root")  # `as:` of a check task: the container's user (default) or root
 
 
@@ -167,6 +178,7 @@ class TaskSpec:
     type: str
     points: int = 10
     hint: str | None = None
+    penalty: int = 0  # points the hint costs, told before it is revealed
     container: str | None = None
     run: str | None = None
     timeout_seconds: int = 20

@@ -57,12 +57,15 @@ class TaskSection:
             self._flag_task(data, path, task_id, flag)
         else:
             self.doc.error((*path, "type"), f"task {task_id}: type {kind!r} is not flag or check")
+        points = self._int(data, "points", path, 10, 0, 10_000)
+        hint = self._text(data, "hint", path)
         return TaskSpec(
             id=task_id,
             title=self._text(data, "title", path, required=True) or task_id,
             type=str(kind),
-            points=self._int(data, "points", path, 10, 0, 10_000),
-            hint=self._text(data, "hint", path),
+            points=points,
+            hint=hint,
+            penalty=self._penalty(data, path, task_id, points, hint),
             container=self._known_container(
                 data.get("container"), (*path, "container"), workstation
             ),
@@ -70,6 +73,23 @@ class TaskSection:
             timeout_seconds=self._int(data, "timeout_seconds", path, 20, 1, MAX_CHECK_SECONDS),
             run_as=self._run_as(data, path, task_id, kind),
         )
+
+    def _penalty(self, data: dict, path: tuple, task_id: str, points: int, hint) -> int:
+        """What revealing the hint costs: at most the task's own points."""
+        if "penalty" not in data:
+            return 0
+        value = data["penalty"]
+        if not hint:
+            self.doc.error((*path, "penalty"), f"task {task_id}: penalty: needs a hint: to cost")
+            return 0
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= points:
+            self.doc.error(
+                (*path, "penalty"),
+                f"task {task_id}: penalty must be a whole number from 0 to the task's "
+                f"points ({points}): a hint cannot cost more than the task is worth",
+            )
+            return 0
+        return value
 
     def _run_as(self, data: dict, path: tuple, task_id: str, kind: Any) -> str:
         if "as" not in data:

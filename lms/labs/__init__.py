@@ -23,11 +23,14 @@ def init_app(app: Flask) -> None:
 
     from lms.labs import cli, grading, workers
     from lms.labs.errors import LabActionError
+    from lms.progress import points
     from lms.progress import services as progress
 
     app.cli.add_command(cli.labs)
     if grading.lab_completion_rule not in progress.completion_rules:
         progress.completion_rules.append(grading.lab_completion_rule)
+    if grading.lab_points not in points.points_sources:
+        points.points_sources.append(grading.lab_points)
     app.register_error_handler(LabActionError, api.lab_error_response)
 
     @app.context_processor

@@ -103,7 +103,8 @@ def labs_hint(slug: str):
     spec = services.require_spec(slug)
     task_id = _text(_body(), "task")
     live = services.live_session(current_user.id, slug)
-    hint = grading.reveal_hint(current_user, spec, task_id, live.id if live else None)
+    accepted = _body().get("accept_penalty") is True
+    hint = grading.reveal_hint(current_user, spec, task_id, live.id if live else None, accepted)
     return jsonify({"task": task_id, "hint_html": hint})
 
 
@@ -182,6 +183,7 @@ _TASK = {
         "points": {"type": "integer"},
         "done": {"type": "boolean"},
         "has_hint": {"type": "boolean"},
+        "hint_penalty": {"type": "integer"},
         "hint_html": {"type": ["string", "null"]},
         "last_result": {"type": ["object", "null"]},
     },
@@ -269,12 +271,15 @@ openapi.add_paths(
         },
         "/labs/{slug}/hint": {
             "post": {
-                "summary": "Reveal a task's hint (recorded)",
+                "summary": "Reveal a task's hint (recorded); a hint with a penalty (the "
+                "task's hint_penalty, in points) needs accept_penalty: true, or 409",
                 "parameters": _SLUG,
-                "requestBody": _json_body({"task": {"type": "string"}}, ["task"]),
+                "requestBody": _json_body(
+                    {"task": {"type": "string"}, "accept_penalty": {"type": "boolean"}}, ["task"]
+                ),
                 "responses": {
                     "200": openapi.json_response("The hint", {"type": "object"}),
-                    **openapi.error_responses(400, 401, 404),
+                    **openapi.error_responses(400, 401, 404, 409),
                 },
             }
         },

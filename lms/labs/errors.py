@@ -51,6 +51,12 @@ class TaskUnknown(LabActionError):
     status, error = 400, "unknown_task"
 
 
+class PenaltyNotAccepted(LabActionError):
+    """A hint that costs points, asked for without accepting the cost."""
+
+    status, error = 409, "penalty_not_accepted"
+
+
 class CapacityReached(LabActionError):
     status, error = 409, "capacity"
 

@@ -14,7 +14,13 @@ from lms.content import lab_library
 from lms.content.lab_model import LabSpec, TaskSpec
 from lms.extensions import db
 from lms.labs import app_runtime, health
-from lms.labs.errors import NotRunning, ServiceUnavailable, TaskUnknown, TooManyAttempts
+from lms.labs.errors import (
+    NotRunning,
+    PenaltyNotAccepted,
+    ServiceUnavailable,
+    TaskUnknown,
+    TooManyAttempts,
+)
 from lms.labs.models import (
     CHECK,
     HINT,
@@ -26,6 +32,7 @@ from lms.labs.models import (
     TaskCompletion,
 )
 from lms.labs.runtime import EngineUnavailable, LabNotFound
+from lms.progress.points import LabPoints, SourcePoints
 
 CHECKS_PER_MINUTE = 12
 OUTPUT_SHOWN = 1500  # characters of a check's output kept and shown
@@ -142,12 +149,25 @@ def _mark_vanished(session: LabSession) -> None:
     db.session.commit()
 
 
-def reveal_hint(user: User, spec: LabSpec, task_id: str, session_id: int | None = None) -> str:
-    """The task's hint (safe HTML); the first reveal is recorded for instructors."""
+def reveal_hint(
+    user: User,
+    spec: LabSpec,
+    task_id: str,
+    session_id: int | None = None,
+    accept_penalty: bool = True,
+) -> str:
+    """The task's hint (safe HTML); the first reveal is recorded for instructors, with
+    what it costs (the task's ``penalty``). A hint that costs points is revealed only
+    when the caller says the trainee accepted the cost (``accept_penalty``)."""
     task = spec.task(task_id or "")
     if task is None or not task.hint:
         raise TaskUnknown(f"Task “{task_id}” of this lab has no hint.")
     if not _hints_revealed(user.id, spec.slug, [task.id]):
+        if task.penalty and not accept_penalty:
+            raise PenaltyNotAccepted(
+                f"This hint costs {task.penalty} point{'s' if task.penalty != 1 else ''}: "
+                "ask again with accept_penalty to reveal it."
+            )
         db.session.add(
             TaskAttempt(
                 session_id=session_id,
@@ -157,6 +177,7 @@ def reveal_hint(user: User, spec: LabSpec, task_id: str, session_id: int | None 
                 kind=HINT,
                 success=True,
                 output="",
+                penalty=task.penalty,
             )
         )
         db.session.commit()
@@ -212,6 +233,7 @@ def task_states(user_id: int, spec: LabSpec) -> list[dict]:
                 "points": task.points,
                 "done": task.id in done,
                 "has_hint": bool(task.hint),
+                "hint_penalty": task.penalty if task.hint else 0,
                 "hint_html": render_inline(task.hint) if task.hint and task.id in hints else None,
                 "last_result": {
                     "kind": attempt.kind,
@@ -223,6 +245,36 @@ def task_states(user_id: int, spec: LabSpec) -> list[dict]:
             }
         )
     return states
+
+
+def lab_points(user_ids: list[int], modules) -> SourcePoints:
+    """Points of the labs these modules name (each lab once): tasks done, hint penalties
+    (lms.progress.points asks for them)."""
+    slugs = sorted({m.lab_slug for m in modules if m.lab_slug})
+    specs = [s for s in (lab_library.get_spec(slug) for slug in slugs) if s is not None]
+    part = SourcePoints(possible=sum(t.points for s in specs for t in s.tasks))
+    if not user_ids or not slugs:
+        return part
+    done = db.session.execute(
+        select(TaskCompletion.user_id, func.sum(TaskCompletion.points))
+        .where(TaskCompletion.user_id.in_(user_ids), TaskCompletion.lab_slug.in_(slugs))
+        .group_by(TaskCompletion.user_id)
+    )
+    for user_id, points in done:
+        part.by_user.setdefault(user_id, LabPoints()).tasks = int(points or 0)
+    penalties = db.session.execute(
+        select(TaskAttempt.user_id, func.sum(TaskAttempt.penalty))
+        .where(
+            TaskAttempt.user_id.in_(user_ids),
+            TaskAttempt.lab_slug.in_(slugs),
+            TaskAttempt.kind == HINT,
+            TaskAttempt.penalty > 0,
+        )
+        .group_by(TaskAttempt.user_id)
+    )
+    for user_id, points in penalties:
+        part.by_user.setdefault(user_id, LabPoints()).penalties = int(points or 0)
+    return part
 
 
 def lab_completion_rule(user: User, module: Module) -> list[str]:

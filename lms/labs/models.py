@@ -86,6 +86,8 @@ class TaskAttempt(db.Model):
     kind: Mapped[str] = mapped_column(String(8))  # flag | check | hint
     success: Mapped[bool] = mapped_column(default=False)
     output: Mapped[str] = mapped_column(Text, default="")
+    # a hint's cost in points when it was revealed (lab.yaml `penalty:`), 0 otherwise
+    penalty: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 

@@ -148,7 +148,9 @@ def reveal_hint(slug: str):
     try:
         spec = services.require_spec(slug)
         live = services.live_session(current_user.id, slug)
-        grading.reveal_hint(current_user, spec, form.task.data, live.id if live else None)
+        # the button names the cost: pressing it accepts it
+        accepted = request.form.get("accept_penalty") == "yes"
+        grading.reveal_hint(current_user, spec, form.task.data, live.id if live else None, accepted)
     except LabActionError as exc:
         flash(exc.message, "warning")
     return _back(form)

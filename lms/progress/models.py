@@ -60,3 +60,19 @@ class QuizAttempt(db.Model):
     score: Mapped[float]
     passed: Mapped[bool]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QuizPaper(db.Model):
+    """The questions drawn for a trainee's coming attempt at a quiz whose course shuffles
+    choices or draws questions (``lms.progress.quizzes``): kept until the attempt is
+    graded, so a reload shows the same ones. One row per trainee and module."""
+
+    __tablename__ = "quiz_papers"
+    __table_args__ = (UniqueConstraint("user_id", "module_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"), index=True)
+    # [[question index, [choice numbers in the order shown]], ...]
+    questions: Mapped[list] = mapped_column(JSON, default=list)
+    drawn_at: Mapped[datetime] = mapped_column(default=utcnow)

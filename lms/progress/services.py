@@ -20,10 +20,9 @@ from lms.progress.models import (
     NOT_STARTED,
     Enrolment,
     ModuleProgress,
-    QuizAttempt,
 )
+from lms.progress.quizzes import PASS_MARK, quiz_state, rules_of
 
-PASS_MARK = 0.8  # share of quiz questions right to pass
 # Reading a module again within this time writes nothing: a page view stays a read.
 VISIT_INTERVAL = timedelta(minutes=5)
 
@@ -31,39 +30,6 @@ VISIT_INTERVAL = timedelta(minutes=5)
 # Each returns the list of unmet requirements, in words a trainee understands.
 CompletionRule = Callable[[User, Module], list[str]]
 completion_rules: list[CompletionRule] = []
-
-
-class QuizSubmissionError(ValueError):
-    """A submission that does not fit the quiz (tampered)."""
-
-
-class QuizIncomplete(QuizSubmissionError):
-    """Some questions have no answer: the quiz is shown again with the answers given."""
-
-    def __init__(self, answers: dict[int, list[int]], unanswered: list[int]):
-        numbers = ", ".join(str(i + 1) for i in unanswered)
-        plural = "s" if len(unanswered) > 1 else ""
-        super().__init__(f"Question{plural} {numbers} ha{'ve' if plural else 's'} no answer yet.")
-        self.answers = answers
-        self.unanswered = unanswered
-
-
-@dataclass
-class QuestionResult:
-    index: int
-    chosen: list[int]
-    correct: bool
-
-
-@dataclass
-class QuizResult:
-    questions: list[QuestionResult]
-    score: float
-    passed: bool
-
-    @property
-    def right(self) -> int:
-        return sum(q.correct for q in self.questions)
 
 
 @dataclass
@@ -196,65 +162,6 @@ def visit_module(user: User, course: Course, module: Module) -> CourseProgress:
     return progress_for_page(user, course)
 
 
-def parse_quiz_answers(module: Module, form) -> dict[int, list[int]]:
-    """Read ``q<N>`` fields (1-based choice numbers); reject anything that doesn't fit.
-
-    Raises ``QuizIncomplete`` (with the valid answers) when questions are left unanswered."""
-    quiz = module.quiz or []
-    known = {f"q{i}" for i in range(len(quiz))}
-    unknown = [k for k in form if k.startswith("q") and k not in known]
-    if unknown:
-        raise QuizSubmissionError(f"Unknown question '{unknown[0]}' in the submission.")
-    answers: dict[int, list[int]] = {}
-    unanswered: list[int] = []
-    for index, question in enumerate(quiz):
-        raw = form.getlist(f"q{index}")
-        if not raw:
-            unanswered.append(index)
-            continue
-        try:
-            chosen = sorted({int(v) for v in raw})
-        except ValueError:
-            raise QuizSubmissionError(
-                f"Question {index + 1}: answers are choice numbers."
-            ) from None
-        if any(c < 1 or c > len(question["choices"]) for c in chosen):
-            raise QuizSubmissionError(f"Question {index + 1}: that choice does not exist.")
-        if not question.get("multiple") and len(chosen) > 1:
-            raise QuizSubmissionError(f"Question {index + 1} takes one answer.")
-        answers[index] = chosen
-    if unanswered:
-        raise QuizIncomplete(answers, unanswered)
-    return answers
-
-
-def grade_quiz(module: Module, answers: dict[int, list[int]]) -> QuizResult:
-    results = [
-        QuestionResult(i, answers.get(i, []), sorted(answers.get(i, [])) == sorted(q["answer"]))
-        for i, q in enumerate(module.quiz or [])
-    ]
-    score = sum(r.correct for r in results) / len(results) if results else 1.0
-    return QuizResult(results, score, score >= PASS_MARK)
-
-
-def submit_quiz(user: User, module: Module, answers: dict[int, list[int]]) -> QuizResult:
-    result = grade_quiz(module, answers)
-    db.session.add(
-        QuizAttempt(
-            user_id=user.id,
-            module_id=module.id,
-            score=result.score,
-            passed=result.passed,
-            answers={str(k): v for k, v in answers.items()},
-        )
-    )
-    record = module_progress(user, module, create=True)
-    record.quiz_score = max(record.quiz_score or 0.0, result.score)
-    record.quiz_passed = record.quiz_passed or result.passed
-    db.session.commit()
-    return result
-
-
 _LOOK_UP = object()
 
 
@@ -264,7 +171,9 @@ def unmet_requirements(user: User, module: Module, record=_LOOK_UP) -> list[str]
     if record is _LOOK_UP:
         record = module_progress(user, module)
     missing = []
-    if module.quiz and not (record and record.quiz_passed):
+    passed = bool(record and record.quiz_passed)
+    rules = rules_of(module.course)
+    if module.quiz and not passed and not quiz_state(user, module, rules, record).requirement_met:
         missing.append(f"pass the quiz ({round(PASS_MARK * 100)}% of answers right)")
     for rule in completion_rules:
         missing.extend(rule(user, module))

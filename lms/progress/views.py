@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from lms.catalog import services as catalog
 from lms.catalog import snapshots
-from lms.progress import services
+from lms.progress import points, quizzes, services
 from lms.progress.blueprint import bp
 from lms.progress.pages import render_module_page
 from lms.web import form_page
@@ -57,14 +57,27 @@ def start_course(slug: str):
 @login_required
 def submit_quiz(slug: str, module_slug: str):
     course, module = _module_or_404(slug, module_slug)
+    if not module.quiz:
+        abort(400, description="This module has no quiz.")
+    rules = course.quiz_rules
+    refusal = quizzes.quiz_state(current_user, module, rules).refusal()
+    if refusal is not None:  # the rules hold on the server, whatever the page showed
+        response, status = render_module_page(course, module, notice=refusal.message, status=429)
+        if refusal.retry_after is None:
+            return response, 409
+        return response, status, {"Retry-After": str(refusal.retry_after)}
+    asked = quizzes.paper_for(current_user, module, rules, draw=False)
+    if asked is None:
+        notice = "This attempt was already graded (in another tab?): here is a new one."
+        return render_module_page(course, module, notice=notice, status=409)
     try:
-        answers = services.parse_quiz_answers(module, request.form)
-    except services.QuizIncomplete as exc:
+        answers = quizzes.parse_answers(asked, request.form)
+    except quizzes.QuizIncomplete as exc:
         return render_module_page(course, module, draft=exc, status=422)
-    except services.QuizSubmissionError as exc:
+    except quizzes.QuizSubmissionError as exc:
         abort(400, description=str(exc))
-    result = services.submit_quiz(current_user, module, answers)
-    return render_module_page(course, module, result=result)
+    result = quizzes.submit(current_user, module, asked, answers)
+    return render_module_page(course, module, result=result, asked=asked)
 
 
 @bp.get("/courses/<slug>/<module_slug>/completion")
@@ -95,3 +108,14 @@ def complete_module(slug: str, module_slug: str):
     if following and following.id != module.id:
         return redirect(url_for("catalog.module", slug=slug, module_slug=following.slug))
     return redirect(url_for("catalog.course", slug=slug))
+
+
+@bp.get("/points")
+@login_required
+def my_points():
+    courses = [p.course for p in services.enrolled_progress(current_user)]
+    return render_template(
+        "progress/points.html",
+        summary=points.user_points(current_user, courses),
+        question_points=quizzes.QUESTION_POINTS,
+    )

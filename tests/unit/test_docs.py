@@ -58,9 +58,10 @@ def test_every_lab_key_is_documented(keys, section):
 COURSE_READERS = {
     "## `course.yaml`": ("load_course", "_check_course_meta", "_check_requires", "_module_files"),
     "## Module files": ("_module_meta",),
-    "## Quizzes": ("_parse_question",),
+    "## Quizzes": ("_parse_question", "_text_question"),
+    "## Quiz rules": ("_quiz_rules",),
 }
-MAPPINGS = {"meta", "item"}  # the names the loader gives the YAML mappings it reads
+MAPPINGS = {"meta", "item", "rules"}  # the names the loader gives the YAML mappings it reads
 
 
 def keys_read_by(function: ast.FunctionDef) -> set[str]:

@@ -267,7 +267,10 @@
     },
     async hint(form) {
       const item = form.closest(".lab-task");
-      const result = await api(panel.dataset.hintUrl, { task: form.dataset.task });
+      // The cost was shown and confirmed (data-confirm) before this runs.
+      const result = await api(panel.dataset.hintUrl, {
+        task: form.dataset.task, accept_penalty: Boolean(form.dataset.penalty),
+      });
       if (!result.ok) return taskResult(item, result.data.message, false);
       showHint(item, result.data.hint_html);
     },
