@@ -42,11 +42,12 @@ def init_app(app: Flask) -> None:
             """The top menu for the signed-in user; domains add entries when present."""
             role = current_user.role if current_user.is_authenticated else None
             items = [
-                ("progress.home", "Home", "progress.", {}),
+                ("progress.home", "Home", "progress.home", {}),
                 ("catalog.catalogue", "Catalogue", "catalog.", {}),
                 *STAFF_MENUS.get(role, ()),
             ]
             if role == "trainee":
+                items.append(("progress.my_points", "My points", "progress.my_points", {}))
                 report = ("centres.trainee", "My report", "centres.trainee")
                 items.append((*report, {"user_id": current_user.id}))
             return [
