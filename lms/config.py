@@ -29,6 +29,7 @@ ENV_KEYS: dict[str, type] = {
     "LMS_COOKIE_SECURE": bool,
     "LMS_LOGIN_FAILURES_PER_ADDRESS": int,
     "LMS_LOGIN_MAX_DELAY": int,
+    "LMS_PASSWORD_RESET_MINUTES": int,
     "LMS_SMTP_URL": str,
     "LMS_MAIL_FROM": str,
     "LMS_INVITATION_DAYS": int,
@@ -85,6 +86,7 @@ class Config:
     LMS_LOGIN_FAILURES_PER_ADDRESS = 30  # per client address and window
     LMS_LOGIN_ADDRESS_WINDOW = 600  # seconds
     LMS_TOKEN_USE_INTERVAL = 300  # seconds between writes of an API token's "last used"
+    LMS_PASSWORD_RESET_MINUTES = 60  # how long a password reset link works (once)
     # Outgoing mail (lms.mail): smtp://user:pass@host:587 or smtps://...; None: no mail,
     # links are shown to copy instead.
     LMS_SMTP_URL: str | None = None

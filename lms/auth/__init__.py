@@ -16,7 +16,7 @@ from lms.extensions import db, login_manager
 
 PRIVATE_MIMETYPES = {"text/html", "application/json"}
 
-from lms.auth import views  # noqa: E402,F401  (routes attach to bp)
+from lms.auth import account_views, admin_views, views  # noqa: E402,F401  (routes attach to bp)
 
 
 def init_app(app: Flask) -> None:
@@ -81,7 +81,9 @@ def user_for_session_id(session_id: str) -> User | None:
         user = row and _attached_user(session_, row)
     if user is None or (user.session_version or 0) != int(version or "0"):
         return None
-    return user
+    # Deactivation ends the sessions too (version bump); this also covers an account
+    # switched off in the database by hand.
+    return user if user.is_active else None
 
 
 # Every signed-in request reads its user: one indexed SELECT through Core. An ORM load

@@ -62,6 +62,12 @@ class User(UserMixin, db.Model):
     # Part of every session and remember-me cookie (get_id): bumping it signs the user
     # out everywhere (password change, sign-out).
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Two-factor sign-in (lms.auth.two_factor): the TOTP secret, set when the person starts
+    # enrolling; enabled once they typed a right code. The last time step accepted, so a
+    # code seen over someone's shoulder cannot be used again.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -187,3 +193,34 @@ class SiteSetting(db.Model):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(500), default="")
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for a TOTP code (a lost phone). Only its hash is
+    stored; the plain codes are shown once, when two-factor sign-in is switched on."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
+
+
+class PasswordReset(db.Model):
+    """A single-use, expiring link to choose a new password: mailed to the person, or
+    made by a platform admin to hand over. Only its hash is stored."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    @property
+    def is_usable(self) -> bool:
+        return self.used_at is None and self.expires_at > utcnow()

@@ -9,10 +9,12 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from lms.auth import forms, services, throttle
+from lms.auth import forms, services, throttle, two_factor, user_admin
 from lms.auth.access import role_required
+from lms.auth.account_forms import UserSearchForm
+from lms.auth.account_views import second_factor_step
 from lms.auth.blueprint import bp
-from lms.auth.models import ApiToken, Invitation, Role, User, normalise_email
+from lms.auth.models import ApiToken, Role, normalise_email
 from lms.extensions import db, limiter
 
 
@@ -51,6 +53,10 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user:
             throttle.record_success(account)
+            if two_factor.is_enabled(user):
+                return second_factor_step(
+                    user, form.remember.data, _safe_next(request.args.get("next"))
+                )
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
         throttle.record_failure(account, address)
@@ -215,18 +221,18 @@ def admin_users():
             "success",
         )
         return redirect(url_for("auth.admin_users"))
-    users = db.session.scalars(select(User).order_by(User.role, User.email)).all()
-    pending = db.session.scalars(
-        select(Invitation)
-        .where(Invitation.used_at.is_(None))
-        .order_by(Invitation.created_at.desc())
-    ).all()
+    search = UserSearchForm(request.args)
+    users, total_users = user_admin.search(
+        search.q.data or "", search.role.data or "", search.status.data or ""
+    )
     return render_template(
         "auth/admin_users.html",
         users=users,
+        total_users=total_users,
+        search=search,
         create=create,
         invite=invite,
         registration=registration,
         invite_link=invite_link,
-        pending=[i for i in pending if i.is_usable],
+        pending=user_admin.open_invitations(),
     )
