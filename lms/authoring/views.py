@@ -6,7 +6,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 
 from lms.auth.access import role_required
 from lms.auth.models import Role
-from lms.authoring import forms, services
+from lms.authoring import forms, models, services  # noqa: F401  (models: the history table)
 from lms.authoring.blueprint import bp
 from lms.web import accepts_json
 
