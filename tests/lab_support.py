@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 
 from lms import create_app
 from lms.extensions import db
-from lms.labs.runtime import CheckResult, LabHandle, LabNotFound, RunningLab
+from lms.labs.runtime import (
+    CheckResult,
+    LabHandle,
+    LabNotFound,
+    RunningLab,
+    ShellClosed,
+    ShellGone,
+)
 from tests.conftest import PASSWORD, ROOT, reset_schema, test_config
 
 FIXTURE_LABS = ROOT / "tests" / "fixtures" / "labs"
@@ -181,6 +188,59 @@ class FakeRuntime:
         for key in orphans:
             self.stop(key)
         return orphans
+
+    def open_shell(self, session_key, container, user, workdir, cols, rows, *, name=None, pid=None):
+        """An echoing shell; a held one (``name``) outlives its channel until ``end_shell``."""
+        if session_key not in self.labs:
+            raise LabNotFound("no such lab")
+        held = self.labs[session_key].setdefault("shells", {})
+        if pid is not None:
+            if held.get(name) != pid:
+                raise ShellGone(f"no held shell {name}")
+            return FakeShell(self, session_key, name, pid, reattached=True)
+        pid = 100 + len(held)
+        if name:
+            held[name] = pid
+        return FakeShell(self, session_key, name, pid)
+
+    def end_shell(self, session_key, container, user, name, pid):
+        held = self.labs.get(session_key, {}).get("shells", {})
+        if held.get(name) == pid:
+            del held[name]
+
+
+class FakeShell:
+    """A ShellChannel of the FakeRuntime: what is sent comes back."""
+
+    def __init__(self, runtime, session_key, name, pid, reattached=False):
+        self._runtime, self._key, self.name, self.pid = runtime, session_key, name, pid
+        self.held, self.reattached = name is not None, reattached
+        self._output, self._closed = b"", False
+
+    def recv(self, timeout=None):
+        if self._closed:
+            raise ShellClosed("closed")
+        if not self._output:
+            time.sleep(min(timeout or 0.05, 0.05))
+        data, self._output = self._output, b""
+        return data
+
+    def send(self, data):
+        if self._closed:
+            raise ShellClosed("closed")
+        self._output += data
+
+    def resize(self, cols, rows):
+        pass
+
+    def close(self):
+        if not self.held:
+            self.end()
+        self._closed = True
+
+    def end(self):
+        self._closed = True
+        self._runtime.end_shell(self._key, "", None, self.name, self.pid)
 
 
 def teach(app, instructor_email: str, *trainee_emails: str) -> None:

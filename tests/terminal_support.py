@@ -7,8 +7,14 @@ prefix (found by label), even when a test fails.
 
 from __future__ import annotations
 
+import ast
 import json
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager, suppress
@@ -20,13 +26,14 @@ from werkzeug.serving import make_server
 
 from lms.extensions import db
 from lms.labs.runtime import LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, ROOT
 
 
 def sweep_session_labs(client, key_prefix: str) -> None:
     """Remove the lab containers and networks whose session key starts with key_prefix."""
     platform = {"label": [f"{LABEL_PLATFORM}={PLATFORM_NAME}"]}
-    for container in client.containers.list(all=True, filters=platform):
+    # ignore_removed: other suites remove their containers meanwhile
+    for container in client.containers.list(all=True, filters=platform, ignore_removed=True):
         if container.labels.get(LABEL_SESSION, "").startswith(key_prefix):
             with suppress(Exception):
                 container.remove(force=True, v=True)
@@ -72,6 +79,57 @@ def serving(app):
 
         hub.close_all()
         live.shutdown()
+
+
+class GunicornServer:
+    """gunicorn with gunicorn.conf.py on an app configuration, in a process group of its
+    own (so that ``kill`` is a crash of the whole server, master and workers)."""
+
+    def __init__(self, config: dict, log, **environment: str):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.base = f"http://127.0.0.1:{port}"
+        factory = f"lms:create_app({config!r})"
+        ast.parse(factory.split(":", 1)[1], mode="eval")  # gunicorn reads a literal call
+        self.log = log
+        self.process = subprocess.Popen(
+            [
+                str(os.path.join(os.path.dirname(sys.executable), "gunicorn")),
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                factory,
+            ],
+            cwd=ROOT,
+            env={**os.environ, "LMS_RECONCILE_ON_START": "0", "LMS_WORKERS": "1", **environment},
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for _ in range(300):
+            with suppress(requests.RequestException):
+                requests.get(f"{self.base}/login", timeout=5)
+                return
+            assert self.process.poll() is None, self.log.read_text(errors="replace")[-3000:]
+            time.sleep(0.1)
+        self.kill()
+        raise AssertionError("the server did not start")
+
+    def kill(self) -> None:
+        """kill -9 of the server: nothing of it runs its exit hooks."""
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
 
 def sign_in(base: str, email: str, password: str = PASSWORD) -> requests.Session:

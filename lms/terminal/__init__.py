@@ -52,6 +52,6 @@ def init_app(app: Flask) -> None:
 
     from lms.terminal.bridge import hub
 
-    # Shells must not outlive the process that serves them (gunicorn's
-    # worker_exit hook calls this too).
-    atexit.register(hub.close_all)
+    # A process that stops lets its terminals go: held shells keep running in the
+    # labs for the next process to attach to (gunicorn's worker_exit hook calls it too).
+    atexit.register(hub.release_all)

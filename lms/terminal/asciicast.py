@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -87,6 +88,42 @@ class AsciicastWriter:
         self.bytes_written = 0
         self._write(json.dumps(header, ensure_ascii=False) + "\n")
 
+    @classmethod
+    def resume(
+        cls,
+        path: Path,
+        cap_bytes: int,
+        *,
+        others: Callable[[], int] = lambda: 0,
+        truncated: bool = False,
+        width: int = 80,
+        height: int = 24,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> AsciicastWriter:
+        """Go on appending to a recording another writer (maybe another process) began.
+
+        Event times go on from the last event's, plus the time since the file was
+        last written; a half-written last line (its writer was killed) is cut off,
+        so the file stays valid asciicast v2. A missing file is begun afresh.
+        """
+        path = Path(path)
+        last_time, size = _last_event_time(path)
+        if last_time is None:
+            return cls(path, width, height, cap_bytes, others=others, clock=clock)
+        writer = cls.__new__(cls)
+        writer.path, writer.cap, writer.truncated, writer.closed = path, cap_bytes, truncated, False
+        writer._others = others
+        writer._others_bytes = others()
+        writer._clock = clock
+        gap = max(0.0, time.time() - path.stat().st_mtime)
+        writer._started = clock() - (last_time + gap)
+        writer._decoders = {
+            code: codecs.getincrementaldecoder("utf-8")(errors="replace") for code in "oi"
+        }
+        writer._file = path.open("a", encoding="utf-8", newline="\n")
+        writer.bytes_written = size
+        return writer
+
     @property
     def elapsed(self) -> float:
         return self._clock() - self._started
@@ -129,6 +166,32 @@ class AsciicastWriter:
         self._file.write(line)
         self._file.flush()
         self.bytes_written += len(line.encode("utf-8"))
+
+
+def _last_event_time(path: Path) -> tuple[float | None, int]:
+    """(time of the last event or 0.0 after a bare header, size) of a recording, after
+    cutting a half-written last line; (None, 0) when there is no readable header."""
+    try:
+        with path.open("rb+") as file:
+            size = file.seek(0, os.SEEK_END)
+            file.seek(max(0, size - 64 * 1024))
+            tail = file.read()
+            if not tail.endswith(b"\n"):
+                size -= len(tail) - (tail.rfind(b"\n") + 1)
+                file.truncate(size)
+                tail = tail[: tail.rfind(b"\n") + 1]
+    except FileNotFoundError:
+        return None, 0
+    for raw in reversed(tail.splitlines()):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(value, list) and value and isinstance(value[0], int | float):
+            return float(value[0]), size
+        if isinstance(value, dict):
+            return 0.0, size
+    return (0.0, size) if size else (None, 0)
 
 
 def _line(seconds: float, code: str, text: str) -> str:

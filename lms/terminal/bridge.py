@@ -1,13 +1,22 @@
 """The WebSocket bridge between xterm.js in the page and a shell in the lab.
 
-One ``Terminal`` per browser tab: a shell with a TTY (``ShellChannel``), its
-recording, and a reader thread that copies the shell's output to the browser
-and to the recording. The WebSocket may drop and come back (a network blip, a
-page reload): the terminal waits ``LMS_TERMINAL_REATTACH_SECONDS`` for it and
-then sends what the browser missed. It ends, and kills the shell's whole
-process group, when the trainee closes the tab, when nobody came back in
-time, after ``LMS_TERMINAL_IDLE_MINUTES`` without a keystroke, or when the lab
-stops.
+One ``Terminal`` per browser tab and web process: a shell with a TTY
+(``ShellChannel``), its recording, and a reader thread that copies the shell's
+output to the browser and to the recording. The shell is *held* in the lab (a
+session holder runs it there; see ``lms.labs.runtime.docker.shells``): it
+outlives the WebSocket and this process. The WebSocket may drop and come back
+(a network blip, a page reload, a restarted web server): a reconnect reaching
+this process finds its ``Terminal`` here and gets what the browser missed; one
+reaching any other process finds the terminal's row in the database
+(``TerminalRecording``: the held shell's name and pid) and attaches to the same
+shell, taking it over (this process's attachment is stopped; it notices and
+lets go), and appends to the same recording. The terminal ends, and kills the
+shell's whole process group and its holder, when the trainee closes the tab,
+when nobody came back within ``LMS_TERMINAL_REATTACH_SECONDS``, after
+``LMS_TERMINAL_IDLE_MINUTES`` without a keystroke, or when the lab stops. The
+process holding a terminal vouches for it in the database every
+``HEARTBEAT_SECONDS``; when it died, the reaper (``services.end_abandoned_terminals``)
+or the next attach applies the same rules from the database.
 
 Messages: binary frames carry terminal bytes (keystrokes up, output down);
 text frames carry JSON control messages:
@@ -17,9 +26,9 @@ text frames carry JSON control messages:
   offset of the next binary frame), ``{"t": "pong"}``, ``{"t": "resize", ...}``
   (watchers), ``{"t": "exit", "reason": "...", "final": bool}``.
 
-Terminals live in this process (``hub``): re-attaching works when the new
-connection reaches the same worker process (gunicorn.conf.py runs one worker
-by default); otherwise the trainee gets a fresh shell. Under gunicorn's gevent
+The terminals this process serves are in ``hub``; a process that stops lets
+them go (``release_all``) and their shells keep running for the next one, so
+any number of worker processes and hosts may serve terminals. Under gunicorn's gevent
 workers the "threads" here are greenlets (the standard library is patched), so
 a terminal costs no operating-system thread; the same code runs on real
 threads under the development server and in tests.
@@ -49,6 +58,13 @@ RECEIVE_TIMEOUT = 5.0
 LAB_CHECK_SECONDS = 30.0  # a fallback: a stopped lab usually ends its shells at once
 WATCH_POLL_SECONDS = 0.1
 MAX_COLS, MAX_ROWS = 500, 200
+# The process holding a terminal writes its heartbeat (and last keystroke) this often;
+# a terminal whose heartbeat is older than LMS_TERMINAL_REATTACH_SECONDS plus twice
+# this is abandoned (its process died): the reaper or the next attach ends it.
+HEARTBEAT_SECONDS = 30.0
+# What the database says of a terminal this process serves (``vouch``).
+MINE, TAKEN, ENDED = "mine", "taken", "ended"
+OPENED_ELSEWHERE = "This terminal was opened elsewhere."
 
 
 class Peer:
@@ -78,9 +94,9 @@ class Peer:
 class OutputLog:
     """The last ``RING_BYTES`` of output, addressed by absolute offsets."""
 
-    def __init__(self, size: int = RING_BYTES):
+    def __init__(self, size: int = RING_BYTES, start: int = 0):
         self.size = size
-        self.total = 0
+        self.total = start  # a terminal taken over from another process goes on counting
         self._buffer = bytearray()
 
     def append(self, data: bytes) -> None:
@@ -120,13 +136,22 @@ class Terminal:
         limits: TerminalLimits,
         lab_is_live: Callable[[], bool],
         on_end: Callable[[Terminal, str], None],
+        *,
+        vouch: Callable[[float | None], str] = lambda input_age: MINE,
+        on_release: Callable[[Terminal], None] = lambda terminal: None,
+        output_offset: int = 0,
+        input_age: float = 0.0,
     ):
+        """``vouch(seconds since the last keystroke, or None)`` writes this process's
+        heartbeat for the terminal and says whether it is still this process's (MINE),
+        another's (TAKEN) or ended (ENDED); ``on_release`` is called when the
+        terminal lets its (held) shell go without ending it."""
         self.key = key
         self.shell = shell
         self.writer = writer
         self.limits = limits
         self.extractor = CommandExtractor()
-        self.output = OutputLog()
+        self.output = OutputLog(start=output_offset)
         self.closed = False
         self._closing = False
         self.end_reason: str | None = None
@@ -134,10 +159,14 @@ class Terminal:
         self.slot: Slot | None = None  # this process's room for it, released at the end
         self._lab_is_live = lab_is_live
         self._on_end = on_end
+        self._vouch = vouch
+        self._on_release = on_release
         self._peer: Peer | None = None
         self._detached_at: float | None = time.monotonic()
-        self._last_input = time.monotonic()
+        self._last_input = time.monotonic() - input_age
+        self._typed_since_vouch = False
         self._last_lab_check = time.monotonic()
+        self._last_vouch = time.monotonic()
         self._lock = threading.RLock()
         self._reader = threading.Thread(
             target=self._read_loop, daemon=True, name=f"terminal-{key.session_id}-{key.terminal}"
@@ -190,6 +219,7 @@ class Terminal:
         """Pass keystrokes to the shell; return the commands they completed and when."""
         with self._lock:
             self._last_input = time.monotonic()
+            self._typed_since_vouch = True
             self.writer.input(data)
             commands = self.extractor.feed_input(data)
             offset = self.writer.elapsed
@@ -207,8 +237,15 @@ class Terminal:
 
     # -- the end --------------------------------------------------------------------------
 
-    def close(self, reason: str) -> None:
-        """End the terminal: kill the shell's process group, finish the recording."""
+    def close(self, reason: str, verify: bool = False) -> None:
+        """End the terminal: kill the shell's process group, finish the recording.
+
+        ``verify``: first make sure the terminal is still this process's (a
+        timeout this process saw alone): one another process took over is let go.
+        """
+        if verify and not self.closed and self._vouch(None) == TAKEN:
+            self.release(OPENED_ELSEWHERE)
+            return
         with self._lock:
             if self._closing:
                 return
@@ -224,7 +261,7 @@ class Terminal:
             self.closed = True
             self._peer = None
         try:
-            self.shell.close()
+            self.shell.end()
         except LabError as exc:
             log.warning("closing a shell of lab session %s: %s", self.key.session_id, exc)
         with self._lock:
@@ -232,6 +269,35 @@ class Terminal:
         if peer is not None:
             peer.close("ended")
         self._on_end(self, reason)
+
+    def release(self, reason: str | None = None) -> None:
+        """Let the shell go without ending it: another process took the terminal over
+        (``reason`` tells the browser, for good), or this one stops (no reason: the
+        browser reconnects, to whichever process). A plain shell cannot outlive its
+        process: it is ended instead."""
+        if not self.shell.held:
+            self.close(reason or "The platform is restarting: open the terminal again.")
+            return
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            peer = self._peer
+        if peer is not None and reason:
+            with suppress(Exception):
+                peer.send_json({"t": "exit", "reason": reason, "final": True})
+        with self._lock:
+            self.closed = True
+            self._peer = None
+        try:
+            self.shell.close()
+        except LabError as exc:
+            log.warning("detaching a shell of lab session %s: %s", self.key.session_id, exc)
+        with self._lock:
+            self.writer.close()
+        if peer is not None:
+            peer.close("released")
+        self._on_release(self)
 
     # -- the reader thread --------------------------------------------------------------
 
@@ -241,7 +307,8 @@ class Terminal:
                 try:
                     data = self.shell.recv(timeout=READ_TIMEOUT)
                 except ShellClosed:
-                    self.close("The shell has exited.")
+                    if not self.closed:  # exited, or taken over by another process
+                        self.close("The shell has exited.", verify=self.shell.held)
                     return
                 if data:
                     self._deliver(data)
@@ -266,11 +333,22 @@ class Terminal:
     def _housekeeping(self) -> None:
         now = time.monotonic()
         if now - self._last_input > self.limits.idle_seconds:
-            self.close(f"Closed after {_duration(self.limits.idle_seconds)} without a keystroke.")
+            self.close(
+                f"Closed after {_duration(self.limits.idle_seconds)} without a keystroke.",
+                verify=True,
+            )
         elif (
             self._detached_at is not None and now - self._detached_at > self.limits.reattach_seconds
         ):
-            self.close("The browser did not come back.")
+            self.close("The browser did not come back.", verify=True)
+        elif now - self._last_vouch > HEARTBEAT_SECONDS:
+            self._last_vouch = now
+            typed, self._typed_since_vouch = self._typed_since_vouch, False
+            status = self._vouch(now - self._last_input if typed else None)
+            if status == TAKEN:
+                self.release(OPENED_ELSEWHERE)
+            elif status == ENDED:
+                self.close("The terminal was ended.")
         elif now - self._last_lab_check > LAB_CHECK_SECONDS:
             self._last_lab_check = now
             if not self._lab_is_live():
@@ -364,9 +442,17 @@ class TerminalHub:
         return len(found)
 
     def close_all(self, reason: str = "The platform is restarting.") -> None:
+        """End every terminal of this process, held shells included."""
         for terminal in self.terminals():
             with suppress(Exception):
                 terminal.close(reason)
+
+    def release_all(self) -> None:
+        """This process stops: let every terminal go. Held shells keep running and
+        their browsers reconnect to another (or the restarted) process; plain ones end."""
+        for terminal in self.terminals():
+            with suppress(Exception):
+                terminal.release()
 
 
 hub = TerminalHub()

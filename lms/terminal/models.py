@@ -16,6 +16,13 @@ class TerminalRecording(db.Model):
 
     ``path`` is relative to the recordings folder (``LMS_RECORDINGS_DIR``). ``ended_at`` is None while the
     shell runs; ``truncated`` means the session's recording cap was reached.
+
+    The row is also what any web process needs to re-attach to the terminal's
+    held shell: its name and pid in the lab (``shell_name`` None: a plain shell,
+    gone with its process), the attachment that owns it (``attach_token``, a
+    new one at each attach: a process whose token was replaced lets go), when
+    that process last vouched for it (``heartbeat_at``) and the last keystroke
+    it saw (``last_input_at``, both written at most every HEARTBEAT_SECONDS).
     """
 
     __tablename__ = "terminal_recordings"
@@ -34,6 +41,11 @@ class TerminalRecording(db.Model):
     end_reason: Mapped[str | None] = mapped_column(String(80))
     bytes: Mapped[int] = mapped_column(default=0)
     truncated: Mapped[bool] = mapped_column(default=False)
+    shell_name: Mapped[str | None] = mapped_column(String(40))
+    shell_pid: Mapped[int | None]
+    attach_token: Mapped[str | None] = mapped_column(String(32))
+    heartbeat_at: Mapped[datetime | None]
+    last_input_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
     commands: Mapped[list[TerminalCommand]] = relationship(

@@ -6,13 +6,15 @@ Views, the bridge and the CLI use these; nothing here knows about HTTP.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 
 from lms.auth.models import User, utcnow
@@ -21,9 +23,19 @@ from lms.content.lab_model import LabSpec, TaskSpec
 from lms.extensions import db
 from lms.labs.app_runtime import lab_runtime
 from lms.labs.models import RUNNING, LabSession, TaskAttempt
-from lms.labs.runtime.base import LabError, LabNotFound
+from lms.labs.runtime.base import LabError, LabNotFound, ShellChannel, ShellGone
 from lms.terminal.asciicast import AsciicastWriter, folder_size
-from lms.terminal.bridge import Slot, Terminal, TerminalKey, TerminalLimits, hub
+from lms.terminal.bridge import (
+    ENDED,
+    HEARTBEAT_SECONDS,
+    MINE,
+    TAKEN,
+    Slot,
+    Terminal,
+    TerminalKey,
+    TerminalLimits,
+    hub,
+)
 from lms.terminal.commands import Command
 from lms.terminal.models import TerminalCommand, TerminalRecording
 from lms.terminal.proxy import Upstream
@@ -63,33 +75,47 @@ def open_terminal(
     cols: int,
     rows: int,
     slot: Slot | None = None,
+    seen: int = 0,
 ) -> Terminal:
-    """Open a shell in the lab's workstation, recorded; raise TerminalUnavailable.
+    """The terminal ``terminal_key`` of the lab's workstation, recorded; raise
+    TerminalUnavailable.
 
+    Its held shell when it has one running (opened through any process: it is
+    attached to again and its recording goes on), else a new shell and recording.
+    ``seen``: the output bytes the browser has (the numbering goes on from there).
     ``slot`` (this process's room for the shell) is released when the terminal
     ends; on a failure here the caller still holds it.
     """
-    app = current_app._get_current_object()
-    config = app.config
     spec = lab_library.get_spec(lab_session.lab_slug)
     if spec is None:
         raise TerminalUnavailable("This lab's definition cannot be read: tell your instructor.")
-    if hub.count(lab_session.id, user.id) >= config["LMS_TERMINAL_MAX_TABS"]:
+    limits = _limits()
+    live = db.session.scalar(
+        select(TerminalRecording).where(
+            TerminalRecording.session_id == lab_session.id,
+            TerminalRecording.user_id == user.id,
+            TerminalRecording.terminal_key == terminal_key,
+            TerminalRecording.ended_at.is_(None),
+        )
+    )
+    if live is not None:
+        terminal = _reattach(lab_session, spec, live, limits, cols, rows, slot, seen)
+        if terminal is not None:
+            return terminal
+    return _open_new(lab_session, spec, user, terminal_key, limits, cols, rows, slot)
+
+
+def _open_new(lab_session, spec, user, terminal_key, limits, cols, rows, slot) -> Terminal:
+    config = current_app.config
+    if _open_terminals(lab_session.id, user.id, limits) >= config["LMS_TERMINAL_MAX_TABS"]:
         raise TerminalUnavailable(
             f"You have {config['LMS_TERMINAL_MAX_TABS']} terminals open in this lab: "
             "close one first."
         )
-    workstation = spec.containers[spec.workstation]
+    name = f"{terminal_key[:24]}-{secrets.token_hex(4)}"
+    shell = _open_shell(lab_session, spec, cols, rows, name=name)
     try:
-        shell = lab_runtime().open_shell(
-            lab_session.key, spec.workstation, workstation.user, workstation.workdir, cols, rows
-        )
-    except LabNotFound as exc:
-        raise TerminalUnavailable("The lab's workstation is not running: restart the lab.") from exc
-    except LabError as exc:
-        raise TerminalUnavailable(f"The terminal could not be opened: {exc}") from exc
-
-    try:
+        now = utcnow()
         recording = TerminalRecording(
             session_id=lab_session.id,
             user_id=user.id,
@@ -97,6 +123,11 @@ def open_terminal(
             path="",
             width=cols,
             height=rows,
+            shell_name=name if shell.held else None,
+            shell_pid=shell.pid,
+            attach_token=secrets.token_hex(16),
+            heartbeat_at=now,
+            last_input_at=now,
         )
         db.session.add(recording)
         db.session.flush()
@@ -112,25 +143,215 @@ def open_terminal(
             title=f"{spec.title}: {user.display_name}",
         )
     except Exception:
+        shell.end()
+        raise
+    return _serve(lab_session, recording, shell, writer, limits, slot, seen=0, input_age=0.0)
+
+
+def _reattach(lab_session, spec, live, limits, cols, rows, slot, seen) -> Terminal | None:
+    """Attach to the live recording's held shell (taking it over); None when it is
+    gone or abandoned (its row is then ended)."""
+    if live.shell_name is None or live.shell_pid is None:
+        # A plain shell: it ended with the process that held it.
+        _finish(live.id, "The terminal's web process has stopped.")
+        return None
+    abandoned = _abandoned_reason(live, limits, utcnow())
+    if abandoned:
+        _end_held_shell(lab_session, spec, live)
+        _finish(live.id, abandoned)
+        return None
+    token = secrets.token_hex(16)
+    db.session.execute(
+        update(TerminalRecording)
+        .where(TerminalRecording.id == live.id, TerminalRecording.ended_at.is_(None))
+        .values(attach_token=token, heartbeat_at=utcnow())
+    )
+    db.session.commit()
+    try:
+        shell = _open_shell(lab_session, spec, cols, rows, name=live.shell_name, pid=live.shell_pid)
+    except ShellGone:
+        _finish(live.id, "The shell has exited.")
+        return None
+    live = db.session.get(TerminalRecording, live.id)
+    path = recordings_dir() / live.path
+    try:
+        writer = AsciicastWriter.resume(
+            path,
+            current_app.config["LMS_RECORDING_MAX_BYTES"],
+            others=lambda: folder_size(path.parent, exclude=path),
+            truncated=live.truncated,
+            width=live.width,
+            height=live.height,
+        )
+    except Exception:
         shell.close()
         raise
-    recording_id = recording.id
+    last_input = live.last_input_at or live.started_at
+    input_age = max(0.0, (utcnow() - last_input).total_seconds())
+    live.attach_token = token
+    return _serve(lab_session, live, shell, writer, limits, slot, seen=seen, input_age=input_age)
+
+
+def _open_shell(lab_session, spec, cols, rows, **held) -> ShellChannel:
+    workstation = spec.containers[spec.workstation]
+    try:
+        return lab_runtime().open_shell(
+            lab_session.key,
+            spec.workstation,
+            workstation.user,
+            workstation.workdir,
+            cols,
+            rows,
+            **held,
+        )
+    except ShellGone:
+        raise
+    except LabNotFound as exc:
+        raise TerminalUnavailable("The lab's workstation is not running: restart the lab.") from exc
+    except LabError as exc:
+        raise TerminalUnavailable(f"The terminal could not be opened: {exc}") from exc
+
+
+def _serve(lab_session, recording, shell, writer, limits, slot, *, seen, input_age) -> Terminal:
+    """The Terminal of this process for an opened (or re-attached) shell, started."""
+    app = current_app._get_current_object()
+    recording_id, token, session_id = recording.id, recording.attach_token, lab_session.id
     terminal = Terminal(
-        TerminalKey(lab_session.id, user.id, terminal_key),
+        TerminalKey(lab_session.id, recording.user_id, recording.terminal_key),
         shell,
         writer,
-        TerminalLimits(
-            idle_seconds=config["LMS_TERMINAL_IDLE_MINUTES"] * 60,
-            reattach_seconds=config["LMS_TERMINAL_REATTACH_SECONDS"],
-        ),
-        lab_is_live=lambda: _in_app(app, session_is_running, lab_session.id),
+        limits,
+        lab_is_live=lambda: _in_app(app, session_is_running, session_id),
         on_end=lambda t, reason: _ended(app, t, recording_id, reason),
+        vouch=lambda input_age: _in_app(app, vouch, recording_id, token, input_age),
+        on_release=lambda t: _released(app, t, recording_id),
+        output_offset=seen,
+        input_age=input_age,
     )
     terminal.recording_id = recording_id
     terminal.slot = slot
     hub.add(terminal)
     terminal.start()
     return terminal
+
+
+def vouch(recording_id: int, token: str, input_age: float | None) -> str:
+    """The heartbeat of the process holding a terminal (and its last keystroke): MINE,
+    or TAKEN (another attach replaced ``token``), or ENDED."""
+    now = utcnow()
+    values = {"heartbeat_at": now}
+    if input_age is not None:
+        values["last_input_at"] = now - timedelta(seconds=input_age)
+    result = db.session.execute(
+        update(TerminalRecording)
+        .where(
+            TerminalRecording.id == recording_id,
+            TerminalRecording.attach_token == token,
+            TerminalRecording.ended_at.is_(None),
+        )
+        .values(**values)
+    )
+    db.session.commit()
+    if result.rowcount:
+        return MINE
+    ended = db.session.scalar(
+        select(TerminalRecording.ended_at).where(TerminalRecording.id == recording_id)
+    )
+    return TAKEN if ended is None else ENDED
+
+
+def end_abandoned_terminals() -> int:
+    """End the terminals no process serves any more (their process died): heartbeat
+    older than the re-attach grace, no keystroke for LMS_TERMINAL_IDLE_MINUTES, or the
+    lab not running. Kills their held shells; returns how many were ended. For the
+    reaper: safe to run in several processes at once."""
+    limits, now = _limits(), utcnow()
+    stale, idle = _stale_before(limits, now), now - timedelta(seconds=limits.idle_seconds)
+    rows = list(
+        db.session.scalars(
+            select(TerminalRecording)
+            .join(LabSession, LabSession.id == TerminalRecording.session_id)
+            .where(
+                TerminalRecording.ended_at.is_(None),
+                or_(
+                    TerminalRecording.heartbeat_at.is_(None),
+                    TerminalRecording.heartbeat_at < stale,
+                    TerminalRecording.last_input_at < idle,
+                    LabSession.status != RUNNING,
+                ),
+            )
+        )
+    )
+    ended = 0
+    for recording in rows:
+        lab_session = db.session.get(LabSession, recording.session_id)
+        reason = _abandoned_reason(recording, limits, now) or "The lab has stopped."
+        if lab_session.status == RUNNING:
+            spec = lab_library.get_spec(lab_session.lab_slug)
+            if spec is not None:
+                _end_held_shell(lab_session, spec, recording)
+        ended += _finish(recording.id, reason)
+    return ended
+
+
+def _abandoned_reason(recording: TerminalRecording, limits: TerminalLimits, now) -> str | None:
+    if recording.heartbeat_at is None or recording.heartbeat_at < _stale_before(limits, now):
+        return "The browser did not come back."
+    if (
+        recording.last_input_at is not None
+        and (now - recording.last_input_at).total_seconds() > limits.idle_seconds
+    ):
+        return f"Closed after {round(limits.idle_seconds / 60)} minutes without a keystroke."
+    return None
+
+
+def _stale_before(limits: TerminalLimits, now) -> datetime:
+    return now - timedelta(seconds=limits.reattach_seconds + 2 * HEARTBEAT_SECONDS)
+
+
+def _end_held_shell(lab_session: LabSession, spec: LabSpec, recording: TerminalRecording) -> None:
+    if recording.shell_name is None or recording.shell_pid is None:
+        return
+    workstation = spec.containers.get(spec.workstation)
+    with suppress(LabError):
+        lab_runtime().end_shell(
+            lab_session.key,
+            spec.workstation,
+            workstation.user if workstation else None,
+            recording.shell_name,
+            recording.shell_pid,
+        )
+
+
+def _finish(recording_id: int, reason: str) -> int:
+    """Mark a recording ended (once: a first reason is kept); 1 when this call did."""
+    done = db.session.execute(
+        update(TerminalRecording)
+        .where(TerminalRecording.id == recording_id, TerminalRecording.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason[:80])
+    ).rowcount
+    db.session.commit()
+    return done
+
+
+def _open_terminals(session_id: int, user_id: int, limits: TerminalLimits) -> int:
+    """A trainee's terminals in a lab session that some process serves now."""
+    return db.session.scalar(
+        select(db.func.count(TerminalRecording.id)).where(
+            TerminalRecording.session_id == session_id,
+            TerminalRecording.user_id == user_id,
+            TerminalRecording.ended_at.is_(None),
+            TerminalRecording.heartbeat_at >= _stale_before(limits, utcnow()),
+        )
+    )
+
+
+def _limits() -> TerminalLimits:
+    config = current_app.config
+    return TerminalLimits(
+        idle_seconds=config["LMS_TERMINAL_IDLE_MINUTES"] * 60,
+        reattach_seconds=config["LMS_TERMINAL_REATTACH_SECONDS"],
+    )
 
 
 def save_commands(
@@ -158,11 +379,24 @@ def _ended(app: Flask, terminal: Terminal, recording_id: int, reason: str) -> No
     with app.app_context():
         recording = db.session.get(TerminalRecording, recording_id)
         if recording is not None:
-            recording.ended_at = utcnow()
-            recording.end_reason = reason[:80]
+            if recording.ended_at is None:  # else ended elsewhere first: keep why
+                recording.ended_at = utcnow()
+                recording.end_reason = reason[:80]
             recording.bytes = terminal.writer.bytes_written
             recording.truncated = terminal.writer.truncated
             db.session.commit()
+
+
+def _released(app: Flask, terminal: Terminal, recording_id: int) -> None:
+    """The terminal left this process (its shell runs on): keep the recording's size."""
+    hub.forget(terminal)
+    with app.app_context():
+        db.session.execute(
+            update(TerminalRecording)
+            .where(TerminalRecording.id == recording_id)
+            .values(bytes=terminal.writer.bytes_written, truncated=terminal.writer.truncated)
+        )
+        db.session.commit()
 
 
 def _in_app(app: Flask, function, *args):

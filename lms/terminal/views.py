@@ -198,7 +198,10 @@ def _shell_socket(lab_session: LabSession, key: TerminalKey):
     peer = Peer(ws)
     if terminal is None:
         try:
-            terminal = services.open_terminal(lab_session, user, key.terminal, cols, rows, slot)
+            terminal = services.open_terminal(
+                lab_session, user, key.terminal, cols, rows, slot, seen=seen
+            )
+            reattached = terminal.shell.reattached  # taken over from another process
         except services.TerminalUnavailable as exc:
             slot.release()
             # The browser may have gone already (the lab stopped while the shell was

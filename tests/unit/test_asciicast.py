@@ -124,3 +124,24 @@ def test_tail_follows_a_file_being_written(tmp_path):
     assert [e[2] for e in tail.poll()] == ["three"]
     tail.close()
     writer.close()
+
+
+def test_resume_appends_after_a_killed_writer_with_times_that_go_on(tmp_path):
+    path = tmp_path / "r.cast"
+    clock = FakeClock()
+    first = AsciicastWriter(path, 80, 24, 1 << 20, clock=clock)
+    first.output(b"before\r\n")
+    clock.now += 2.0
+    first.output(b"later\r\n")
+    first._file.write('[2.5, "o", "half-writ')  # its process was killed mid-line
+    first._file.flush()
+
+    resumed = AsciicastWriter.resume(path, 1 << 20, clock=FakeClock())
+    resumed.output(b"after\r\n")
+    resumed.close()
+
+    header, events = read(path)  # every line parses: the half line is gone
+    assert header["version"] == 2 and header["width"] == 80
+    assert [e[2] for e in events] == ["before\r\n", "later\r\n", "after\r\n"]
+    assert events[2][0] >= events[1][0] == 2.0
+    assert resumed.bytes_written == path.stat().st_size

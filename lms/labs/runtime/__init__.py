@@ -26,6 +26,7 @@ from lms.labs.runtime.base import (
     SecretFile,
     ShellChannel,
     ShellClosed,
+    ShellGone,
     StartFailed,
 )
 
@@ -49,6 +50,7 @@ __all__ = [
     "SecretFile",
     "ShellChannel",
     "ShellClosed",
+    "ShellGone",
     "StartFailed",
     "get_runtime",
 ]
