@@ -119,6 +119,10 @@ class ShellClosed(LabError):
     """The shell behind a ShellChannel has ended (raised by ``recv`` after the last byte)."""
 
 
+class ShellGone(LabError):
+    """The held shell asked for (by name and pid) is not running any more."""
+
+
 @runtime_checkable
 class ShellChannel(Protocol):
     """An interactive shell with a TTY inside a lab container (the browser terminal).
@@ -126,9 +130,19 @@ class ShellChannel(Protocol):
     ``recv`` returns the bytes available, waiting at most ``timeout`` seconds
     (None: wait until some arrive); it returns b"" on timeout and raises
     ``ShellClosed`` once the shell has exited and everything was read.
-    ``close`` kills the shell's whole process group in the container, is
-    idempotent, and must be called even after the shell exited by itself.
+
+    A *held* shell (``held``; opened with a ``name``) runs under a session holder
+    in the container and outlives this channel: ``close`` only detaches from it,
+    and any process may attach to it again by name (``reattached`` then tells so).
+    ``end`` kills the shell's whole process group (and its holder) for good. A
+    plain shell (no holder could be used) dies with its channel: ``close`` and
+    ``end`` both kill it. Both are idempotent and must be called even after the
+    shell exited by itself. ``pid`` is the shell's process id in the container.
     """
+
+    pid: int | None
+    held: bool
+    reattached: bool
 
     def recv(self, timeout: float | None = None) -> bytes: ...
 
@@ -137,6 +151,8 @@ class ShellChannel(Protocol):
     def resize(self, cols: int, rows: int) -> None: ...
 
     def close(self) -> None: ...
+
+    def end(self) -> None: ...
 
 
 @runtime_checkable
@@ -211,7 +227,22 @@ class LabRuntime(Protocol):
         workdir: str | None,
         cols: int,
         rows: int,
+        *,
+        name: str | None = None,
+        pid: int | None = None,
     ) -> ShellChannel:
         """Open an interactive login shell with a TTY of ``cols`` x ``rows`` as ``user``
         (None: the image's user) in ``workdir``. Raises LabNotFound, or LabError when
-        the shell does not start (an unknown user, say)."""
+        the shell does not start (an unknown user, say).
+
+        With ``name`` (``[a-z0-9-]``, unique in the container) the shell is held:
+        it is created under that name, or, with the ``pid`` a first opening
+        reported, attached to again from any process, taking it over from any other
+        attachment (ShellGone when it is not running any more). When no holder can
+        be used in the container, a new shell is a plain one (``held`` False)."""
+
+    def end_shell(
+        self, session_key: str, container: str, user: str | None, name: str, pid: int
+    ) -> None:
+        """End the held shell ``name`` (the one ``pid`` was reported for) and its
+        holder, from any process, attached or not; quiet when it is gone already."""
