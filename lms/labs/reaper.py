@@ -24,6 +24,7 @@ the database before the engine for vanished labs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -44,6 +45,9 @@ _booted_in_server = False  # set by the gunicorn hook in the master, inherited b
 SWEEP_LEASE = "reaper"
 SWEEP_TTL = timedelta(minutes=5)  # a sweep that takes longer may be run again by another
 RECONCILE_WAIT_SECONDS = 120  # starts of a worker wait this long at most for its reconcile
+# Sweeps of the domains above labs, run at the end of each pass: they register here (the
+# terminal's end_abandoned_terminals ends the shells of terminals whose process died).
+SWEEPS: list[Callable[[], object]] = []
 
 
 @dataclass
@@ -74,6 +78,13 @@ def reap(full: bool = False) -> ReapReport:
         health.engine_health().mark_failure(exc)
         report.errors.append(str(exc))
     _maintain_pools(report)
+    for sweep in SWEEPS:
+        try:
+            sweep()
+        except Exception as exc:  # another domain's trouble never stops the reaper
+            db.session.rollback()
+            log.exception("sweep %s failed", sweep.__name__)
+            report.errors.append(f"{sweep.__name__}: {exc}")
     return report
 
 

@@ -50,7 +50,13 @@ def init_app(app: Flask) -> None:
             app.config[key] = kind(os.environ[key])
         app.config.setdefault(key, DEFAULTS[key])
 
+    from lms.labs import reaper
     from lms.terminal.bridge import hub
+    from lms.terminal.services import end_abandoned_terminals
+
+    # Terminals whose web process died: the reaper ends them (in any process).
+    if end_abandoned_terminals not in reaper.SWEEPS:
+        reaper.SWEEPS.append(end_abandoned_terminals)
 
     # A process that stops lets its terminals go: held shells keep running in the
     # labs for the next process to attach to (gunicorn's worker_exit hook calls it too).
