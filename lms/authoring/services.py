@@ -7,6 +7,7 @@ stays as it was. Publishing is `lms courses sync` for one course.
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import tempfile
@@ -14,12 +15,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import frontmatter
+import yaml
 from flask import current_app
+from sqlalchemy import select
 
-from lms.catalog.loader import COURSE_SLUG, MODULE_FILE, QUIZ_FENCE, asset_url, load_course
+from lms.auth.models import User
+from lms.authoring.models import CourseChange
+from lms.catalog.loader import (
+    COURSE_SLUG,
+    MODULE_FILE,
+    QUIZ_FENCE,
+    asset_url,
+    content_hash,
+    load_course,
+)
+from lms.catalog.models import Course
 from lms.catalog.rendering import render_markdown
 from lms.catalog.services import SyncReport, sync_courses
 from lms.content import ContentError, ContentIssue, lab_library
+from lms.extensions import db
 
 MAX_FILE_BYTES = 512 * 1024
 
@@ -39,15 +53,110 @@ def courses_dir() -> Path:
     return Path(current_app.config["LMS_COURSES_DIR"])
 
 
-def course_folders() -> list[CourseFolder]:
+def course_folders(slugs: set[str] | None = None) -> list[CourseFolder]:
+    """The course folders on disk; only those named in ``slugs`` unless it is None."""
     root = courses_dir()
     if not root.is_dir():
         return []
     return [
         course_folder(p.name)
         for p in sorted(root.iterdir())
-        if p.is_dir() and (p / "course.yaml").is_file()
+        if p.is_dir()
+        and (p / "course.yaml").is_file()
+        and COURSE_SLUG.match(p.name)
+        and (slugs is None or p.name in slugs)
     ]
+
+
+PUBLISHED, DRAFT, NEVER_PUBLISHED = "published", "draft", "not published"
+
+
+@dataclass
+class CourseListing:
+    """A course folder as the Authoring page lists it."""
+
+    folder: CourseFolder
+    title: str
+    state: str  # PUBLISHED: the live version is the folder; DRAFT: changed since
+    last_change: CourseChange | None
+
+    @property
+    def modules(self) -> int:
+        return len(self.folder.files) - 1
+
+
+def folder_title(folder: CourseFolder) -> str:
+    try:
+        meta = yaml.safe_load((folder.path / "course.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return folder.slug
+    title = meta.get("title") if isinstance(meta, dict) else None
+    return str(title).strip() if title else folder.slug
+
+
+def course_listings(slugs: set[str] | None = None) -> list[CourseListing]:
+    """The editable course folders by title, each with its state and its last change."""
+    folders = course_folders(slugs)
+    live = {
+        c.slug: c.content_hash
+        for c in db.session.scalars(
+            select(Course).where(Course.slug.in_([f.slug for f in folders]))
+        )
+    }
+    listings = []
+    for folder in folders:
+        if folder.slug not in live:
+            state = NEVER_PUBLISHED
+        else:
+            state = PUBLISHED if live[folder.slug] == content_hash(folder.path) else DRAFT
+        changes = history(folder.slug, limit=1)
+        listings.append(
+            CourseListing(folder, folder_title(folder), state, changes[0] if changes else None)
+        )
+    return sorted(listings, key=lambda listing: listing.title.casefold())
+
+
+def course_state(folder: CourseFolder) -> str:
+    course = db.session.scalar(select(Course).where(Course.slug == folder.slug))
+    if course is None:
+        return NEVER_PUBLISHED
+    return PUBLISHED if course.content_hash == content_hash(folder.path) else DRAFT
+
+
+def history(slug: str, limit: int = 50) -> list[CourseChange]:
+    """The latest changes of a course folder, newest first."""
+    return list(
+        db.session.scalars(
+            select(CourseChange)
+            .where(CourseChange.course_slug == slug)
+            .order_by(CourseChange.changed_at.desc(), CourseChange.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def record_change(folder: CourseFolder, user: User, action: str, filename="", summary=""):
+    db.session.add(
+        CourseChange(
+            course_slug=folder.slug,
+            filename=filename,
+            action=action,
+            summary=summary[:200],
+            user_id=user.id,
+        )
+    )
+    db.session.commit()
+
+
+def lines_changed(old: str, new: str) -> str:
+    """ "+3 −1 lines": what a save changed, for the history."""
+    added = removed = 0
+    for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0):
+        if line.startswith("+") and not line.startswith("+++"):
+            added += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            removed += 1
+    return f"+{added} −{removed} lines"
 
 
 def course_folder(slug: str) -> CourseFolder:

@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from lms.auth.access import role_required
-from lms.auth.models import Role
 from lms.authoring import forms, models, services  # noqa: F401  (models: the history table)
 from lms.authoring.blueprint import bp
+from lms.catalog.editing import AUTHORS, editable_course_slugs, may_edit
 from lms.web import accepts_json
-
-AUTHORS = (Role.INSTRUCTOR, Role.PLATFORM_ADMIN)
 
 
 def _folder_or_404(slug: str) -> services.CourseFolder:
+    """The course folder, if it exists (404) and this person may edit it (403)."""
     try:
-        return services.course_folder(slug)
+        folder = services.course_folder(slug)
     except services.AuthoringError as exc:
         abort(404, description=str(exc))
+    if not may_edit(current_user, folder.slug):
+        abort(
+            403,
+            description="You edit the courses of your centres and those shared with them; "
+            "this one is not among them.",
+        )
+    return folder
 
 
 @bp.get("/")
 @role_required(*AUTHORS)
 def index():
-    return render_template("authoring/index.html", folders=services.course_folders())
+    return render_template(
+        "authoring/index.html",
+        listings=services.course_listings(editable_course_slugs(current_user)),
+        every_course=current_user.is_platform_admin,
+    )
 
 
 @bp.route("/<slug>/", methods=["GET", "POST"])
@@ -39,12 +52,16 @@ def course(slug: str):
             new_module.filename.errors.append(str(exc))
         else:
             if not issues:
+                services.record_change(folder, current_user, "created", filename)
                 flash(f"{filename} created. It is live once you publish the course.", "success")
                 return redirect(url_for("authoring.edit", slug=slug, filename=filename))
             new_module.filename.errors.extend(str(i) for i in issues)
     return render_template(
         "authoring/course.html",
         folder=folder,
+        title=services.folder_title(folder),
+        state=services.course_state(folder),
+        changes=services.history(folder.slug),
         new_module=new_module,
         publish=forms.PublishForm(prefix="pub"),
     )
@@ -63,6 +80,7 @@ def edit(slug: str, filename: str):
     not_saved = False
     if form.validate_on_submit():
         text = form.text.data.replace("\r\n", "\n")
+        before = services.read_file(folder, filename)
         try:
             issues = services.save_file(folder, filename, text)
         except services.AuthoringError as exc:
@@ -70,6 +88,9 @@ def edit(slug: str, filename: str):
             not_saved = True
         else:
             if not issues:
+                if text != before:
+                    summary = services.lines_changed(before, text)
+                    services.record_change(folder, current_user, "saved", filename, summary)
                 flash(f"{filename} saved. Publish the course to make the change live.", "success")
                 return redirect(url_for("authoring.edit", slug=slug, filename=filename))
             flash(
@@ -80,10 +101,13 @@ def edit(slug: str, filename: str):
     return render_template(
         "authoring/edit.html",
         folder=folder,
+        title=services.folder_title(folder),
         filename=filename,
         form=form,
         issues=issues,
         is_module=filename.endswith(".md"),
+        # A refused save shows the author's text, not the file: leaving would lose it.
+        unsaved=bool(issues or not_saved),
     ), (422 if issues or not_saved else 200)
 
 
@@ -102,7 +126,12 @@ def preview(slug: str, filename: str):
     except services.AuthoringError as exc:
         abort(400, description=str(exc))
     html = services.preview(slug, text) if filename.endswith(".md") else ""
-    return jsonify({"html": html, "issues": [str(i) for i in issues]})
+    here = folder.path / filename
+    # Problems in this file carry their line, for the editor's gutter.
+    problems = [
+        {"line": i.line, "message": i.message} for i in issues if i.line and Path(i.path) == here
+    ]
+    return jsonify({"html": html, "issues": [str(i) for i in issues], "problems": problems})
 
 
 @bp.post("/<slug>/publish")
@@ -118,5 +147,6 @@ def publish(slug: str):
     elif report.unchanged:
         flash("Nothing to publish: the live course is already this version.", "info")
     else:
+        services.record_change(folder, current_user, "published")
         flash("The course is published: trainees see the new version now.", "success")
     return redirect(url_for("authoring.course", slug=slug))

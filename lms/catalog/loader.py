@@ -494,3 +494,9 @@ def _content_hash(folder: Path) -> str:
         digest.update(str(path.relative_to(folder)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def content_hash(folder: Path) -> str:
+    """The version of a course folder, as a sync records it (Course.content_hash): the
+    course editor compares the two to tell a draft from what is live."""
+    return _content_hash(folder)

@@ -5,6 +5,7 @@ from flask import Flask
 from lms.auth import visibility
 from lms.auth.models import Role
 from lms.auth.signals import invitation_accepted
+from lms.catalog import editing
 
 # Importing the view modules attaches their routes to bp; models makes the tables known to Alembic.
 from lms.centres import (  # noqa: F401
@@ -35,5 +36,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"my_leaderboards": leaderboard.my_leaderboards})
     # Labs and the terminal ask lms.auth.visibility whose work a person may see.
     visibility.register_rule(app, access.visible_trainee_ids)
+    # Authoring and the menu ask lms.catalog.editing which courses an instructor edits.
+    editing.register_rule(app, access.editable_course_slugs)
     # "/" shows each staff role its own home (lms.web.role_homes).
     home_views.register(app)

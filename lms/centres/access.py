@@ -19,12 +19,21 @@ something that exists but is out of scope is a 403.
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import or_, select, union
+from sqlalchemy import and_, or_, select, union
 from sqlalchemy.sql import Select
 
 from lms.auth.models import Role, User
 from lms.auth.visibility import can_view_trainee  # noqa: F401  (the rule below, asked by id)
-from lms.centres.models import Centre, Cohort, CohortMember, centre_admins, cohort_instructors
+from lms.catalog.models import Course
+from lms.centres.models import (
+    Centre,
+    CentreCourse,
+    Cohort,
+    CohortMember,
+    centre_admins,
+    centre_partners,
+    cohort_instructors,
+)
 from lms.extensions import db
 
 # Who may open the centre pages (``role_required`` lets platform admins in too).
@@ -114,6 +123,40 @@ def visible_trainee_ids(viewer: User) -> Select:
         _in_managed_centre(viewer, User.centre_id), User.role == Role.TRAINEE.value
     )
     return union(themselves, cohort_members, centre_trainees)
+
+
+def editable_course_slugs(instructor: User) -> set[str]:
+    """The courses an instructor may edit in the browser (lms.catalog.editing asks): those
+    offered by their centres (their home centre and the centres of the cohorts they
+    teach), and the shared courses of centres that share with one of those. A course no
+    centre offers is edited by platform admins only."""
+    centre_ids = set(
+        db.session.scalars(
+            select(Cohort.centre_id)
+            .join(cohort_instructors, cohort_instructors.c.cohort_id == Cohort.id)
+            .where(cohort_instructors.c.user_id == instructor.id)
+        )
+    )
+    if instructor.centre_id:
+        centre_ids.add(instructor.centre_id)
+    if not centre_ids:
+        return set()
+    sharing_with_them = select(centre_partners.c.centre_id).where(
+        centre_partners.c.partner_id.in_(centre_ids)
+    )
+    offered = select(Course.slug).join(CentreCourse, CentreCourse.course_id == Course.id)
+    return set(
+        db.session.scalars(
+            offered.where(
+                or_(
+                    CentreCourse.centre_id.in_(centre_ids),
+                    and_(
+                        CentreCourse.shared.is_(True), CentreCourse.centre_id.in_(sharing_with_them)
+                    ),
+                )
+            )
+        )
+    )
 
 
 def centre_or_abort(slug: str, user: User) -> Centre:

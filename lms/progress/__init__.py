@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
     from flask import url_for
     from flask_login import current_user
 
+    from lms.catalog import editing
     from lms.web import fixed_url
 
     @app.context_processor
@@ -50,6 +51,9 @@ def init_app(app: Flask) -> None:
                 items.append(("progress.my_points", "My points", "progress.my_points", {}))
                 report = ("centres.trainee", "My report", "centres.trainee")
                 items.append((*report, {"user_id": current_user.id}))
+            if role == "instructor" and not editing.may_author(current_user):
+                # No course of their centres (nor shared with them) to edit.
+                items = [item for item in items if item[0] != "authoring.index"]
             return [
                 {
                     "url": url_for(endpoint, **args) if args else fixed_url(endpoint),
