@@ -71,6 +71,8 @@ class Config:
     # Where lab jobs run (lms.labs.workers): "inline", on threads of each web process, or
     # "external", in `lms labs worker` processes (the web tier only queues them).
     LMS_LAB_WORKER = "inline"
+    # Warm lab pools (lms.labs.pools) refill this many seconds after their last claim.
+    LMS_POOL_REFILL_DELAY = 5
     # Engine objects of this platform's labs carry session keys with this prefix; sweeps
     # touch nothing else (two platforms, or a test run, can share one engine). Default:
     # "lab-" and a hash of the instance folder and database (labs.services.key_prefix).

@@ -1,5 +1,6 @@
-"""Warm-pool pages: the cohort page's schedules (a partial included there) and the pools
-of the admin labs page. The rules are in ``lms.labs.pools``."""
+"""The cohort page's warm lab pools: its instructors and centre admins keep labs ready for
+a class ("lab Y, N ready from T1 to T2"). The partial labs/_cohort_pools.html is included
+in the cohort page; the rules are ``lms.labs.pools``'s."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from flask_login import current_user
 
 from lms.auth.access import role_required
 from lms.centres.access import STAFF, can_view_cohort, cohort_or_abort
+from lms.centres.blueprint import bp
+from lms.centres.cohort_views import _render_cohort
 from lms.centres.forms import action_or_400
+from lms.centres.lab_pool_forms import PoolScheduleForm
 from lms.centres.models import Cohort
 from lms.content import lab_library
 from lms.extensions import db
 from lms.labs import pools
-from lms.labs.blueprint import bp
-from lms.labs.pool_forms import PoolScheduleForm
 from lms.labs.pool_models import PoolSchedule
 
 
@@ -23,8 +25,11 @@ def may_schedule_pools(user, cohort: Cohort) -> bool:
     return user.is_authenticated and user.is_staff and can_view_cohort(user, cohort)
 
 
-def schedule_form(formdata=None) -> PoolScheduleForm:
-    form = PoolScheduleForm(formdata=formdata, prefix="pool")
+def schedule_form(blank: bool = False) -> PoolScheduleForm:
+    """The schedule form, bound to the request's data unless ``blank``."""
+    form = (
+        PoolScheduleForm(formdata=None, prefix="pool") if blank else PoolScheduleForm(prefix="pool")
+    )
     specs = pools.all_specs()
     form.lab.choices = [("", "Choose a lab")] + [
         (slug, spec.title) for slug, spec in sorted(specs.items(), key=lambda i: i[1].title)
@@ -44,8 +49,7 @@ def _pool_helpers():
 
     return {
         "cohort_pools": cohort_pools,
-        "new_pool_schedule_form": lambda: schedule_form(formdata=None),
-        "lab_pools_overview": pools.overview,
+        "new_pool_schedule_form": lambda: schedule_form(blank=True),
     }
 
 
@@ -56,14 +60,12 @@ def _cohort_to_schedule(cohort_id: int) -> Cohort:
     return cohort
 
 
-@bp.post("/pools/cohorts/<int:cohort_id>/schedules")
+@bp.post("/cohorts/<int:cohort_id>/lab-pools")
 @role_required(*STAFF)
 def add_pool_schedule(cohort_id: int):
     cohort = _cohort_to_schedule(cohort_id)
     form = schedule_form()
     if not form.validate_on_submit():
-        from lms.centres.cohort_views import _render_cohort
-
         # The cohort page again, with the form as typed and what is wrong with it.
         return _render_cohort(cohort, status=400, pool_form=form)
     schedule = pools.add_schedule(
@@ -83,7 +85,7 @@ def add_pool_schedule(cohort_id: int):
     return redirect(url_for("centres.cohort", cohort_id=cohort.id, _anchor="lab-pools"))
 
 
-@bp.post("/pools/cohorts/<int:cohort_id>/schedules/<int:schedule_id>/cancel")
+@bp.post("/cohorts/<int:cohort_id>/lab-pools/<int:schedule_id>/cancel")
 @role_required(*STAFF)
 def cancel_pool_schedule(cohort_id: int, schedule_id: int):
     cohort = _cohort_to_schedule(cohort_id)

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from lms.labs import api, views  # noqa: E402,F401  (routes attach to bp and the api blueprint)
+from lms.labs import api, pool_views, views  # noqa: E402,F401  (routes attach to bp and the api blueprint)
 from lms.labs.blueprint import bp  # noqa: E402,F401  (registered by lms.create_app)
 
 
 def init_app(app: Flask) -> None:
     from flask_login import current_user
 
-    from lms.labs import cli, grading, workers
+    from lms.labs import cli, grading, pool_cli, workers  # noqa: F401  (pool_cli adds `lms labs pool`)
     from lms.labs.errors import LabActionError
     from lms.progress import points
     from lms.progress import services as progress

@@ -68,11 +68,13 @@ def ls_command():
 @with_appcontext
 def schedule_command(cohort_id: int, lab: str, size: int, starts_at: datetime, ends_at: datetime):
     """Keep SIZE sessions of LAB ready for cohort COHORT_ID from --from until --until (UTC)."""
-    from lms.centres.models import Cohort
+    from sqlalchemy import select
+
     from lms.extensions import db
     from lms.labs import pools
 
-    if db.session.get(Cohort, cohort_id) is None:
+    cohorts = db.metadata.tables["cohorts"]  # centres' table (labs may not import centres)
+    if db.session.scalar(select(cohorts.c.id).where(cohorts.c.id == cohort_id)) is None:
         raise click.ClickException(f"no cohort {cohort_id}")
     try:
         schedule = pools.add_schedule(cohort_id, lab, size, starts_at, ends_at)

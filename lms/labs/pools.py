@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -359,7 +360,10 @@ def _plan(lab_slug: str, target: int, now: datetime, report: MaintainReport) -> 
         return
     if state.failures:
         missing = 1  # a probe: one fill until one succeeds again
-    missing = min(missing, capacity_left())
+    # A few fills at a time, each finished one asking for the next: the rest of the lab
+    # workers stay free for trainees' claims and starts.
+    filling = sum(1 for row in rows if row.status == FILLING)
+    missing = min(missing, fills_at_once() - filling, capacity_left())
     new_rows = [
         PoolSession(
             key=services.new_session_key(),
@@ -376,8 +380,12 @@ def _plan(lab_slug: str, target: int, now: datetime, report: MaintainReport) -> 
     db.session.commit()
     if new_rows:
         jobs.wake_workers()
-    if new_rows:
         report.filling[lab_slug] = len(new_rows)
+
+
+def fills_at_once() -> int:
+    """Fills of one pool running at once: half the lab workers' threads (at least one)."""
+    return max(1, int(current_app.config["LMS_START_LAB_WORKERS"]) // 2)
 
 
 def fill(pool_session_id: int) -> None:
@@ -413,14 +421,13 @@ def fill(pool_session_id: int) -> None:
         .values(status=READY, ready_at=utcnow())
     ).rowcount
     state = db.session.get(PoolState, slug)
-    recovered = state is not None and state.failures > 0
     if state is not None:
         state.error, state.failures, state.retry_after = None, 0, None
     db.session.commit()
     if not ready:  # drained or failed while it started
         _stop_quietly(key)
-    elif recovered:
-        maintain_later(slug)  # the probe worked: fill the rest now
+    else:
+        maintain_later(slug)  # the next fill, if the pool needs more
 
 
 def _fill_failed(row: PoolSession, message: str) -> None:
@@ -614,10 +621,13 @@ def wait_refills(timeout: float = 60.0) -> bool:
         .values(run_after=utcnow())
     )
     db.session.commit()
-    jobs.wake_workers()
-    from lms.labs import workers  # it runs the jobs this module registers
-
-    return workers.wait_drained(current_app._get_current_object(), timeout)
+    jobs.wake_workers()  # starts this process's inline worker, if it runs one
+    deadline = time.monotonic() + timeout
+    while jobs.open_jobs():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 # -- what the admin page and `lms labs pool` show ---------------------------------------------
@@ -778,3 +788,9 @@ def cohort_schedules(cohort_id: int) -> list[PoolSchedule]:
             .order_by(PoolSchedule.starts_at, PoolSchedule.id)
         )
     )
+
+
+# start_lab asks claim_for first; pooled sessions hold places; stops may let pools fill.
+services.claimers.append(claim_for)
+services.places_held.append(unclaimed_count)
+services.stop_listeners.append(after_stop)

@@ -14,6 +14,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -62,6 +63,14 @@ reconcile_gate.set()
 
 def renew_start_leases(session_ids: set[int]) -> None:
     """Kept for ``workers.background().submit_start`` callers: job leases replace it."""
+
+
+# Warm pools (lms.labs.pools) register here, so this module needs not know them: a start
+# first asks each claimer for a ready session (a StartResult, or None); the places they
+# hold count against LMS_MAX_LABS_TOTAL; each stop tells the listeners a place is free.
+claimers: list[Callable[[User, LabSpec, int | None], StartResult | None]] = []
+places_held: list[Callable[[], int]] = []
+stop_listeners: list[Callable[[str], None]] = []
 
 
 # -- lab specs ----------------------------------------------------------------------------
@@ -171,6 +180,10 @@ def start_lab(user: User, lab_slug: str, module_id: int | None = None) -> StartR
     engine = engine_health()
     if not engine.is_up():
         raise ServiceUnavailable(engine.unavailable_message())
+    for claim in claimers:  # a warm pool's ready session, when there is one
+        claimed = claim(user, spec, _module_of(module_id, lab_slug))
+        if claimed is not None:
+            return claimed
     _check_capacity(user.id, lab_slug)
 
     now = utcnow()
@@ -214,13 +227,17 @@ def _module_of(module_id: int | None, lab_slug: str) -> int | None:
     return module.id if module is not None and module.lab_slug == lab_slug else None
 
 
-def _check_capacity(user_id: int, lab_slug: str, inserted: LabSession | None = None) -> None:
+def _check_capacity(
+    user_id: int, lab_slug: str, inserted: LabSession | None = None, platform_wide: bool = True
+) -> None:
     """Refuse a start above the per-trainee or platform limit.
 
     Checked before inserting (the usual case) and again after, counting only
     sessions inserted earlier, so two simultaneous starts cannot both slip in.
     A live session of the same lab is not counted: a second click must get that
-    session back (through the unique index), not a refusal.
+    session back (through the unique index), not a refusal. Warm pools' unclaimed
+    sessions count against the platform's total; ``platform_wide=False`` (claiming one
+    of them, which adds nothing to the total) checks the trainee's own limit only.
     """
     config = current_app.config
     per_user, total = int(config["LMS_MAX_LABS_PER_USER"]), int(config["LMS_MAX_LABS_TOTAL"])
@@ -244,9 +261,11 @@ def _check_capacity(user_id: int, lab_slug: str, inserted: LabSession | None = N
             running_session=mine[0].id,
             running_lab=mine[0].lab_slug,
         )
+    if not platform_wide:
+        return
     same = (LabSession.user_id == user_id) & (LabSession.lab_slug == lab_slug)
     running = db.session.scalar(select(func.count()).select_from(LabSession).where(earlier, ~same))
-    if running >= total:
+    if running + sum(count() for count in places_held) >= total:
         raise CapacityReached(
             "All lab places of the platform are in use right now. "
             "Try again in a few minutes; your progress is safe."
@@ -399,6 +418,8 @@ def stop_lab(session: LabSession, reason: str = "stopped") -> LabSession:
     db.session.refresh(session)
     if ended:
         jobs.enqueue("stop", session.id, payload={"key": session.key})
+        for listener in stop_listeners:  # a place is free: a pool held back may fill
+            listener(session.lab_slug)
     return session
 
 
