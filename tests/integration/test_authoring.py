@@ -25,9 +25,29 @@ def app(tmp_path):
     return app
 
 
+def offer(app, centre_slug: str, course_slug: str, shared: bool = False) -> int:
+    """The centre (made if missing) offers the course (synced first); its id."""
+    from lms.catalog.services import sync_courses
+    from lms.centres.models import Centre, CentreCourse
+
+    with app.app_context():
+        sync_courses(app.courses_folder)
+        centre = db.session.scalar(db.select(Centre).where(Centre.slug == centre_slug))
+        if centre is None:
+            centre = Centre(slug=centre_slug, name=centre_slug.title())
+            db.session.add(centre)
+            db.session.flush()
+        course = db.session.scalar(db.select(Course).where(Course.slug == course_slug))
+        db.session.add(CentreCourse(centre_id=centre.id, course_id=course.id, shared=shared))
+        db.session.commit()
+        return centre.id
+
+
 @pytest.fixture
-def instructor(make_user, auth):
-    make_user("author@example.org", role="instructor")
+def instructor(app, make_user, auth):
+    """An instructor of a centre that offers the demo course."""
+    centre_id = offer(app, "home", "demo-course")
+    make_user("author@example.org", role="instructor", centre_id=centre_id, name="Ada Author")
     auth.login("author@example.org")
 
 
@@ -148,3 +168,87 @@ def test_a_save_to_a_read_only_folder_says_why_and_keeps_the_text(
         data={"new-filename": "03-more.md", "new-title": "More", "new-submit": "1"},
     )
     assert new.status_code == 200 and b"could not write 03-more.md" in new.data
+
+
+def add_course_folder(app, slug: str, title: str) -> None:
+    folder = app.courses_folder / slug
+    shutil.copytree(app.courses_folder / "demo-course", folder)
+    meta = (folder / "course.yaml").read_text()
+    (folder / "course.yaml").write_text(
+        "\n".join(
+            f"title: {title}" if line.startswith("title:") else line for line in meta.splitlines()
+        )
+        + "\n"
+    )
+
+
+def test_instructors_edit_only_courses_of_their_centres_or_shared_with_them(app, make_user, auth):
+    from lms.centres.models import Centre, Cohort, centre_partners, cohort_instructors
+
+    add_course_folder(app, "shared-course", "Shared by a partner")
+    add_course_folder(app, "private-course", "Kept by a partner")
+    add_course_folder(app, "open-course", "Offered by no centre")
+    home = offer(app, "home", "demo-course")
+    partner = offer(app, "partner", "shared-course", shared=True)
+    offer(app, "partner", "private-course")
+    with app.app_context():
+        db.session.execute(centre_partners.insert().values(centre_id=partner, partner_id=home))
+        cohort = Cohort(centre_id=partner, name="Partner cohort")
+        db.session.add(cohort)
+        db.session.commit()
+        cohort_id = cohort.id
+    make_user("home@example.org", role="instructor", centre_id=home)
+    visitor = make_user("visitor@example.org", role="instructor")
+    make_user("boss@example.org", role="centre_admin", centre_id=home)
+    make_user("admin@example.org", role="platform_admin")
+
+    auth.login("home@example.org")
+    listed = auth.client.get("/authoring/").get_data(as_text=True)
+    assert "Shared by a partner" in listed and ">Demo course" in listed.replace("\n", "")
+    assert "Kept by a partner" not in listed and "Offered by no centre" not in listed
+    assert auth.client.get("/authoring/shared-course/files/course.yaml").status_code == 200
+    for slug in ("private-course", "open-course"):
+        assert auth.client.get(f"/authoring/{slug}/").status_code == 403
+        assert auth.client.post(f"/authoring/{slug}/publish").status_code == 403
+        preview = auth.client.post(
+            f"/authoring/{slug}/files/course.yaml/preview", json={"text": ""}
+        )
+        assert preview.status_code == 403
+    assert auth.client.get("/authoring/no-such-course/").status_code == 404
+    assert 'href="/authoring/"' in auth.client.get("/catalogue").get_data(as_text=True)
+
+    auth.logout()
+    auth.login("visitor@example.org")  # no centre, no cohort: nothing to edit, no menu link
+    assert 'href="/authoring/"' not in auth.client.get("/catalogue").get_data(as_text=True)
+    assert b"There is no course you can edit" in auth.client.get("/authoring/").data
+    with app.app_context():  # teaching a partner's cohort makes its courses theirs
+        db.session.execute(cohort_instructors.insert().values(cohort_id=cohort_id, user_id=visitor))
+        db.session.commit()
+    assert auth.client.get("/authoring/private-course/").status_code == 200
+
+    auth.logout()
+    auth.login("boss@example.org")
+    assert auth.client.get("/authoring/").status_code == 403
+    assert 'href="/authoring/"' not in auth.client.get("/catalogue").get_data(as_text=True)
+
+    auth.logout()
+    auth.login("admin@example.org")
+    listed = auth.client.get("/authoring/").get_data(as_text=True)
+    assert "Kept by a partner" in listed and "Offered by no centre" in listed
+    with app.app_context():
+        assert db.session.get(Centre, home) is not None
+
+
+def test_courses_listed_by_title_with_state_and_history(app, client, instructor):
+    listed = client.get("/authoring/").get_data(as_text=True)
+    assert 'data-state="published"' in listed and "no change made here yet" in listed
+    text = (app.courses_folder / "demo-course" / "02-next-steps.md").read_text()
+    client.post(EDIT_URL, data={"text": text + "\nOne more line.\n"})
+    listed = client.get("/authoring/").get_data(as_text=True)
+    assert 'data-state="draft"' in listed
+    assert "02-next-steps.md saved by Ada Author (+2 −0 lines)" in listed
+    client.post("/authoring/demo-course/publish")
+    course = client.get("/authoring/demo-course/").get_data(as_text=True)
+    assert 'data-state="published"' in course
+    history = course.split('id="course-history"')[1]
+    assert history.index("published by Ada Author") < history.index("02-next-steps.md saved by")
