@@ -13,7 +13,7 @@ from lms.catalog.rendering import render_inline
 from lms.content import lab_library
 from lms.content.lab_model import LabSpec, TaskSpec
 from lms.extensions import db
-from lms.labs import app_runtime, health
+from lms.labs import app_runtime, health, jobs
 from lms.labs.errors import (
     NotRunning,
     PenaltyNotAccepted,
@@ -67,11 +67,20 @@ class CheckOutcome:
     output: str
 
 
+CHECK_QUEUE_SLACK = 30  # seconds a check may wait for a lab worker, beyond its timeout
+CHECK_SLOW_MESSAGE = (
+    "The check is taking longer than usual: the lab workers are busy. "
+    "Check again in a minute; nothing was lost."
+)
+
+
 def run_check(session: LabSession, spec: LabSpec, task_id: str) -> CheckOutcome:
     """Run a check task's command in the trainee's running lab and record the result.
 
-    The command runs with the task's timeout (the runtime kills it). Raises
-    TaskUnknown, NotRunning, TooManyAttempts or ServiceUnavailable.
+    The request never calls the engine: it queues a ``check`` job and waits for a lab
+    worker to run it (``_run_check_job``). The command runs with the task's timeout
+    (the runtime kills it). Raises TaskUnknown, NotRunning, TooManyAttempts or
+    ServiceUnavailable.
     """
     task = spec.task(task_id or "")
     if task is None or task.type != "check":
@@ -79,6 +88,43 @@ def run_check(session: LabSession, spec: LabSpec, task_id: str) -> CheckOutcome:
     if session.status != RUNNING:
         raise NotRunning("Start the lab first: checks look at what you did inside it.")
     _check_rate(session.user_id, spec.slug)
+    engine = health.engine_health()
+    if not engine.is_up():
+        raise ServiceUnavailable(engine.unavailable_message())
+    job = jobs.enqueue("check", session.id, payload={"task": task.id})
+    finished = jobs.wait_finished(job.id, task.timeout_seconds + CHECK_QUEUE_SLACK)
+    db.session.refresh(session)
+    if finished is None:
+        raise ServiceUnavailable(CHECK_SLOW_MESSAGE)
+    result = finished.result or {}
+    if result.get("error") == "vanished":
+        raise NotRunning("Your lab is no longer running. Start it again, then check.")
+    if result.get("error") == "unavailable" or finished.status != jobs.DONE:
+        raise ServiceUnavailable()
+    return CheckOutcome(bool(result["passed"]), result["output"])
+
+
+@jobs.handler("check", max_attempts=1)
+def _run_check_job(job: jobs.LabJob) -> None:
+    """On a lab worker: run the check, record the attempt, leave the outcome in the job."""
+    session = db.session.get(LabSession, job.session_id) if job.session_id else None
+    spec = lab_library.get_spec(session.lab_slug) if session is not None else None
+    task = spec.task(job.payload["task"]) if spec is not None else None
+    if session is None or task is None or session.status != RUNNING:
+        job.result = {"error": "vanished"}
+        return
+    try:
+        outcome = _check_on_engine(session, spec, task)
+    except NotRunning:
+        job.result = {"error": "vanished"}
+        return
+    except ServiceUnavailable:
+        job.result = {"error": "unavailable"}
+        return
+    job.result = {"passed": outcome.passed, "output": outcome.output}
+
+
+def _check_on_engine(session: LabSession, spec: LabSpec, task: TaskSpec) -> CheckOutcome:
     try:
         result = app_runtime.lab_runtime().run_check(
             session.key,
@@ -91,7 +137,7 @@ def run_check(session: LabSession, spec: LabSpec, task_id: str) -> CheckOutcome:
         _mark_vanished(session)
         raise NotRunning("Your lab is no longer running. Start it again, then check.") from exc
     except EngineUnavailable as exc:
-        health.engine_health().mark(False)
+        health.engine_health().mark_failure(exc)
         raise ServiceUnavailable() from exc
     output = result.output.strip()[-OUTPUT_SHOWN:]
     if result.timed_out:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -264,6 +265,7 @@ def _finish(
         )
     )
     db.session.commit()
+    _tell_waiter(job_id)
     return status
 
 
@@ -341,6 +343,45 @@ def _take_back(job_id: int, holder: str | None) -> Recovered | None:
         return None
     log.warning("lab job %s (%s): %s; %s", job_id, job.kind, WORKER_DIED_MESSAGE, outcome)
     return Recovered(job_id, job.kind, job.session_id, outcome)
+
+
+# -- waiting for a job ---------------------------------------------------------------------------
+
+_finished: dict[int, threading.Event] = {}  # jobs a thread of this process waits for
+_finished_lock = threading.Lock()
+
+
+def wait_finished(job_id: int, timeout: float) -> LabJob | None:
+    """Wait until the job is done or failed; None after ``timeout`` seconds. A worker of
+    this process wakes the waiter at once; another process's is seen by polling."""
+    event = threading.Event()
+    with _finished_lock:
+        _finished[job_id] = event
+    deadline = time.monotonic() + timeout
+    pause = 0.02
+    try:
+        while True:
+            status = db.session.scalar(select(LabJob.status).where(LabJob.id == job_id))
+            db.session.commit()  # end the read: the next one sees the worker's commit
+            if status in (DONE, FAILED):
+                job = db.session.get(LabJob, job_id)
+                db.session.refresh(job)
+                return job
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            event.wait(min(pause, left))
+            pause = min(pause * 2, 0.25)
+    finally:
+        with _finished_lock:
+            _finished.pop(job_id, None)
+
+
+def _tell_waiter(job_id: int) -> None:
+    with _finished_lock:
+        event = _finished.get(job_id)
+    if event is not None:
+        event.set()
 
 
 # -- reading the queue ------------------------------------------------------------------------
