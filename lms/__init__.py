@@ -27,7 +27,14 @@ def create_app(config: dict | type | None = None) -> Flask:
     _configure(app, config)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    from lms.catalog.search import include_in_migrations
+
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(__file__).parent / "migrations"),
+        include_name=include_in_migrations,  # the search index's own tables
+    )
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

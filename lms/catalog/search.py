@@ -49,6 +49,13 @@ PG_DDL = [
     f"USING gin ({PG_VECTOR})"
 ]
 
+
+def include_in_migrations(name: str | None, type_: str, _parent_names) -> bool:
+    """Alembic's ``include_name``: the FTS5 table and its shadow tables are made by the
+    DDL above, not by the models; autogenerate must not drop them."""
+    return not (type_ == "table" and name and name.startswith(FTS_TABLE))
+
+
 _table = SearchDocument.__table__
 for _statement in SQLITE_DDL:
     event.listen(_table, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
