@@ -44,16 +44,17 @@ PG_VECTOR = (
     "setweight(to_tsvector('english', coalesce(summary, '')), 'B') || "
     "setweight(to_tsvector('english', coalesce(body, '')), 'D'))"
 )
-PG_DDL = [
-    f"CREATE INDEX IF NOT EXISTS ix_search_documents_vector ON search_documents "
-    f"USING gin ({PG_VECTOR})"
-]
+PG_INDEX = "ix_search_documents_vector"
+PG_DDL = [f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON search_documents USING gin ({PG_VECTOR})"]
 
 
 def include_in_migrations(name: str | None, type_: str, _parent_names) -> bool:
-    """Alembic's ``include_name``: the FTS5 table and its shadow tables are made by the
-    DDL above, not by the models; autogenerate must not drop them."""
-    return not (type_ == "table" and name and name.startswith(FTS_TABLE))
+    """Alembic's ``include_name``: the FTS5 table and its shadow tables, and PostgreSQL's
+    expression index, are made by the DDL above, not by the models; autogenerate must not
+    drop them."""
+    if type_ == "table" and name and name.startswith(FTS_TABLE):
+        return False
+    return not (type_ == "index" and name == PG_INDEX)
 
 
 _table = SearchDocument.__table__
