@@ -195,25 +195,22 @@ class IdleLabs:
         return time.monotonic() - began
 
     def container_ids(self) -> list[str]:
+        """Ids of this run's containers. The engine's plain listing, filtered there: the
+        SDK's would inspect every container of the engine, and others come and go."""
         import docker
 
         client = docker.from_env()
-        ids = [
-            c.id
-            for c in client.containers.list(all=True)
-            if any(c.name.startswith(k) for k in [self.prefix]) or _labelled(c, self.prefix)
-        ]
-        client.close()
-        return ids
+        try:
+            listed = client.api.containers(all=True, filters={"name": self.prefix})
+        finally:
+            client.close()
+        # Names are lms-<session key>-<container>; the engine's name filter is a search.
+        return [c["Id"] for c in listed if any(self.prefix in name for name in c["Names"])]
 
     def stop_all(self) -> None:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(self.runtime.stop, self.keys))
         self.runtime.remove_orphans(set(), key_prefix=self.prefix)
-
-
-def _labelled(container, prefix: str) -> bool:
-    return any(str(v).startswith(prefix) for v in (container.labels or {}).values())
 
 
 # -- the run ------------------------------------------------------------------------------------
