@@ -87,6 +87,7 @@ def ls_command():
             f"{session.id:>5}  {session.status:9} {session.lab_slug:20} "
             f"{session.user.email:28} {left // 60:>5} min  {session.key}{engine_note}"
         )
+    _echo_workers()
     if overview.engine_error:
         click.echo(f"engine: {overview.engine_error}", err=True)
         sys.exit(1)
@@ -95,6 +96,31 @@ def ls_command():
             f"orphan on the engine: {lab.session_key} ({lab.lab_slug}, owner "
             f"{lab.owner}): `lms labs reap` removes it"
         )
+
+
+def _echo_workers() -> None:
+    """The lab workers that reported lately, and the queue."""
+    from sqlalchemy import func, select
+
+    from lms.extensions import db
+    from lms.labs.health import live_workers
+    from lms.labs.jobs import OPEN_STATUSES, LabJob
+
+    counts = dict(
+        db.session.execute(
+            select(LabJob.status, func.count())
+            .where(LabJob.status.in_(OPEN_STATUSES))
+            .group_by(LabJob.status)
+        ).all()
+    )
+    found = live_workers()
+    click.echo(
+        f"lab jobs: {counts.get('queued', 0)} queued, {counts.get('running', 0)} running; "
+        f"{len(found)} lab worker(s) reporting"
+    )
+    for worker in found:
+        engine = {True: "up", False: "down", None: "not checked"}[worker.engine_up]
+        click.echo(f"  {worker.mode:8} {worker.identity}  engine {engine}")
 
 
 @labs.command("reap")
