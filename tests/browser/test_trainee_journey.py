@@ -177,6 +177,8 @@ def test_a_lab_started_from_the_bar_docks_its_terminal_beside_the_text(page, sig
     expect(dock).to_be_hidden()
 
     page.set_viewport_size(DESKTOP)
+    bar.get_by_role("button", name="Open terminal").click()  # back from the bar
+    expect(dock).to_be_visible()
     page.locator("#lab-panel").get_by_role("button", name="Stop", exact=True).click()
     expect(bar.locator("[data-lab-bar-status]")).to_have_text("Stopped", timeout=30_000)
     expect(bar.get_by_role("button", name="Start the lab")).to_be_visible()

@@ -294,6 +294,14 @@
 
   panel.addEventListener("submit", onSubmit);
   if (bar) bar.addEventListener("submit", onSubmit);
+  const barTerminal = bar && $("[data-lab-bar-terminal]", bar);
+  if (barTerminal) {
+    // The terminal's own launcher is in the panel (terminal.js): open it from up here.
+    barTerminal.addEventListener("click", () => {
+      const open = document.querySelector("#lab-terminal-launcher [data-terminal-open]");
+      if (open && !open.disabled) open.click();
+    });
+  }
   state.tasksDone = $$(".lab-task").filter((item) => item.dataset.done === "true").length;
   setInterval(tick, 1000);
   applyStatus(state.status);
