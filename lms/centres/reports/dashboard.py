@@ -229,7 +229,7 @@ def cohort_progress(
     activity = _Activity(now.date())
     failed_quizzes = _fill_module_cells(by_id, modules, members, activity)
     failed_tasks = _fill_lab_work(by_id, modules, members, activity, now)
-    flag_shares = _flag_shares(members, set(by_id))
+    flag_shares = flag_share_rows(members, set(by_id))
     titles = {m.id: m.title for m in modules}
     for t in trainees:
         _summarise(t, modules)
@@ -304,7 +304,7 @@ def _fill_lab_work(by_id, modules, members, activity, now) -> dict[int, list]:
     return failed_tasks
 
 
-def _flag_shares(members, member_ids: set[int]) -> list[FlagShareRow]:
+def flag_share_rows(members, member_ids: set[int]) -> list[FlagShareRow]:
     """Flags submitted by one trainee that belong to another, where either is in the cohort."""
     return [
         FlagShareRow(
@@ -350,8 +350,25 @@ def _summarise(t: TraineeRow, modules: list[ModuleColumn]) -> None:
 
 
 def _stuck_reasons(t, courses, modules, stuck_days, now, failed_quizzes, failed_tasks) -> list[str]:
+    status = {m.id: t.cells[i].status for i, m in enumerate(modules)}
+    done_by_course = {
+        course.course_id: sum(1 for mid in course.module_ids if status.get(mid) == DONE)
+        for course in courses
+    }
+    return stuck_reasons(
+        t, len(modules), courses, done_by_course, stuck_days, now, failed_quizzes, failed_tasks
+    )
+
+
+def stuck_reasons(
+    t, module_count, courses, done_by_course, stuck_days, now, failed_quizzes, failed_tasks
+) -> list[str]:
+    """Why trainee ``t`` is stuck (empty: not stuck), from their figures: ``t.done``,
+    ``t.last_activity``, ``t.joined_at``; the modules done per course
+    (``done_by_course``); failed quizzes [(module title, failures)] and lab tasks
+    [(lab, task, failures)] with FAILED_ATTEMPTS or more."""
     reasons = []
-    finished = bool(modules) and t.done == len(modules)
+    finished = bool(module_count) and t.done == module_count
     if not finished:
         if t.last_activity is None:
             idle = (now - t.joined_at).days
@@ -365,10 +382,9 @@ def _stuck_reasons(t, courses, modules, stuck_days, now, failed_quizzes, failed_
         reasons.append(f"{failed} failed attempts at lab task {lab} › {task}")
     for title, failed in failed_quizzes:
         reasons.append(f"{failed} failed quiz attempts in “{title}”")
-    status = {m.id: t.cells[i].status for i, m in enumerate(modules)}
     for course in courses:
         if course.due_on and course.due_on < now.date():
-            done = sum(1 for mid in course.module_ids if status.get(mid) == DONE)
+            done = done_by_course.get(course.course_id, 0)
             if done < len(course.module_ids):
                 reasons.append(
                     f"overdue: {course.title} was due {course.due_on.isoformat()} "

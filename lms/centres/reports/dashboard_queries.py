@@ -141,3 +141,74 @@ def lab_sessions(members):
             LabSession.user_id, LabSession.started_at, LabSession.ended_at, LabSession.expires_at
         ).where(LabSession.user_id.in_(members), LabSession.started_at.isnot(None))
     ).all()
+
+
+# -- per-trainee and per-module figures, aggregated in SQL (the dashboard page) -----------
+
+
+def progress_per_course(module_ids: list[int], members):
+    """(user_id, course_id, modules done, sum and number of quiz scores, latest update)
+    of each trainee and course."""
+    return db.session.execute(
+        select(
+            ModuleProgress.user_id,
+            Module.course_id,
+            func.sum(case((ModuleProgress.status == "done", 1), else_=0)),
+            func.sum(ModuleProgress.quiz_score),
+            func.count(ModuleProgress.quiz_score),
+            func.max(ModuleProgress.updated_at),
+        )
+        .join(Module, Module.id == ModuleProgress.module_id)
+        .where(ModuleProgress.module_id.in_(module_ids), ModuleProgress.user_id.in_(members))
+        .group_by(ModuleProgress.user_id, Module.course_id)
+    ).all()
+
+
+def status_per_module(module_ids: list[int], members):
+    """(module_id, status, trainees, sum and number of their quiz scores) over the cohort."""
+    return db.session.execute(
+        select(
+            ModuleProgress.module_id,
+            ModuleProgress.status,
+            func.count(),
+            func.sum(ModuleProgress.quiz_score),
+            func.count(ModuleProgress.quiz_score),
+        )
+        .where(ModuleProgress.module_id.in_(module_ids), ModuleProgress.user_id.in_(members))
+        .group_by(ModuleProgress.module_id, ModuleProgress.status)
+    ).all()
+
+
+def completions_per_day(module_ids: list[int], members, since):
+    """(day, modules completed) since ``since``, counted by the database (the activity
+    chart). The day is a date on PostgreSQL and an ISO date string on SQLite."""
+    day = func.date(ModuleProgress.completed_at)
+    return db.session.execute(
+        select(day, func.count())
+        .where(
+            ModuleProgress.module_id.in_(module_ids),
+            ModuleProgress.user_id.in_(members),
+            ModuleProgress.completed_at >= since,
+        )
+        .group_by(day)
+    ).all()
+
+
+def quiz_activity(module_ids: list[int], members):
+    """(user_id, latest quiz attempt) of each trainee."""
+    return db.session.execute(
+        select(QuizAttempt.user_id, func.max(QuizAttempt.created_at))
+        .where(QuizAttempt.module_id.in_(module_ids), QuizAttempt.user_id.in_(members))
+        .group_by(QuizAttempt.user_id)
+    ).all()
+
+
+def failed_quizzes(module_ids: list[int], members):
+    """(user_id, module_id, failures): FAILED_ATTEMPTS or more failed quiz attempts."""
+    failed = func.sum(case((QuizAttempt.passed.is_(False), 1), else_=0))
+    return db.session.execute(
+        select(QuizAttempt.user_id, QuizAttempt.module_id, failed)
+        .where(QuizAttempt.module_id.in_(module_ids), QuizAttempt.user_id.in_(members))
+        .group_by(QuizAttempt.user_id, QuizAttempt.module_id)
+        .having(failed >= FAILED_ATTEMPTS)
+    ).all()

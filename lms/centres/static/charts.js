@@ -12,6 +12,14 @@
   };
   const shortLabel = (text) => (text.length > 22 ? text.slice(0, 21) + "…" : text);
   const percentAxis = { beginAtZero: true, max: 100, ticks: { callback: (v) => v + " %" } };
+  // Counts of trainees or modules: whole numbers only on the axis (no "0.5 trainees").
+  const countAxis = { beginAtZero: true, ticks: { precision: 0 } };
+  // A module's full title (and its course) in the tooltip; the axis shows a short label.
+  const fullTitle = (items) => {
+    const i = items[0].dataIndex;
+    const course = data.modules.courses ? data.modules.courses[i] : "";
+    return data.modules.labels[i] + (course ? " (" + course + ")" : "");
+  };
   const common = { responsive: true, maintainAspectRatio: false, animation: false };
 
   const builders = {
@@ -25,7 +33,7 @@
           { label: "Not started", data: data.modules.not_started, backgroundColor: colours.notStarted },
         ],
       },
-      options: { ...common, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+      options: { ...common, scales: { x: { stacked: true }, y: { ...countAxis, stacked: true } }, plugins: { tooltip: { callbacks: { title: fullTitle } } } },
     }),
     scores: () => ({
       type: "bar",
@@ -33,7 +41,7 @@
         labels: data.modules.labels.map(shortLabel),
         datasets: [{ label: "Average best quiz score", data: data.modules.average_score, backgroundColor: colours.primary }],
       },
-      options: { ...common, scales: { y: percentAxis }, plugins: { legend: { display: false } } },
+      options: { ...common, scales: { y: percentAxis }, plugins: { legend: { display: false }, tooltip: { callbacks: { title: fullTitle } } } },
     }),
     distribution: () => ({
       type: "bar",
@@ -41,15 +49,17 @@
         labels: data.distribution.labels,
         datasets: [{ label: "Trainees", data: data.distribution.trainees, backgroundColor: colours.info }],
       },
-      options: { ...common, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }, plugins: { legend: { display: false } } },
+      options: { ...common, scales: { y: countAxis }, plugins: { legend: { display: false } } },
     }),
+    // Daily counts as bars, one per day: a smoothed line would draw values between days
+    // that never happened (and dip below zero).
     activity: () => ({
-      type: "line",
+      type: "bar",
       data: {
         labels: data.activity.labels.map((d) => d.slice(5)),
-        datasets: [{ label: "Modules completed", data: data.activity.completions, borderColor: colours.done, backgroundColor: colours.done, tension: 0.25 }],
+        datasets: [{ label: "Modules completed", data: data.activity.completions, backgroundColor: colours.done }],
       },
-      options: { ...common, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }, plugins: { legend: { display: false } } },
+      options: { ...common, scales: { y: countAxis }, plugins: { legend: { display: false } } },
     }),
     programme: () => ({
       type: "bar",
