@@ -5,6 +5,7 @@ of several workers. Structural checks, plus `docker-compose config` when it is i
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -88,30 +89,36 @@ def test_the_image_runs_unprivileged_on_a_base_that_needs_no_registry():
     assert '"/app/recordings"' in dockerfile and "build-session-holder.sh" in dockerfile
 
 
-def gunicorn_workers(**environment: str) -> int:
-    """``workers`` as gunicorn.conf.py sets it (read in a process of its own: it patches
-    the standard library for gevent)."""
-    env = {k: v for k, v in os.environ.items() if k != "LMS_WORKERS"} | environment
+WORKERS_SCRIPT = """
+import json, os, runpy, sys
+found = []
+for value in json.loads(sys.argv[1]):
+    os.environ.pop("LMS_WORKERS", None)
+    if value is not None:
+        os.environ["LMS_WORKERS"] = value
+    found.append(runpy.run_path("gunicorn.conf.py")["workers"])
+print(json.dumps(found))
+"""
+
+
+def gunicorn_workers(*settings: str | None) -> list[int]:
+    """``workers`` as gunicorn.conf.py sets it for each LMS_WORKERS (None: not set), read
+    in a process of its own: the file patches the standard library for gevent."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import runpy; print(runpy.run_path('gunicorn.conf.py')['workers'])",
-        ],
+        [sys.executable, "-c", WORKERS_SCRIPT, json.dumps(settings)],
         cwd=ROOT,
-        env=env,
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
     )
-    return int(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_gunicorn_runs_several_workers_unless_told_otherwise():
-    assert gunicorn_workers() == max(2, os.cpu_count() or 1)
-    assert gunicorn_workers(LMS_WORKERS="3") == 3
-    assert gunicorn_workers(LMS_WORKERS="") >= 2  # compose passes an empty default
+    default = max(2, os.cpu_count() or 1)
+    # Not set, set, and empty (compose passes an empty default).
+    assert gunicorn_workers(None, "3", "") == [default, 3, default]
 
 
 def compose_command() -> list[str] | None:
