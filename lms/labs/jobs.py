@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Index, String, Text, func, select, text, update
+from sqlalchemy import ForeignKey, Index, String, Text, delete, func, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.auth.models import utcnow
@@ -382,6 +382,17 @@ def _tell_waiter(job_id: int) -> None:
         event = _finished.get(job_id)
     if event is not None:
         event.set()
+
+
+def prune(keep: timedelta = timedelta(days=1)) -> int:
+    """Delete the jobs that ended more than ``keep`` ago (the reaper calls it)."""
+    gone = db.session.execute(
+        delete(LabJob).where(
+            LabJob.status.in_((DONE, FAILED)), LabJob.finished_at < utcnow() - keep
+        )
+    ).rowcount
+    db.session.commit()
+    return gone
 
 
 # -- reading the queue ------------------------------------------------------------------------

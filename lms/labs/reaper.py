@@ -107,6 +107,7 @@ def reconcile() -> ReapReport:
 
 def _recover_jobs(report: ReapReport) -> None:
     """Jobs whose lab worker died: settled by their kind, queued again, or failed."""
+    jobs.prune()
     for recovered in jobs.recover_abandoned():
         key = db.session.scalar(select(LabSession.key).where(LabSession.id == recovered.session_id))
         label = key or f"job {recovered.job_id} ({recovered.kind})"

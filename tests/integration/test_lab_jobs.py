@@ -13,7 +13,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lms.auth.models import utcnow
 from lms.extensions import db
@@ -191,3 +191,16 @@ def test_simultaneous_takers_of_a_lease_get_it_once(app):
     for thread in threads:
         thread.join()
     assert len(winners) == 1
+
+
+def test_the_reaper_prunes_jobs_that_ended_a_day_ago(app):
+    with app.app_context():
+        old, recent, queued = (jobs.enqueue("test-note", commit=False) for _ in range(3))
+        old.status, old.finished_at = "done", utcnow() - timedelta(days=2)
+        recent.status, recent.finished_at = "failed", utcnow() - timedelta(hours=1)
+        queued.run_after = utcnow() + timedelta(days=3)  # not due: left for later
+        db.session.commit()
+        old_id = old.id
+        assert jobs.prune() == 1
+        assert db.session.get(LabJob, old_id) is None
+        assert db.session.scalar(select(func.count()).select_from(LabJob)) == 2
