@@ -204,3 +204,32 @@ def test_the_reaper_prunes_jobs_that_ended_a_day_ago(app):
         assert jobs.prune() == 1
         assert db.session.get(LabJob, old_id) is None
         assert db.session.scalar(select(func.count()).select_from(LabJob)) == 2
+
+
+def test_with_external_workers_the_web_tier_only_queues(tmp_path):
+    from lms.labs import app_runtime, health
+
+    app = make_lab_app(tmp_path, LMS_LAB_WORKER="external")
+    fake = app.extensions[app_runtime.RUNTIME_KEY] = FakeRuntime()
+    try:
+        _, token = create_user(app, "olga@example.org")
+        api = ApiClient(app, token)
+        refused = api.start("tiny-lab")  # no worker has reported: nobody would start it
+        assert refused.status_code == 503
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(LabSession)) == 0
+            health.engine_health().mark(True)  # what a worker's heartbeat records
+
+        queued = api.start("tiny-lab")
+        assert queued.status_code == 202
+        assert api.session(queued.json["id"])["status"] == "starting"
+        assert fake.labs == {} and workers.WORKER_KEY not in app.extensions
+
+        worker = workers.run_external(app, threads=1)  # what `lms labs worker` runs
+        try:
+            assert api.wait_settled(queued.json["id"])["status"] == "running"
+        finally:
+            worker.stop()
+        assert len(fake.labs) == 1
+    finally:
+        close_lab_app(app)
