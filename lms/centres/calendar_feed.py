@@ -69,6 +69,9 @@ def calendar_for(user: User) -> bytes:
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", "Cyber Range LMS: due dates")
+    # How often subscribed calendars should fetch it again (RFC 7986; Outlook's own name).
+    calendar.add("refresh-interval", timedelta(hours=6), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT6H")
     stamp = utcnow()
     for assignment in assignments_of(user):
         if assignment.due_on:

@@ -148,8 +148,15 @@ def test_a_lab_started_from_the_bar_docks_its_terminal_beside_the_text(page, sig
     expect(bar.locator("[data-lab-bar-status]")).to_have_text("Running", timeout=60_000)
     expect(bar.locator("[data-lab-bar-time-left]")).to_have_text(re.compile(r"^0:\d\d:\d\d$"))
     expect(page.locator("#lab-status")).to_have_text("Running")  # the panel agrees
+
+    # The home page shows the running lab, its time left and the way back to it.
+    page.get_by_role("link", name="Home", exact=True).click()
+    running = page.locator(".home-running-lab")
+    expect(running).to_contain_text("Finding your way in the shell")
+    expect(running.locator("[data-countdown]")).to_have_text(re.compile(r"^0:\d\d:\d\d$"))
+    running.get_by_role("link", name="Go to the lab").click()
     dock = page.locator(".term-dock")
-    expect(dock).to_be_visible(timeout=30_000)
+    expect(dock).to_be_visible(timeout=30_000)  # the terminal comes back docked
 
     # Docked at 1366 px: the menu bar stays one line, the status marks stay small and off
     # the heading, the reading column keeps its room.
