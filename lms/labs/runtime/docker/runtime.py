@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from contextlib import suppress
+from dataclasses import replace
 
 import docker
 import docker.errors
@@ -78,6 +79,9 @@ class DockerRuntime(ImageMethods, NetworkMethods, ContainerMethods, ShellMethods
         self._timeouts = {"api": timeout, "quick": quick_timeout}
         self._clients: dict[str, docker.APIClient] = {}
         self._client_locks = {"api": threading.Lock(), "quick": threading.Lock()}
+        # (image id, user) -> (uid, gid): an image's /etc/passwd never changes, so a claimed
+        # warm session's flag costs one engine call to write, not two.
+        self._owner_ids: dict[tuple[str, str | None], tuple[int, int]] = {}
 
     @property
     def api(self) -> docker.APIClient:
@@ -142,14 +146,30 @@ class DockerRuntime(ImageMethods, NetworkMethods, ContainerMethods, ShellMethods
     def write_files(self, session_key: str, secrets: list[SecretFile]) -> None:
         check_key(session_key)
         running = {
-            c["Labels"].get(LABEL_CONTAINER): c["Id"]
+            c["Labels"].get(LABEL_CONTAINER): c
             for c in self._containers(session_key)
             if c["State"] == "running"
         }
         absent = sorted({s.container for s in secrets} - set(running))
         if absent:
             raise LabNotFound(f"lab session {session_key} has no running {', '.join(absent)}")
-        self._write_secrets(running, secrets)
+        owned = []
+        for secret in secrets:
+            if secret.uid is None or secret.gid is None:
+                found = running[secret.container]
+                cache_key = (found["ImageID"], secret.owner)
+                if cache_key not in self._owner_ids:
+                    self._owner_ids[cache_key] = self._user_ids(
+                        found["Id"], secret.container, secret.owner
+                    )
+                uid, gid = self._owner_ids[cache_key]
+                secret = replace(
+                    secret,
+                    uid=uid if secret.uid is None else secret.uid,
+                    gid=gid if secret.gid is None else secret.gid,
+                )
+            owned.append(secret)
+        self._write_secrets({name: c["Id"] for name, c in running.items()}, owned)
 
     def _cleanup_after(self, session_key: str, exc: BaseException) -> None:
         log.warning("lab %s failed to start (%s); removing what was created", session_key, exc)
