@@ -5,7 +5,10 @@ workstation, as the lab's user, both at a bash prompt:
 
 - through the platform: a WebSocket to /labs/sessions/<id>/terminal/ws, served
   by gunicorn with gunicorn.conf.py (the production set-up), as xterm.js uses it;
-- directly: a persistent `docker exec -it` socket on the engine's API.
+- directly: a persistent `docker exec -it` socket on the engine's API;
+- through the session holder alone: a `docker exec` attached to a held shell
+  (dtach in the lab, as the platform opens it), without the web tier: what
+  the holder's hop adds to a bare `docker exec`.
 
 For each keystroke (a letter, then a backspace, so the line never grows) the
 time from sending it to receiving its echo. Both are measured in the same run,
@@ -225,20 +228,25 @@ def main() -> int:
                 api = app_runtime.lab_runtime().api
             bridge = BridgeShell(base, cookie, session_id)
             direct = DirectShell(api, container_id, "trainee", "/home/trainee")
-            for shell in (bridge, direct):
+            with app.app_context():
+                held = app_runtime.lab_runtime().open_shell(
+                    key, "main", "trainee", "/home/trainee", 100, 30, name="bench-held"
+                )
+            for shell in (bridge, direct, held):
                 shell.send(b"PS1='ready> '\r")
                 wait_for(shell, b"ready> ")
                 drain(shell, 0.2)
                 keystrokes(shell, 20, 0)  # warm up
 
-            results = {"bridge": [], "direct": []}
+            results = {"bridge": [], "direct": [], "held": []}
             blocks = max(1, -(-args.keys // BLOCK))
             for number in range(blocks):
-                order = [("bridge", bridge), ("direct", direct)]
+                order = [("bridge", bridge), ("direct", direct), ("held", held)]
                 for name, shell in order if number % 2 == 0 else reversed(order):
                     results[name] += keystrokes(shell, BLOCK, number * BLOCK)
             bridge.close()
             direct.close()
+            held.end()
         finally:
             if args.server == "gunicorn" and server is not None:
                 server.terminate()
@@ -260,11 +268,14 @@ def main() -> int:
     )
     print(report("through the bridge (WebSocket)", results["bridge"]))
     print(report("docker exec -it (API socket)", results["direct"]))
+    print(report("docker exec + holder (dtach)", results["held"]))
     p95_gap = (percentile(results["bridge"], 0.95) - percentile(results["direct"], 0.95)) * 1000
     print(
         f"overhead of the bridge: median +{bridge_ms - direct_ms:.2f} ms "
         f"(x{bridge_ms / direct_ms:.2f}), p95 +{p95_gap:.2f} ms"
     )
+    held_ms = statistics.median(results["held"]) * 1000
+    print(f"the holder's hop: median +{held_ms - direct_ms:.2f} ms over docker exec")
     return 0
 
 

@@ -78,7 +78,7 @@ def servers(platform):
 
     yield start
     for server in started:
-        server.stop()
+        server.kill()  # their terminals' shells go with the lab, swept at the end
 
 
 def holders(lab_exec, key: str) -> list[str]:
