@@ -94,7 +94,8 @@ _raise_open_files_limit(4 * max_terminals + worker_connections + 256)
 
 
 def when_ready(server):
-    """Reconcile lab sessions with the engine once, in the master, before workers serve."""
+    """Reconcile lab sessions with the engine once, in the master, before workers serve
+    (with ``LMS_LAB_WORKER=external`` the ``lms labs worker`` processes do it instead)."""
     if os.environ.get("LMS_RECONCILE_ON_START", "1").lower() in ("0", "false", "no", "off"):
         return
     try:

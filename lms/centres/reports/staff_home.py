@@ -19,7 +19,8 @@ from lms.auth.models import Role, User
 from lms.catalog.models import Course
 from lms.centres.access import visible_trainee_ids
 from lms.centres.models import Centre, Cohort, CohortCourse
-from lms.centres.reports.dashboard import TraineeRow, cohort_progress
+from lms.centres.reports.dashboard import TraineeRow
+from lms.centres.reports.dashboard_page import cohort_dashboard
 from lms.centres.reports.summaries import CohortSummary, cohort_summaries
 from lms.extensions import db
 from lms.labs.health import engine_health
@@ -57,7 +58,8 @@ def cohort_cards(cohorts: list[Cohort], with_stuck: bool, today: date) -> list[C
     cards = [CohortCard(c, summaries[c.id]) for c in cohorts]
     if with_stuck:
         for card in cards[:STUCK_COHORTS]:
-            stuck = cohort_progress(card.cohort).stuck
+            # the dashboard's figures without its matrix: one row of it, not thousands
+            stuck = cohort_dashboard(card.cohort, per_page=1).stuck
             card.stuck, card.stuck_total = stuck[:STUCK_SHOWN], len(stuck)
     return cards
 
