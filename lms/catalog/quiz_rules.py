@@ -25,9 +25,21 @@ class QuizRules:
     explanations: str = ALWAYS
 
     @property
-    def needs_paper(self) -> bool:
-        """Whether each attempt gets its own drawn, stored set of questions."""
+    def draws(self) -> bool:
+        """Whether attempts differ: questions drawn from a bank, or choices shuffled."""
         return self.shuffle_choices or self.questions_per_attempt is not None
+
+    @property
+    def needs_paper(self) -> bool:
+        """Whether each attempt gets its own stored paper: the questions drawn and their
+        choices' order, and the ticket one graded attempt uses up (so two submissions at
+        once cannot make one attempt more than the limit)."""
+        return (
+            self.shuffle_choices
+            or self.questions_per_attempt is not None
+            or self.max_attempts is not None
+            or self.cooldown_minutes > 0
+        )
 
     def questions_asked(self, quiz_size: int) -> int:
         """How many questions one attempt asks of a quiz of ``quiz_size``."""

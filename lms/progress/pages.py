@@ -56,7 +56,7 @@ def quiz_view(course, module, record, result=None, asked=None, notice=None) -> Q
             else quizzes.all_questions(module)
         )
     review = quizzes.last_review(current_user, module) if state.closed and not result else None
-    return QuizView(state, asked, rules.needs_paper, notice, review)
+    return QuizView(state, asked, rules.draws, notice, review)
 
 
 def render_module_page(

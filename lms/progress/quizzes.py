@@ -28,6 +28,7 @@ PASS_MARK = 0.8  # share of the questions asked that must be right to pass
 QUESTION_POINTS = 10  # points of one question asked, at a score of 100 %
 
 _random = secrets.SystemRandom()
+ALREADY_GRADED = "This attempt was already graded (in another tab?): here is the next one."
 
 
 class QuizSubmissionError(ValueError):
@@ -373,8 +374,20 @@ def grade(asked: list[AskedQuestion], answers: dict) -> QuizResult:
     return QuizResult(results, score, score >= PASS_MARK)
 
 
-def submit(user: User, module, asked: list[AskedQuestion], answers: dict) -> QuizResult:
-    """Grade an attempt, record it and the best score, and use up its paper (one commit)."""
+def submit(
+    user: User, module, asked: list[AskedQuestion], answers: dict, rules: QuizRules
+) -> QuizResult:
+    """Grade an attempt, record it and the best score, and use up its paper (one commit).
+
+    Raises QuizClosed when the paper was used up meanwhile (the same attempt sent twice
+    at once, from two tabs): only one of them is graded."""
+    if rules.needs_paper:
+        used = db.session.execute(
+            delete(QuizPaper).where(QuizPaper.user_id == user.id, QuizPaper.module_id == module.id)
+        )
+        if used.rowcount != 1:
+            db.session.rollback()
+            raise QuizClosed(ALREADY_GRADED)
     result = grade(asked, answers)
     db.session.add(
         QuizAttempt(
@@ -395,9 +408,6 @@ def submit(user: User, module, asked: list[AskedQuestion], answers: dict) -> Qui
         db.session.add(record)
     record.quiz_score = max(record.quiz_score or 0.0, result.score)
     record.quiz_passed = bool(record.quiz_passed) or result.passed
-    db.session.execute(
-        delete(QuizPaper).where(QuizPaper.user_id == user.id, QuizPaper.module_id == module.id)
-    )
     db.session.commit()
     return result
 

@@ -66,17 +66,21 @@ def submit_quiz(slug: str, module_slug: str):
         if refusal.retry_after is None:
             return response, 409
         return response, status, {"Retry-After": str(refusal.retry_after)}
-    asked = quizzes.paper_for(current_user, module, rules, draw=False)
+    # A drawn attempt is graded on the questions shown; otherwise every question is asked,
+    # and the paper is only the ticket the attempt uses up.
+    asked = quizzes.paper_for(current_user, module, rules, draw=not rules.draws)
     if asked is None:
-        notice = "This attempt was already graded (in another tab?): here is a new one."
-        return render_module_page(course, module, notice=notice, status=409)
+        return render_module_page(course, module, notice=quizzes.ALREADY_GRADED, status=409)
     try:
         answers = quizzes.parse_answers(asked, request.form)
     except quizzes.QuizIncomplete as exc:
         return render_module_page(course, module, draft=exc, status=422)
     except quizzes.QuizSubmissionError as exc:
         abort(400, description=str(exc))
-    result = quizzes.submit(current_user, module, asked, answers)
+    try:
+        result = quizzes.submit(current_user, module, asked, answers, rules)
+    except quizzes.QuizClosed as exc:
+        return render_module_page(course, module, notice=exc.message, status=409)
     return render_module_page(course, module, result=result, asked=asked)
 
 

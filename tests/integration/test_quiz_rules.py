@@ -113,6 +113,10 @@ def test_a_bank_draws_n_of_m_shuffled_and_keeps_the_draw_across_a_reload(
     graded = client.post(f"{url}/quiz", data=right_answers(page))
     assert graded.status_code == 200 and "You got 2 of 2 right" in graded.text
     assert count(app, QuizPaper, user_id=trainee) == 0  # used up by the grading
+    # The same attempt sent again (a second tab, a double click) is not graded twice.
+    again = client.post(f"{url}/quiz", data=right_answers(page))
+    assert again.status_code == 409 and "already graded" in again.text
+    assert count(app, QuizAttempt, user_id=trainee) == 1
     assert asked(client.get(url).text) and count(app, QuizPaper, user_id=trainee) == 1
 
 
@@ -129,6 +133,7 @@ def test_an_attempt_limit_is_enforced_and_explanations_wait_for_the_last_attempt
     first = client.post(f"{url}/quiz", data=wrong)
     assert "You got 0 of 2 right" in first.text and "Not quite" in first.text
     assert "Explanation" not in first.text and "192.0.2.44" not in first.text
+    assert "attempt 2 of 2" in client.get(url).text
     last = client.post(f"{url}/quiz", data=wrong)
     assert "Explanation of the address." in last.text  # the last attempt: explanations
     assert "You have used every attempt" in client.get(url).text
@@ -163,6 +168,7 @@ def test_a_cooldown_is_enforced_on_the_server_and_passing_closes_the_quiz(
         for attempt in db.session.scalars(select(QuizAttempt)):
             attempt.created_at -= timedelta(minutes=11)
         db.session.commit()
+    assert 'name="q0"' in client.get(url).text  # the wait is over: the next attempt
     passed = client.post(f"{url}/quiz", data={"q0": " ALICE ", "q1": "| uniq  --count"})
     assert passed.status_code == 200 and "You got 2 of 2 right" in passed.text
     assert "Explanation of uniq." in passed.text  # passed: the explanations show
