@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 from sqlalchemy import DDL, delete, event, exists, select, text
 
-from lms.catalog.models import Course, SearchDocument
+from lms.catalog.models import Course, Module, SearchDocument
 from lms.extensions import db
 
 MAX_WORDS = 8
@@ -148,7 +148,15 @@ def search(query: str) -> list[CourseHit]:
     hits = {
         cid: CourseHit(courses[cid], rank) for cid, rank in course_ranks.items() if cid in courses
     }
-    live = {m.id: m for hit in hits.values() for m in hit.course.live_modules}
+    wanted = {module_id for _course_id, module_id in module_rows}
+    live = {
+        m.id: m
+        for m in db.session.execute(
+            select(Module.id, Module.slug, Module.title).where(
+                Module.id.in_(wanted), Module.retired.is_(False)
+            )
+        )
+    }
     for course_id, module_id in module_rows:
         hit = hits.get(course_id)
         module = live.get(module_id)
