@@ -152,8 +152,8 @@ def _reattach(lab_session, spec, live, limits, cols, rows, slot, seen) -> Termin
     """Attach to the live recording's held shell (taking it over); None when it is
     gone or abandoned (its row is then ended)."""
     if live.shell_name is None or live.shell_pid is None:
-        # A plain shell: it ended with the process that held it.
-        _finish(live.id, "The terminal's web process has stopped.")
+        # A plain shell (no holder in this lab) cannot move to another process.
+        _finish(live.id, "This terminal could not move to another web process.")
         return None
     abandoned = _abandoned_reason(live, limits, utcnow())
     if abandoned:

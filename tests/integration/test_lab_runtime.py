@@ -29,6 +29,7 @@ from lms.labs.runtime import (
     LabError,
     LabNotFound,
     ShellClosed,
+    ShellGone,
     StartFailed,
     get_runtime,
 )
@@ -412,6 +413,39 @@ def test_busybox_lab_without_network(docker_runtime, docker_client, busybox_lab,
         shell.close()
     ps = docker_runtime.run_check(handle.session_key, "main", "ps", 10).output
     assert "sleep 55" not in ps, ps
+
+
+def test_a_held_shell_outlives_its_exec_and_moves_between_attachments(
+    docker_runtime, busybox_lab, lab_session
+):
+    """busybox on scratch has no C library: the holder is static and copied in."""
+    key = lab_session(busybox_lab).session_key
+    first = docker_runtime.open_shell(key, "main", None, None, 80, 24, name="tab-one")
+    assert first.held and not first.reattached
+    shell_run(first, "WORD=kept; sleep 557 & true")
+    first.close()  # detached: the shell runs on
+    ps = docker_runtime.run_check(key, "main", "ps", 10).output
+    assert "sleep 557" in ps and "dtach" in ps, ps
+    folder = docker_runtime.run_check(key, "main", "ls -la /tmp/.lms-terminals-0", 10).output
+    assert re.search(r"^drwx------ .* \.$", folder, re.M) and "srw-------" in folder, folder
+
+    second = docker_runtime.open_shell(
+        key, "main", None, None, 80, 24, name="tab-one", pid=first.pid
+    )
+    third = docker_runtime.open_shell(
+        key, "main", None, None, 80, 24, name="tab-one", pid=first.pid
+    )
+    assert third.reattached and third.pid == first.pid
+    with pytest.raises(ShellClosed):  # taken over by the third
+        while True:
+            second.recv(5)
+    assert f"word=kept pid={first.pid}" in shell_run(third, "echo word=$WORD pid=$$")
+    third.end()
+    ps = docker_runtime.run_check(key, "main", "ps", 10).output
+    assert "sleep 557" not in ps and "dtach" not in ps, ps
+    with pytest.raises(ShellGone):
+        docker_runtime.open_shell(key, "main", None, None, 80, 24, name="tab-one", pid=first.pid)
+    second.close()
 
 
 # -- the shipped labs, solved ------------------------------------------------------------
