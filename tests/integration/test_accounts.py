@@ -258,3 +258,21 @@ def totp_now():
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def test_the_forgot_password_form_is_rate_limited_and_the_429_page_offers_sign_in(tmp_path):
+    from lms import create_app
+    from tests.conftest import reset_schema, test_config
+
+    app = create_app(test_config(tmp_path, RATELIMIT_ENABLED=True))
+    with app.app_context():
+        reset_schema()
+    client = app.test_client()
+    answers = [client.post("/password/forgot", data={"email": "x@example.org"}) for _ in range(11)]
+    assert [a.status_code for a in answers[:10]] == [200] * 10
+    page = answers[10].get_data(as_text=True)
+    assert answers[10].status_code == 429
+    assert "Go to your dashboard" not in page and "Back to sign in" in page
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
