@@ -89,6 +89,7 @@ class EngineHealth:
 
     UP_TTL = 5.0  # seconds a record is trusted before an inline worker probes again
     DOWN_TTL = 5.0
+    REWRITE_SECONDS = 2.0
 
     def __init__(self, app: Flask, runtime_of: Callable[[], LabRuntime]):
         self._app = app
@@ -100,6 +101,8 @@ class EngineHealth:
         # This process's last probe (up, not answering, monotonic time): a request waiting
         # on the probe reads it at once, before it is written to the database.
         self._last: tuple[bool, bool, float] | None = None
+        self._written: tuple[bool, bool] | None = None  # the last outcome written, and when
+        self._written_at = 0.0
         self.worker_mode = "inline"
         self.is_worker = False  # this process runs a lab worker (set by workers.LabWorker)
 
@@ -107,9 +110,18 @@ class EngineHealth:
 
     def mark(self, up: bool, not_answering: bool = False, error: str | None = None) -> None:
         """Record an outcome of the engine in this process's row (its own connection, so
-        the caller's transaction is left alone)."""
+        the caller's transaction is left alone). An outcome that only repeats the one
+        written less than REWRITE_SECONDS ago is not written again (a burst of starts
+        costs no write each)."""
+        state = (up, not up and not_answering)
         with self._lock:
-            self._last = (up, not up and not_answering, time.monotonic())
+            self._last = (*state, time.monotonic())
+            if (
+                self._written == state
+                and time.monotonic() - self._written_at < self.REWRITE_SECONDS
+            ):
+                return
+            self._written, self._written_at = state, time.monotonic()
         now = utcnow()
         values = {
             "seen_at": now,

@@ -161,11 +161,9 @@ class LabWorker:
 
     def _maintain(self, reconcile_first: bool, sweep_every: float) -> None:
         engine_health = health.engine_health(self.app)
+        sweeper = None
         if reconcile_first:
-            try:
-                reaper.run_sweep(self.app, full=True)
-            finally:
-                self.reconciled.set()
+            sweeper = self._sweep_aside(full=True)
         next_probe = next_renew = next_recover = 0.0
         next_sweep = time.monotonic() + sweep_every
         while not self._stopping.is_set():
@@ -176,13 +174,28 @@ class LabWorker:
             if now >= next_renew:
                 self._renew_leases()
                 next_renew = now + jobs.LEASE_RENEW_SECONDS
-            if sweep_every > 0 and now >= next_sweep:
-                reaper.run_sweep(self.app)
-                next_sweep = time.monotonic() + sweep_every
-            elif now >= next_recover:
+            sweeping = sweeper is not None and sweeper.is_alive()
+            if sweep_every > 0 and now >= next_sweep and not sweeping:
+                sweeper = self._sweep_aside(full=False)
+                next_sweep = now + sweep_every
+            elif now >= next_recover and not sweeping:
                 self._recover()
                 next_recover = now + RECOVER_SECONDS
             self._stopping.wait(1.0)
+
+    def _sweep_aside(self, full: bool) -> threading.Thread:
+        """Sweep on a thread of its own: a long reconcile must not delay the heartbeat and
+        engine probe (the web tier refuses starts when they are stale)."""
+
+        def sweep() -> None:
+            try:
+                reaper.run_sweep(self.app, full=full)
+            finally:
+                self.reconciled.set()
+
+        thread = threading.Thread(target=sweep, name="lab-sweep", daemon=True)
+        thread.start()
+        return thread
 
     def _renew_leases(self) -> None:
         held = self.running_jobs()
