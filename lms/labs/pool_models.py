@@ -30,6 +30,8 @@ class PoolSession(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(48), unique=True)  # the engine objects' session key
     lab_slug: Mapped[str] = mapped_column(String(64), index=True)
+    # The lab's version it was started from: after a change of the lab, older ones drain.
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16), default=FILLING, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ready_at: Mapped[datetime | None]

@@ -126,7 +126,7 @@ def claim_for(user: User, spec: LabSpec, module_id: int | None) -> services.Star
     """Give ``user`` a ready pooled session of ``spec``: their session (``starting`` until
     their flag is written), or None when the pool has none ready. Raises CapacityReached
     when the trainee runs other labs up to their limit."""
-    if not _has_ready(spec.slug):
+    if not _has_ready(spec):
         return None
     # Only the trainee's own limit: taking a pooled place leaves the platform's total as is.
     services._check_capacity(user.id, spec.slug, platform_wide=False)
@@ -159,11 +159,15 @@ def claim_for(user: User, spec: LabSpec, module_id: int | None) -> services.Star
     return services.StartResult(session, created=True)
 
 
-def _has_ready(lab_slug: str) -> bool:
+def _has_ready(spec: LabSpec) -> bool:
     return (
         db.session.scalar(
             select(PoolSession.id)
-            .where(PoolSession.lab_slug == lab_slug, PoolSession.status == READY)
+            .where(
+                PoolSession.lab_slug == spec.slug,
+                PoolSession.status == READY,
+                PoolSession.content_hash == spec.content_hash,
+            )
             .limit(1)
         )
         is not None
@@ -175,7 +179,11 @@ def _claim_once(user: User, spec: LabSpec, module_id: int | None) -> LabSession 
     key, mark the pooled one claimed. None: none ready; False: lost a race, try again."""
     candidate = db.session.execute(
         select(PoolSession.id, PoolSession.key)
-        .where(PoolSession.lab_slug == spec.slug, PoolSession.status == READY)
+        .where(
+            PoolSession.lab_slug == spec.slug,
+            PoolSession.status == READY,
+            PoolSession.content_hash == spec.content_hash,  # not one of an older version
+        )
         .order_by(PoolSession.id)
         .limit(1)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite: the conditional UPDATE below
@@ -341,14 +349,22 @@ def _plan(lab_slug: str, target: int, now: datetime, report: MaintainReport) -> 
             .order_by(PoolSession.id)
         )
     )
-    if len(rows) > target:
-        extra = [r for r in reversed(rows) if r.status == READY][: len(rows) - target]
+    spec = lab_library.get_spec(lab_slug)
+    current = spec.content_hash if spec is not None else None
+    outdated = [r for r in rows if r.status == READY and r.content_hash != current]
+    if outdated:  # the lab changed (or left the platform): its old sessions go
+        rows = [r for r in rows if r not in outdated]
+    if len(rows) > target or outdated:
+        ready = [r for r in reversed(rows) if r.status == READY]
+        extra = outdated + ready[: max(0, len(rows) - target)]
         for row in extra:
             row.status = REMOVED
         db.session.commit()
         for row in extra:
             report.drained.append(row.key)
             remove_later(row.key)
+        if outdated:
+            maintain_later(lab_slug)  # then fill with the lab as it is now
         return
     missing = target - len(rows)
     if missing <= 0:
@@ -368,6 +384,7 @@ def _plan(lab_slug: str, target: int, now: datetime, report: MaintainReport) -> 
         PoolSession(
             key=services.new_session_key(),
             lab_slug=lab_slug,
+            content_hash=current,
             status=FILLING,
             created_at=now,
         )

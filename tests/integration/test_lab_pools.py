@@ -174,7 +174,12 @@ def test_concurrent_starts_never_share_a_pooled_container(app):
         spec = services.require_spec(LAB)
         for number in range(2):
             db.session.add(
-                PoolSession(key=f"{services.key_prefix()}race{number}", lab_slug=LAB, status=READY)
+                PoolSession(
+                    key=f"{services.key_prefix()}race{number}",
+                    lab_slug=LAB,
+                    content_hash=spec.content_hash,
+                    status=READY,
+                )
             )
         db.session.commit()
     user_ids = [create_user(app, f"racer{n}@example.org")[0] for n in range(8)]
