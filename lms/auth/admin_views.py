@@ -10,6 +10,7 @@ from lms.auth import password_reset, two_factor, user_admin
 from lms.auth.access import role_required
 from lms.auth.account_forms import EditAccountForm
 from lms.auth.blueprint import bp
+from lms.auth.invitations import mail_invitation
 from lms.auth.models import Invitation, Role, User
 from lms.auth.services import AccountError
 from lms.extensions import db
@@ -133,9 +134,10 @@ def cancel_invitation(invitation_id: int):
 @form_page("auth.admin_users")
 def renew_invitation(invitation_id: int):
     invitation = _invitation_or_404(invitation_id)
-    token = user_admin.renew_invitation_link(invitation)
+    link = user_admin.renew_invitation_link(invitation)
     return render_template(
         "auth/invitation_link.html",
         invitation=invitation,
-        link=url_for("auth.accept_invitation", token=token, _external=True),
+        link=link,
+        mail_problem=mail_invitation(invitation, link) if mail_enabled() else "",
     )

@@ -64,6 +64,7 @@ class CreateUserForm(FlaskForm):
 
 class InviteForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField("Full name", validators=[Optional(), Length(max=120)])
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.TRAINEE.value)
     submit = SubmitField("Create an invitation link")
 

@@ -40,7 +40,7 @@ def issue_invitation(
     email: str, role: str, *, name: str = "", created_by_id: int | None = None, **fields
 ) -> Invitation:
     """A new open invitation (added and flushed, not committed)."""
-    now = utcnow().replace(microsecond=0)  # part of the token: stored exactly everywhere
+    now = utcnow()  # part of the token (both databases keep the microseconds)
     invitation = Invitation(
         email=normalise_email(email),
         role=role,
@@ -64,7 +64,7 @@ def invitation_token(invitation: Invitation) -> str:
             "lms-invitation",
             str(invitation.id),
             invitation.email,
-            invitation.created_at.replace(microsecond=0).isoformat(),
+            invitation.created_at.isoformat(),
         )
     )
     key = str(current_app.secret_key).encode()
@@ -87,6 +87,17 @@ def open_invitations(**filters) -> list[Invitation]:
     for column, value in filters.items():
         query = query.where(getattr(Invitation, column) == value)
     return list(db.session.scalars(query.order_by(Invitation.created_at.desc(), Invitation.id)))
+
+
+def renew_invitation(invitation: Invitation) -> str:
+    """A new link for an open invitation, valid LMS_INVITATION_DAYS days from now; the old
+    link stops working (not committed). Returns the new link."""
+    now = utcnow()
+    invitation.created_at = now  # part of the token: a new token
+    invitation.expires_at = now + timedelta(days=invitation_days())
+    invitation.token_hash = hash_token(invitation_token(invitation))
+    db.session.flush()
+    return invitation_link(invitation)
 
 
 def cancel_invitation(invitation: Invitation) -> None:

@@ -8,12 +8,10 @@ signed in is signed out on their next request, and a deactivated account cannot 
 
 from __future__ import annotations
 
-import secrets
-
 from sqlalchemy import delete, func, or_, select
 
-from lms.auth import lookalike
-from lms.auth.models import ApiToken, Invitation, Role, User, hash_token, utcnow
+from lms.auth import invitations, lookalike
+from lms.auth.models import ApiToken, Invitation, Role, User, utcnow
 from lms.auth.services import AccountError, check_new_address
 from lms.extensions import db
 
@@ -133,9 +131,8 @@ def cancel_invitation(invitation: Invitation) -> None:
 
 
 def renew_invitation_link(invitation: Invitation) -> str:
-    """A new link for an open invitation (the plain token is never stored, so the old
-    one cannot be shown again); the old link stops working. Committed."""
-    plain = secrets.token_urlsafe(32)
-    invitation.token_hash = hash_token(plain)
+    """A new link for an open invitation (lms.auth.invitations: valid LMS_INVITATION_DAYS
+    from now, and it can be copied again later); the old link stops working. Committed."""
+    link = invitations.renew_invitation(invitation)
     db.session.commit()
-    return plain
+    return link

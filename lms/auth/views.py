@@ -9,13 +9,14 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from lms.auth import forms, services, throttle, two_factor, user_admin
+from lms.auth import forms, invitations, services, throttle, two_factor, user_admin
 from lms.auth.access import role_required
 from lms.auth.account_forms import UserSearchForm
 from lms.auth.account_views import second_factor_step
 from lms.auth.blueprint import bp
 from lms.auth.models import ApiToken, Role, normalise_email
 from lms.extensions import db, limiter
+from lms.mail import mail_enabled
 
 
 def _safe_next(target: str | None) -> str:
@@ -193,7 +194,6 @@ def admin_users():
         prefix="reg",
         data={"open": services.self_registration_open(current_app.config["LMS_SELF_REGISTRATION"])},
     )
-    invite_link = None
     if create.submit.data and create.validate_on_submit():
         try:
             user = services.create_user(
@@ -210,10 +210,16 @@ def admin_users():
             create.email.errors.append(str(exc))
     if invite.submit.data and invite.validate_on_submit():
         try:
-            token = services.invite(invite.email.data, invite.role.data, created_by=current_user)
-            invite_link = url_for("auth.accept_invitation", token=token, _external=True)
+            token = services.invite(
+                invite.email.data,
+                invite.role.data,
+                created_by=current_user,
+                name=invite.name.data or "",
+            )
         except services.AccountError as exc:
             invite.email.errors.append(str(exc))
+        else:
+            return _invitation_made(services.find_invitation(token))
     if registration.submit.data and registration.validate_on_submit():
         services.set_self_registration(registration.open.data)
         flash(
@@ -225,14 +231,34 @@ def admin_users():
     users, total_users = user_admin.search(
         search.q.data or "", search.role.data or "", search.status.data or ""
     )
+    pending = user_admin.open_invitations()
+    invited_id = request.args.get("invited", type=int)
     return render_template(
         "auth/admin_users.html",
+        invited=next((i for i in pending if i.id == invited_id), None),
+        invitation_link=invitations.invitation_link,
+        invitation_days=invitations.invitation_days(),
+        mail_on=mail_enabled(),
         users=users,
         total_users=total_users,
         search=search,
         create=create,
         invite=invite,
         registration=registration,
-        invite_link=invite_link,
-        pending=user_admin.open_invitations(),
+        pending=pending,
     )
+
+
+def _invitation_made(invitation):
+    """Say so (and whether it was e-mailed), then show the Users page with the link to
+    copy: a redirect, so reloading invites nobody again and the form is empty."""
+    made = f"Invitation made for {invitation.email}."
+    if mail_enabled():
+        problem = invitations.mail_invitation(invitation)
+        if problem is None:
+            flash(f"{made} The link was e-mailed.", "success")
+        else:
+            flash(f"{made} It could not be e-mailed ({problem}): copy the link.", "warning")
+    else:
+        flash(made, "success")
+    return redirect(url_for("auth.admin_users", invited=invitation.id, _anchor="invite-h"))

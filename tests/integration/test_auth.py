@@ -133,6 +133,7 @@ def test_admin_creates_users_and_invitations_in_the_browser(app, client, make_us
             "invite-role": "trainee",
             "invite-submit": "Invite",
         },
+        follow_redirects=True,
     )
     assert b"/invite/" in response.data
     duplicate = client.post(

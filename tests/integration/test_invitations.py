@@ -27,7 +27,7 @@ def test_add_redirects_to_a_clean_form_and_the_link_can_be_copied_again(
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'value="ana@example.org"' not in page and 'value="Ana Silva"' not in page
     link = re.search(r'id="invited-link">([^<]+)<', page).group(1)
-    assert 'data-copy-target="invited-link"' in page
+    assert 'data-copy-target="#invited-link"' in page
     # Later, the pending list still offers the same link to copy.
     later = client.get(f"/cohorts/{a1}").get_data(as_text=True)
     assert link in later and "Copy link" in later
@@ -89,3 +89,35 @@ def test_an_invitation_is_e_mailed_and_its_link_signs_the_trainee_up(
 
         cohort = db.session.get(Cohort, a1)
         assert "mail.me@example.org" in {user.email for user, _ in services.members(cohort)}
+
+
+def test_the_users_page_invites_with_a_name_and_links_to_copy_again(app, client, make_user, auth):
+    make_user("root@example.org", role="platform_admin")
+    auth.login("root@example.org")
+    form = {
+        "invite-email": "ivo@example.org",
+        "invite-name": "Ivo Tamm",
+        "invite-role": "instructor",
+        "invite-submit": "Invite",
+    }
+    response = client.post("/admin/users", data=form)
+    assert response.status_code == 302  # a reload invites nobody again
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    link = re.search(r'id="invite-link"[^>]*>([^<]+)<', page).group(1)
+    assert 'value="ivo@example.org"' not in page and 'data-copy-target="#invite-link"' in page
+    # Listed with its name and the same link to copy, later too.
+    listed = client.get("/admin/users").get_data(as_text=True)
+    row = listed.split("open-invitations")[1]
+    assert "Ivo Tamm" in row and link in row and "Copy link" in row
+    # A new link replaces it; the new one can be copied from the list as well.
+    with app.app_context():
+        invitation_id = db.session.query(Invitation).filter_by(email="ivo@example.org").one().id
+    client.post(f"/admin/invitations/{invitation_id}/link")
+    listed = client.get("/admin/users").get_data(as_text=True).split("open-invitations")[1]
+    new_link = re.search(r'id="invitation-link-\d+">([^<]+)<', listed).group(1)
+    assert new_link != link
+    auth.logout()
+    assert client.get(link.split("localhost", 1)[1]).status_code == 404
+    assert 'value="Ivo Tamm"' in client.get(new_link.split("localhost", 1)[1]).get_data(
+        as_text=True
+    )
