@@ -9,7 +9,6 @@ import logging
 import secrets
 import time
 from contextlib import suppress
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,10 +18,10 @@ from sqlalchemy.orm import joinedload
 
 from lms.auth.models import User, utcnow
 from lms.content import lab_library
-from lms.content.lab_model import LabSpec, TaskSpec
+from lms.content.lab_model import LabSpec
 from lms.extensions import db
 from lms.labs.app_runtime import lab_runtime
-from lms.labs.models import RUNNING, LabSession, TaskAttempt
+from lms.labs.models import RUNNING, LabSession
 from lms.labs.runtime.base import LabError, LabNotFound, ShellChannel, ShellGone
 from lms.terminal.asciicast import AsciicastWriter, folder_size
 from lms.terminal.bridge import (
@@ -440,84 +439,7 @@ def forget_address(lab_session: LabSession) -> None:
         _addresses.pop(key, None)
 
 
-# -- review -----------------------------------------------------------------------------------
-
-
-@dataclass
-class TaskReview:
-    """A task of the lab, what the trainee tried, and the commands that led to it."""
-
-    id: str
-    title: str
-    type: str
-    attempts: list[TaskAttempt] = field(default_factory=list)
-    completed_at: datetime | None = None
-    commands: list[TerminalCommand] = field(default_factory=list)
-
-    @property
-    def hints(self) -> int:
-        return sum(1 for a in self.attempts if a.kind == "hint")
-
-    @property
-    def tries(self) -> int:
-        return sum(1 for a in self.attempts if a.kind != "hint")
-
-
-@dataclass
-class SessionReview:
-    lab_session: LabSession
-    spec: LabSpec | None
-    tasks: list[TaskReview]
-    unattributed: list[TerminalCommand]  # typed after the last completed task
-    recordings: list[TerminalRecording]
-
-
-def session_review(lab_session: LabSession) -> SessionReview:
-    """The session's tasks with the commands typed for each.
-
-    Commands are given to the task completed next after them: everything typed
-    up to the first completion belongs to that task, and so on; what was typed
-    after the last completion is listed apart.
-    """
-    spec = lab_library.get_spec(lab_session.lab_slug)
-    attempts = list(
-        db.session.scalars(
-            select(TaskAttempt)
-            .where(TaskAttempt.session_id == lab_session.id)
-            .order_by(TaskAttempt.created_at, TaskAttempt.id)
-        )
-    )
-    commands = list(
-        db.session.scalars(
-            select(TerminalCommand)
-            .where(TerminalCommand.session_id == lab_session.id)
-            .order_by(TerminalCommand.at, TerminalCommand.id)
-        )
-    )
-    recordings = list(
-        db.session.scalars(
-            select(TerminalRecording)
-            .where(TerminalRecording.session_id == lab_session.id)
-            .order_by(TerminalRecording.started_at, TerminalRecording.id)
-        )
-    )
-
-    specs: tuple[TaskSpec, ...] = spec.tasks if spec else ()
-    tasks = {t.id: TaskReview(t.id, t.title, t.type) for t in specs}
-    for attempt in attempts:
-        review = tasks.setdefault(
-            attempt.task_id, TaskReview(attempt.task_id, attempt.task_id, attempt.kind)
-        )
-        review.attempts.append(attempt)
-        if attempt.success and attempt.kind != "hint" and review.completed_at is None:
-            review.completed_at = attempt.created_at
-
-    done = sorted((t for t in tasks.values() if t.completed_at), key=lambda t: t.completed_at)
-    remaining = list(commands)
-    for task in done:
-        task.commands = [c for c in remaining if c.at <= task.completed_at]
-        remaining = remaining[len(task.commands) :]
-    return SessionReview(lab_session, spec, list(tasks.values()), remaining, recordings)
+# -- lab session lists (the review itself: lms.terminal.review) --------------------------------
 
 
 def trainee_sessions(user_id: int) -> list[tuple[LabSession, int, int]]:
