@@ -21,9 +21,9 @@ FINISH_MESSAGE = "finish-warning"
 @bp.get("/")
 @login_required
 def home():
-    staff_home = role_home(current_user)  # instructors and admins: their own home
-    if staff_home is not None:
-        return staff_home
+    page = role_home(current_user)  # the home a domain registered for this role, if any
+    if page is not None:
+        return page
     courses = services.enrolled_progress(current_user)
     started = {p.course.id for p in courses}
     suggestions = [c for c in catalog.visible_courses(current_user) if c.id not in started]
