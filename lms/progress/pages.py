@@ -87,7 +87,12 @@ def render_module_page(
         previous=modules[index - 1] if index > 0 else None,
         next=modules[index + 1] if index + 1 < len(modules) else None,
         course_progress=course_progress,
-        missing=progress.unmet_requirements(current_user, module, record=record),
+        missing=progress.unmet_requirements(
+            current_user,
+            module,
+            record=record,
+            quiz_met=quiz.state.requirement_met if quiz else None,
+        ),
         result=result,
         draft=draft,
         quiz=quiz,

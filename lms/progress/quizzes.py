@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from lms.auth.models import User, utcnow
@@ -164,7 +164,6 @@ class QuizState:
     attempts: int = 0
     passed: bool = False
     last_attempt_at: datetime | None = None
-    last_passed: bool = False
     now: datetime = field(default_factory=utcnow)
 
     @property
@@ -175,8 +174,9 @@ class QuizState:
 
     @property
     def wait_until(self) -> datetime | None:
-        """When the next attempt may start, after a failed one under a cool-down."""
-        if not self.rules.cooldown_minutes or self.last_attempt_at is None or self.last_passed:
+        """When the next attempt may start, after a failed one under a cool-down (none
+        once the quiz was passed)."""
+        if not self.rules.cooldown_minutes or self.last_attempt_at is None or self.passed:
             return None
         until = self.last_attempt_at + timedelta(minutes=self.rules.cooldown_minutes)
         return until if until > self.now else None
@@ -233,38 +233,22 @@ def _counts_attempts(rules: QuizRules) -> bool:
 
 
 def quiz_state(user: User, module, rules: QuizRules, record=None) -> QuizState:
-    """The trainee's standing at ``module``'s quiz; ``record`` (their ModuleProgress or
-    a row with ``quiz_passed``) saves a query. Default rules read nothing more."""
-    passed = bool(record and record.quiz_passed)
-    state = QuizState(rules, passed=passed)
+    """The trainee's standing at ``module``'s quiz; ``record`` is their ModuleProgress (or
+    a row with ``quiz_passed``), None when they have none. Default rules read nothing;
+    others one aggregate query of the attempts."""
+    state = QuizState(rules, passed=bool(record and record.quiz_passed))
     if not _counts_attempts(rules):
         return state
-    where = (QuizAttempt.user_id == user.id, QuizAttempt.module_id == module.id)
-    state.attempts = db.session.scalar(select(func.count()).where(*where)) or 0
-    last = db.session.execute(
-        select(QuizAttempt.created_at, QuizAttempt.passed)
-        .where(*where)
-        .order_by(QuizAttempt.id.desc())
-        .limit(1)
-    ).first()
-    if last is not None:
-        state.last_attempt_at, state.last_passed = last
-        state.passed = state.passed or any_passed(user, module)
+    attempts, last_at, any_passed = db.session.execute(
+        select(
+            func.count(QuizAttempt.id),
+            func.max(QuizAttempt.created_at),
+            func.max(case((QuizAttempt.passed, 1), else_=0)),
+        ).where(QuizAttempt.user_id == user.id, QuizAttempt.module_id == module.id)
+    ).one()
+    state.attempts, state.last_attempt_at = attempts or 0, last_at
+    state.passed = state.passed or bool(any_passed)
     return state
-
-
-def any_passed(user: User, module) -> bool:
-    return bool(
-        db.session.scalar(
-            select(QuizAttempt.id)
-            .where(
-                QuizAttempt.user_id == user.id,
-                QuizAttempt.module_id == module.id,
-                QuizAttempt.passed,
-            )
-            .limit(1)
-        )
-    )
 
 
 # -- answers and grading -----------------------------------------------------------------------

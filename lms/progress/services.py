@@ -165,15 +165,18 @@ def visit_module(user: User, course: Course, module: Module) -> CourseProgress:
 _LOOK_UP = object()
 
 
-def unmet_requirements(user: User, module: Module, record=_LOOK_UP) -> list[str]:
+def unmet_requirements(
+    user: User, module: Module, record=_LOOK_UP, quiz_met: bool | None = None
+) -> list[str]:
     """What is missing before ``module`` counts as done; ``record``, when the caller
-    already has the trainee's ModuleProgress (or knows there is none), saves a query."""
+    already has the trainee's ModuleProgress (or knows there is none), saves a query, and
+    so does ``quiz_met`` when the caller knows whether the quiz is done with."""
     if record is _LOOK_UP:
         record = module_progress(user, module)
     missing = []
-    passed = bool(record and record.quiz_passed)
-    rules = rules_of(module.course)
-    if module.quiz and not passed and not quiz_state(user, module, rules, record).requirement_met:
+    if quiz_met is None and module.quiz and not (record and record.quiz_passed):
+        quiz_met = quiz_state(user, module, rules_of(module.course), record).requirement_met
+    if module.quiz and not quiz_met and not (record and record.quiz_passed):
         missing.append(f"pass the quiz ({round(PASS_MARK * 100)}% of answers right)")
     for rule in completion_rules:
         missing.extend(rule(user, module))

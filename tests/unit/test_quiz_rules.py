@@ -174,8 +174,8 @@ def test_the_standing_follows_attempts_cooldown_and_explanations():
     assert later.refusal() is None
     used_up = quizzes.QuizState(rules, attempts=3, last_attempt_at=now - timedelta(hours=1))
     assert used_up.closed and used_up.show_explanations and used_up.requirement_met
-    passed = quizzes.QuizState(rules, attempts=1, passed=True, last_passed=True)
-    assert passed.closed and passed.show_explanations and passed.refusal() is not None
+    passed = quizzes.QuizState(rules, attempts=1, passed=True, last_attempt_at=now, now=now)
+    assert passed.closed and passed.show_explanations and passed.wait_until is None
     self_study = quizzes.QuizState(QuizRules(), attempts=50, last_attempt_at=now)
     assert self_study.refusal() is None and self_study.show_explanations
 
