@@ -19,7 +19,7 @@ from lms.auth.account_forms import (
 from lms.auth.blueprint import bp
 from lms.auth.models import User
 from lms.auth.services import AccountError
-from lms.extensions import limiter
+from lms.extensions import db, limiter
 from lms.mail import mail_enabled
 
 PENDING_KEY = "two_factor_pending"
@@ -83,12 +83,16 @@ def second_factor_step(user: User, remember: bool, next_url: str):
 
 
 def _pending_user() -> tuple[User | None, dict]:
-    from lms.auth import user_for_session_id
-
+    """Who typed the right password, if it was recently and their sessions were not
+    ended since (a password change, a deactivation)."""
     pending = session.get(PENDING_KEY)
     if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
         return None, {}
-    return user_for_session_id(str(pending.get("user", ""))), pending
+    user_id, _, version = str(pending.get("user", "")).partition(":")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None or not user.is_active or str(user.session_version or 0) != version:
+        return None, {}
+    return user, pending
 
 
 def _throttle_key(user: User) -> str:
