@@ -43,6 +43,7 @@ from lms.labs.runtime.docker.common import (
     SUBNET_PREFIX,
     SessionExists,
     check_key,
+    container_name,
     engine_errors,
     log,
     network_name,
@@ -146,18 +147,14 @@ class DockerRuntime(ImageMethods, NetworkMethods, ContainerMethods, ShellMethods
     def write_files(self, session_key: str, secrets: list[SecretFile]) -> None:
         check_key(session_key)
         running = {
-            c["Labels"].get(LABEL_CONTAINER): c
-            for c in self._containers(session_key)
-            if c["State"] == "running"
+            name: self._running_container(session_key, name)
+            for name in {s.container for s in secrets}
         }
-        absent = sorted({s.container for s in secrets} - set(running))
-        if absent:
-            raise LabNotFound(f"lab session {session_key} has no running {', '.join(absent)}")
         owned = []
         for secret in secrets:
             if secret.uid is None or secret.gid is None:
                 found = running[secret.container]
-                cache_key = (found["ImageID"], secret.owner)
+                cache_key = (found["Image"], secret.owner)
                 if cache_key not in self._owner_ids:
                     self._owner_ids[cache_key] = self._user_ids(
                         found["Id"], secret.container, secret.owner
@@ -170,6 +167,18 @@ class DockerRuntime(ImageMethods, NetworkMethods, ContainerMethods, ShellMethods
                 )
             owned.append(secret)
         self._write_secrets({name: c["Id"] for name, c in running.items()}, owned)
+
+    def _running_container(self, session_key: str, container: str) -> dict:
+        """The session's running container, inspected by its name (no listing of all)."""
+        try:
+            with engine_errors(LabNotFound, f"inspecting {container}"):
+                found = self.quick.inspect_container(container_name(session_key, container))
+        except LabNotFound as exc:
+            raise LabNotFound(f"lab session {session_key} has no container {container}") from exc
+        labels = found["Config"]["Labels"] or {}
+        if labels.get(LABEL_SESSION) != session_key or not found["State"]["Running"]:
+            raise LabNotFound(f"lab session {session_key} has no running {container}")
+        return found
 
     def _cleanup_after(self, session_key: str, exc: BaseException) -> None:
         log.warning("lab %s failed to start (%s); removing what was created", session_key, exc)
