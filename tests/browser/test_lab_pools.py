@@ -57,5 +57,7 @@ def test_an_instructor_schedules_warm_labs_for_their_cohort(
         (schedule,) = db.session.query(PoolSchedule).filter_by(cohort_id=cohort_id).all()
         assert (schedule.lab_slug, schedule.size) == ("shell-basics", 12)
 
-    schedules.get_by_role("button", name="Remove the schedule of 12 Finding your way in the shell").click()
+    schedules.get_by_role(
+        "button", name="Remove the schedule of 12 Finding your way in the shell"
+    ).click()
     expect(page.locator("#pool-schedules-empty")).to_be_visible()
