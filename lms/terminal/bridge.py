@@ -407,14 +407,6 @@ class TerminalHub:
             terminal = self._terminals.get(key)
         return None if terminal is None or terminal.closed else terminal
 
-    def count(self, session_id: int, user_id: int) -> int:
-        with self._lock:
-            return sum(
-                1
-                for k, t in self._terminals.items()
-                if k.session_id == session_id and k.user_id == user_id and not t.closed
-            )
-
     def add(self, terminal: Terminal) -> None:
         with self._lock:
             self._terminals[terminal.key] = terminal
