@@ -208,3 +208,29 @@ def test_concurrent_starts_never_share_a_pooled_container(app):
         owners = {db.session.get(LabSession, row.session_id).user_id for row in rows}
         assert len(owners) == 2
         workers.wait_drained(app, 60)
+
+
+def test_pooled_sessions_take_places_of_the_platform(tmp_path, labs_dir):
+    """Two ready pooled sessions on a platform of two places: a cold start is refused,
+    a start of the pooled lab takes one of them (it adds nothing to the total)."""
+    from lms.labs.errors import CapacityReached
+
+    app = make_lab_app(tmp_path, LMS_LABS_DIR=str(labs_dir), LMS_MAX_LABS_TOTAL=2)
+    try:
+        cold_id, _ = create_user(app, "cold@example.org")
+        warm_id, _ = create_user(app, "warm@example.org")
+        with app.app_context():
+            spec = services.require_spec(LAB)
+            keys = [f"{services.key_prefix()}held{n}" for n in range(2)]
+            for key in keys:
+                db.session.add(
+                    PoolSession(key=key, lab_slug=LAB, content_hash=spec.content_hash, status=READY)
+                )
+            db.session.commit()
+            assert pools.capacity_left() == 0
+            with pytest.raises(CapacityReached, match="All lab places"):
+                services.start_lab(db.session.get(User, cold_id), "tiny-lab")
+            claimed = services.start_lab(db.session.get(User, warm_id), LAB)
+            assert claimed.created and claimed.session.key in keys
+    finally:
+        close_lab_app(app)
