@@ -251,9 +251,11 @@ def test_instructors_are_added_by_email_or_invited(app, client, login_as, progra
     )
     assert "not an instructor" in response.get_data(as_text=True)
     page = client.post(
-        f"/cohorts/{a2}/instructors", data={"instructor-email": "new.teacher@example.org"}
+        f"/cohorts/{a2}/instructors",
+        data={"instructor-email": "new.teacher@example.org"},
+        follow_redirects=True,
     ).get_data(as_text=True)
-    link = re.search(r'invitation-link">[^<]+(/invite/[^<]+)<', page).group(1)
+    link = re.search(r'id="invited-link">[^<]+(/invite/[^<]+)<', page).group(1)
     client.post("/logout")
     assert (
         client.post(
