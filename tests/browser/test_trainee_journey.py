@@ -14,7 +14,9 @@ import pytest
 from playwright.sync_api import expect
 
 from lms.auth.models import utcnow
+from lms.auth.services import find_user_by_email
 from lms.extensions import db
+from lms.labs.flags import flag_for
 from tests.lab_support import own_lab_prefix
 
 DESKTOP = {"width": 1366, "height": 900}
@@ -138,7 +140,9 @@ def lab_app(live_app, docker_client):
 @pytest.mark.docker
 def test_a_lab_started_from_the_bar_docks_its_terminal_beside_the_text(page, sign_in, lab_app):
     page.set_viewport_size(DESKTOP)
-    sign_in(page)
+    email = sign_in(page)
+    with lab_app.app_context():
+        flag = flag_for(find_user_by_email(email).id, "shell-basics")
     page.goto(LAB_MODULE)
     menu_height = page.locator("nav.navbar").bounding_box()["height"]
 
@@ -174,6 +178,15 @@ def test_a_lab_started_from_the_bar_docks_its_terminal_beside_the_text(page, sig
     reading = page.locator(".module-body").bounding_box()
     assert reading["x"] + reading["width"] <= dock.bounding_box()["x"]
     assert reading["width"] >= 600
+
+    # A task done in the page: "Mark as complete" says what is left without a reload.
+    missing = page.locator("#module-missing")
+    expect(missing).to_contain_text("(3 of 3 left)")
+    task = page.locator("#lab-task-find-flag")
+    task.get_by_label("Flag").fill(flag)
+    task.get_by_role("button", name="Submit flag").click()
+    expect(missing).to_contain_text("(2 of 3 left)")
+    expect(page.get_by_role("button", name="Mark as complete")).to_be_disabled()
 
     # On a phone the terminal is a full-screen sheet; "Hide" goes back to the page.
     page.set_viewport_size(PHONE)
