@@ -214,14 +214,14 @@ def _remove_orphans(report: ReapReport) -> None:
 
 
 def _resolve_interrupted_starts(report: ReapReport) -> None:
-    """Starts whose process died: finish or fail them.
+    """Starts with no open job whose process died: finish or fail them.
 
-    A live process renews the lease of every start it has queued or is running
-    (``workers.BackgroundWorkers``), so a lapsed lease means nobody will finish
-    the start; so does a holder of this machine that no longer runs (a server
-    killed mid-start and restarted: resolved at once, not a minute later). When every container of the lab runs, the start had written the
-    flag and started them all: the session is marked running. Otherwise it is
-    failed and whatever it created is removed.
+    A start with a queued or running job belongs to the lab workers (a dead worker's
+    job is taken back by ``_recover_jobs`` first). One without is a start whose process
+    died before it queued the job: its lease lapsed, or its holder of this machine no
+    longer runs (resolved at once, not a minute later). When every container of the
+    lab runs, the start had written the flag and started them all: the session is
+    marked running. Otherwise it is failed and whatever it created is removed.
     """
     now = utcnow()
     starting = db.session.execute(
