@@ -113,3 +113,8 @@ def worker_exit(server, worker):
     except ImportError:
         return
     hub.release_all()
+    try:
+        from lms.labs.workers import stop_all_inline
+    except ImportError:
+        return
+    stop_all_inline()  # LMS_LAB_WORKER=inline: finish the lab jobs in hand, claim no more

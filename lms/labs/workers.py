@@ -240,8 +240,22 @@ class LabWorker:
                 self._stopping.wait(LISTEN_POLL_SECONDS)
 
 
+_inline_workers: list[LabWorker] = []  # started in this process (gunicorn's worker_exit)
+
+
 def _create_inline(app: Flask) -> LabWorker:
-    return LabWorker(app, int(app.config["LMS_START_LAB_WORKERS"]), INLINE)
+    worker = LabWorker(app, int(app.config["LMS_START_LAB_WORKERS"]), INLINE)
+    _inline_workers.append(worker)
+    return worker
+
+
+def stop_all_inline(timeout: float = 15.0) -> None:
+    """Let this process's inline workers finish the jobs in hand, claiming no more (a web
+    server that stops gracefully). Jobs still running when it is killed are taken back
+    by the next sweep."""
+    for worker in list(_inline_workers):
+        if worker.started:
+            worker.stop(timeout)
 
 
 def inline_worker(app: Flask) -> LabWorker | None:
