@@ -13,8 +13,10 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lms import database  # noqa: F401  (engine tuning hooks)
-from lms import ratelimits  # noqa: F401  (the database:// rate-limit storage, its table)
+from lms import (
+    database,  # noqa: F401  (engine tuning hooks)
+    ratelimits,  # noqa: F401  (the database:// rate-limit storage, its table)
+)
 from lms.config import Config, env_settings
 from lms.extensions import csrf, db, limiter, login_manager, migrate, sock
 
