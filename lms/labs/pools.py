@@ -154,8 +154,10 @@ def claim_for(user: User, spec: LabSpec, module_id: int | None) -> services.Star
         db.session.commit()
         remove_later(session.key)  # claimed: never back to the pool
         raise
-    jobs.enqueue(CLAIM_JOB, session.id)
-    request_refill(spec.slug)
+    jobs.enqueue(CLAIM_JOB, session.id, commit=False)
+    request_refill(spec.slug, commit=False)
+    db.session.commit()  # one commit for both jobs: a class's burst of claims stays cheap
+    jobs.wake_workers()
     return services.StartResult(session, created=True)
 
 
@@ -608,7 +610,7 @@ def maintain_later(lab_slug: str | None = None, delay: float = 0.0) -> None:
     jobs.enqueue(MAINTAIN_JOB, payload={"lab": lab_slug}, delay=delay)
 
 
-def request_refill(lab_slug: str) -> None:
+def request_refill(lab_slug: str, commit: bool = True) -> None:
     """Top the pool up once its claims have calmed down: ``LMS_POOL_REFILL_DELAY`` seconds
     after the last claim (each claim postpones the queued refill, for 30 s at most), so a
     class arriving at once is not slowed by the engine starting their replacements."""
@@ -624,9 +626,11 @@ def request_refill(lab_slug: str) -> None:
         )
         .values(run_after=now + timedelta(seconds=delay))
     ).rowcount
-    db.session.commit()
     if not postponed:
-        maintain_later(lab_slug, delay=delay)
+        jobs.enqueue(MAINTAIN_JOB, payload={"lab": lab_slug}, delay=delay, commit=False)
+    if commit:
+        db.session.commit()
+        jobs.wake_workers()
 
 
 def wait_refills(timeout: float = 60.0) -> bool:
