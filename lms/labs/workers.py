@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, has_app_context
@@ -240,12 +241,13 @@ class LabWorker:
                 self._stopping.wait(LISTEN_POLL_SECONDS)
 
 
-_inline_workers: list[LabWorker] = []  # started in this process (gunicorn's worker_exit)
+# This process's inline workers, for gunicorn's worker_exit (weak: a test's app may go).
+_inline_workers: weakref.WeakSet[LabWorker] = weakref.WeakSet()
 
 
 def _create_inline(app: Flask) -> LabWorker:
     worker = LabWorker(app, int(app.config["LMS_START_LAB_WORKERS"]), INLINE)
-    _inline_workers.append(worker)
+    _inline_workers.add(worker)
     return worker
 
 
