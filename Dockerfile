@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The platform's image: gunicorn (gevent workers) serving the pages, the JSON API and
 # the terminal WebSockets (gunicorn.conf.py), or `lms labs worker`, as an unprivileged
 # user. compose.yaml runs both from it (README, "Running a centre").
@@ -29,7 +28,8 @@ ENV DEBIAN_FRONTEND=noninteractive \
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends ca-certificates >/dev/null \
  && if [ -n "$EXTRA_CA_CERT" ]; then \
-      printf '%s\n' "$EXTRA_CA_CERT" > /usr/local/share/ca-certificates/build-proxy.crt; \
+      printf '%s\n' "$EXTRA_CA_CERT" | awk '/BEGIN CERT/ { n++ } \
+        { print > ("/usr/local/share/ca-certificates/build-proxy-" n ".crt") }'; \
     fi \
  && update-ca-certificates >/dev/null
 
