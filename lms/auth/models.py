@@ -6,7 +6,7 @@ import enum
 import hashlib
 import secrets
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
@@ -139,7 +139,7 @@ class ApiToken(db.Model):
 
 
 class Invitation(db.Model):
-    """A single-use sign-up link that expires."""
+    """A single-use sign-up link that expires (made by lms.auth.invitations)."""
 
     __tablename__ = "invitations"
 
@@ -155,18 +155,6 @@ class Invitation(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
-
-    @classmethod
-    def issue(cls, email: str, role: str, days: int = 7, **fields) -> tuple[Invitation, str]:
-        plain = secrets.token_urlsafe(32)
-        invitation = cls(
-            email=normalise_email(email),
-            role=role,
-            token_hash=hash_token(plain),
-            expires_at=utcnow() + timedelta(days=days),
-            **fields,
-        )
-        return invitation, plain
 
     @property
     def is_usable(self) -> bool:
