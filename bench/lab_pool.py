@@ -12,17 +12,23 @@
    refill starts LMS_POOL_REFILL_DELAY (5 s) after the last claim, after the burst.
 3. The same burst with no pool (cold starts), for comparison.
 
-The pool is a cohort's schedule ("--burst ready now"). Throw-away SQLite database, live
-server on a free port; every container and network it made is removed at the end.
+The pool is a cohort's schedule ("--burst ready now"). Throw-away SQLite database (or
+--database-url, an EMPTY database it wipes), live server on a free port; every container
+and network it made is removed at the end. The lab jobs run on the server's own inline
+worker, or with --external-worker in a separate `lms labs worker` process (the web process
+then only queues them, as in a deployment; use PostgreSQL, where workers are woken at once).
 
     .venv/bin/python bench/lab_pool.py [--lab shell-basics] [--rounds 12] [--burst 30]
+        [--database-url postgresql+psycopg://lms:lms@127.0.0.1/bench] [--external-worker]
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -170,6 +176,26 @@ def burst(platform: Platform, size: int, pooled: bool) -> None:
     platform.wait_idle()
 
 
+def external_worker(platform: Platform, tmp: Path) -> subprocess.Popen:
+    """`lms labs worker` on the platform's database and labs, its output in a file."""
+    config = platform.app.config
+    env = {
+        **os.environ,
+        "LMS_DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+        "LMS_LABS_DIR": config["LMS_LABS_DIR"],
+        "LMS_COURSES_DIR": config["LMS_COURSES_DIR"],
+        "LMS_LAB_SESSION_PREFIX": config["LMS_LAB_SESSION_PREFIX"],
+        "LMS_SECRET_KEY": config["SECRET_KEY"],  # the trainees' flags derive from it
+        "LMS_LAB_WORKER": "external",
+        "LMS_MAX_LABS_TOTAL": str(config["LMS_MAX_LABS_TOTAL"]),
+        "LMS_START_LAB_WORKERS": str(config["LMS_START_LAB_WORKERS"]),
+        "LMS_REAPER_INTERVAL": "0",
+    }
+    log = (tmp / "worker.log").open("w")
+    lms = Path(sys.executable).parent / "lms"
+    return subprocess.Popen([str(lms), "labs", "worker"], env=env, stdout=log, stderr=log)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -178,12 +204,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--burst", type=int, default=30)
     parser.add_argument("--workers", type=int, help="LMS_START_LAB_WORKERS (default: config)")
+    parser.add_argument("--database-url", help="an EMPTY database to use and wipe")
+    parser.add_argument(
+        "--external-worker", action="store_true", help="run the lab jobs in `lms labs worker`"
+    )
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    worker = None
     with tempfile.TemporaryDirectory() as tmp:
-        platform = Platform(Path(tmp), args.lab, args.burst, None, args.workers)
+        platform = Platform(Path(tmp), args.lab, args.burst, args.database_url, args.workers)
         # Room for a full pool, its claimed sessions and their refills.
         platform.app.config["LMS_MAX_LABS_TOTAL"] = 2 * args.burst + 10
+        where = "inline worker of the web process"
+        if args.external_worker:
+            platform.app.config["LMS_LAB_WORKER"] = "external"
+            worker = external_worker(platform, Path(tmp))
+            where = "an `lms labs worker` process"
+        database = platform.app.config["SQLALCHEMY_DATABASE_URI"].split("@")[-1]
+        print(f"database: {database}; lab jobs run on {where}")
         try:
             if args.rounds > 0:
                 sequential(platform, args.rounds)
@@ -192,6 +230,9 @@ def main() -> None:
         finally:
             set_pool(platform, 0)
             platform.close()
+            if worker is not None:
+                worker.terminate()
+                worker.wait(60)
     print("\nclean-up: every bench container and network removed")
 
 

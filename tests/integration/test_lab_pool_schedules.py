@@ -112,6 +112,8 @@ def test_schedules_from_the_command_line(app, runner, cohort):
     assert listing.exit_code == 0
     assert "shell-basics" in listing.output and f"8 ready {tomorrow} 09:00" in listing.output
 
+    assert runner.invoke(args=["labs", "pool", "fill"]).exit_code == 0  # not due yet: no fill
+
     with app.app_context():
         schedule_id = db.session.query(PoolSchedule).one().id
     assert runner.invoke(args=["labs", "pool", "cancel", str(schedule_id)]).exit_code == 0
