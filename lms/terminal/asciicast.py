@@ -194,6 +194,27 @@ def _last_event_time(path: Path) -> tuple[float | None, int]:
     return (0.0, size) if size else (None, 0)
 
 
+def recorded_output(path: Path, max_bytes: int) -> bytes:
+    """The last ``max_bytes`` of a recording's output (to redraw a reloaded page's
+    terminal when its shell is re-attached from another process); b"" without a file."""
+    try:
+        with Path(path).open("rb") as file:
+            size = file.seek(0, os.SEEK_END)
+            file.seek(max(0, size - 4 * max_bytes))
+            lines = file.read().split(b"\n")[1:]  # the first may be cut
+    except FileNotFoundError:
+        return b""
+    texts = []
+    for raw in lines:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(value, list) and len(value) == 3 and value[1] == "o":
+            texts.append(str(value[2]))
+    return "".join(texts).encode("utf-8")[-max_bytes:]
+
+
 def _line(seconds: float, code: str, text: str) -> str:
     return json.dumps([round(seconds, 6), code, text], ensure_ascii=False) + "\n"
 

@@ -23,11 +23,12 @@ from lms.extensions import db
 from lms.labs.app_runtime import lab_runtime
 from lms.labs.models import RUNNING, LabSession
 from lms.labs.runtime.base import LabError, LabNotFound, ShellChannel, ShellGone
-from lms.terminal.asciicast import AsciicastWriter, folder_size
+from lms.terminal.asciicast import AsciicastWriter, folder_size, recorded_output
 from lms.terminal.bridge import (
     ENDED,
     HEARTBEAT_SECONDS,
     MINE,
+    RING_BYTES,
     TAKEN,
     Slot,
     Terminal,
@@ -188,7 +189,19 @@ def _reattach(lab_session, spec, live, limits, cols, rows, slot, seen) -> Termin
     last_input = live.last_input_at or live.started_at
     input_age = max(0.0, (utcnow() - last_input).total_seconds())
     live.attach_token = token
-    return _serve(lab_session, live, shell, writer, limits, slot, seen=seen, input_age=input_age)
+    # A reloaded page (it has seen nothing) gets the screen back from the recording.
+    replay = recorded_output(path, RING_BYTES) if seen == 0 else b""
+    return _serve(
+        lab_session,
+        live,
+        shell,
+        writer,
+        limits,
+        slot,
+        seen=seen,
+        input_age=input_age,
+        replay=replay,
+    )
 
 
 def _open_shell(lab_session, spec, cols, rows, **held) -> ShellChannel:
@@ -211,7 +224,9 @@ def _open_shell(lab_session, spec, cols, rows, **held) -> ShellChannel:
         raise TerminalUnavailable(f"The terminal could not be opened: {exc}") from exc
 
 
-def _serve(lab_session, recording, shell, writer, limits, slot, *, seen, input_age) -> Terminal:
+def _serve(
+    lab_session, recording, shell, writer, limits, slot, *, seen, input_age, replay=b""
+) -> Terminal:
     """The Terminal of this process for an opened (or re-attached) shell, started."""
     app = current_app._get_current_object()
     recording_id, token, session_id = recording.id, recording.attach_token, lab_session.id
@@ -229,6 +244,8 @@ def _serve(lab_session, recording, shell, writer, limits, slot, *, seen, input_a
     )
     terminal.recording_id = recording_id
     terminal.slot = slot
+    if replay:
+        terminal.output.append(replay)
     hub.add(terminal)
     terminal.start()
     return terminal
