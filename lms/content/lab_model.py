@@ -202,6 +202,7 @@ class LabSpec:
     content_hash: str
     ttl_minutes: int = 60
     max_minutes: int = 180
+    pool: int = 0  # warm sessions kept started and unassigned (lms.labs.pools)
     warnings: tuple[ContentIssue, ...] = ()  # not errors: `lms courses check` prints them
 
     def task(self, task_id: str) -> TaskSpec | None:
@@ -214,7 +215,6 @@ class LabSpec:
             return "0"
         container = self.containers.get(task.container or self.workstation)
         return (container.user if container else None) or ""
-    pool: int = 0  # warm sessions kept started and unassigned (lms.labs.pools)
 
     @property
     def ports(self) -> dict[str, tuple[int, ...]]:

@@ -182,6 +182,12 @@ class LabRuntime(Protocol):
         start them. On any failure removes what it created and raises ImageMissing
         or StartFailed."""
 
+    def write_files(self, session_key: str, secrets: list[SecretFile]) -> None:
+        """Write ``secrets`` into the session's running containers (a warm pool's session
+        claimed by a trainee gets their flag this way), each owned and with the mode its
+        SecretFile gives, never through the environment. Raises LabNotFound when a
+        container is not there or not running, StartFailed when a write fails."""
+
     def stop(self, session_key: str) -> None:
         """Remove the session's containers and network; idempotent."""
 
@@ -198,12 +204,6 @@ class LabRuntime(Protocol):
     def list_running(self) -> list[RunningLab]:
         """Every lab session the engine holds for this platform (containers running or
         exited: use ``is_running`` to tell them apart)."""
-    def write_files(self, session_key: str, secrets: list[SecretFile]) -> None:
-        """Write ``secrets`` into the session's running containers (a warm pool's session
-        claimed by a trainee gets their flag this way), each owned and with the mode its
-        SecretFile gives, never through the environment. Raises LabNotFound when a
-        container is not there or not running, StartFailed when a write fails."""
-
 
     def session_keys(self, *, key_prefix: str = "") -> set[str]:
         """The session keys starting with ``key_prefix`` of every platform container
