@@ -15,6 +15,7 @@ from lms.centres import (  # noqa: F401
     cohort_views,
     home_views,
     invitations,
+    lab_pool_views,
     leaderboard,
     models,
     report_views,
