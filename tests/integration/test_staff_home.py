@@ -63,13 +63,19 @@ def test_a_centre_admin_sees_their_centres_cohorts_and_due_dates(client, login_a
     assert "No course of your cohorts is due" in html  # B1's course has no due date
 
 
-def test_a_platform_admin_sees_engine_capacity_pools_and_failures(client, login_as, labs):
+def test_a_platform_admin_sees_engine_capacity_pools_and_failures(app, client, login_as, labs):
+    from lms.labs.pool_models import READY, PoolSession
+
+    with app.app_context():
+        db.session.add(PoolSession(key="home-pool-1", lab_slug="web-injection", status=READY))
+        db.session.commit()
     login_as("admin")
     html = client.get("/").get_data(as_text=True)
     assert 'id="home-engine"' in html
     capacity = html[html.index('id="home-capacity"') :]
     assert re.search(r"2 <span[^>]*>of 40</span>", capacity)  # two running labs of 40
-    assert 'id="home-pools"' in html
+    pools = html[html.index('id="home-pools"') :]
+    assert 'data-pool="web-injection"' in pools and "1 ready" in pools
     errors = html[html.index('id="home-errors"') :]
     assert "the image could not be pulled" in errors and "Trainee t_c1" in errors
 
