@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from lms.auth.models import Role, User
 from lms.catalog.models import Course
@@ -74,6 +75,7 @@ def running_labs(viewer: User, limit: int = 50) -> list[LabSession]:
                 LabSession.user_id.in_(visible_trainee_ids(viewer)),
                 LabSession.user_id != viewer.id,
             )
+            .options(joinedload(LabSession.user))  # names in the list: one query, not fifty
             .order_by(LabSession.created_at.desc())
             .limit(limit)
         )
@@ -164,6 +166,7 @@ def recent_failures(limit: int = RECENT_FAILURES) -> list[LabSession]:
         db.session.scalars(
             select(LabSession)
             .where(LabSession.status == FAILED)
+            .options(joinedload(LabSession.user))
             .order_by(LabSession.created_at.desc())
             .limit(limit)
         )
