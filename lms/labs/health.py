@@ -62,20 +62,22 @@ def live_workers() -> list[WorkerRecord]:
 
 
 def freshest_record():
-    """The latest engine record of any worker, read on a connection of its own (the
-    caller's transaction is left alone): a row with ``engine_up``,
-    ``engine_not_answering`` and ``engine_checked_at``, or None."""
-    with db.engine.connect() as connection:
-        return connection.execute(
-            select(
-                WorkerRecord.engine_up,
-                WorkerRecord.engine_not_answering,
-                WorkerRecord.engine_checked_at,
-            )
-            .where(WorkerRecord.engine_checked_at.is_not(None))
-            .order_by(WorkerRecord.engine_checked_at.desc())
-            .limit(1)
-        ).first()
+    """The latest engine record of any worker: a row with ``engine_up``,
+    ``engine_not_answering`` and ``engine_checked_at``, or None.
+
+    Read on the caller's own connection: a request that took a second connection from
+    the pool while holding one could wait forever once a class's burst of starts holds
+    every connection (each waiting for its second)."""
+    return db.session.execute(
+        select(
+            WorkerRecord.engine_up,
+            WorkerRecord.engine_not_answering,
+            WorkerRecord.engine_checked_at,
+        )
+        .where(WorkerRecord.engine_checked_at.is_not(None))
+        .order_by(WorkerRecord.engine_checked_at.desc())
+        .limit(1)
+    ).first()
 
 
 class EngineHealth:
