@@ -21,7 +21,7 @@ from lms.labs.blueprint import bp  # noqa: E402,F401  (registered by lms.create_
 def init_app(app: Flask) -> None:
     from flask_login import current_user
 
-    from lms.labs import cli, grading, pool_cli, workers  # noqa: F401  (pool_cli adds `lms labs pool`)
+    from lms.labs import cli, engine_listing, grading, pool_cli, workers  # noqa: F401  (pool_cli adds `lms labs pool`)
     from lms.labs.errors import LabActionError
     from lms.progress import points
     from lms.progress import services as progress

@@ -66,7 +66,7 @@ def ls_command():
     from lms.labs.overview import limits as platform_limits
     from lms.labs.overview import platform_labs
 
-    overview = platform_labs()
+    overview = platform_labs(ask_engine=True)  # not a web request: ask the engine now
     limits = platform_limits()
     click.echo(
         f"{len(overview.sessions)} live lab sessions "

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy import select
 
 from lms.content.lab_library import get_spec
-from lms.labs import app_runtime
+from lms.extensions import db
+from lms.labs import app_runtime, engine_listing
 from lms.labs.errors import UNAVAILABLE_MESSAGE
 from lms.labs.health import engine_health
 from lms.labs.models import FAILED, LabSession
@@ -51,30 +53,41 @@ def session_summary(session: LabSession) -> dict:
 
 @dataclass
 class PlatformLabs:
-    """Live sessions from the database, and what the engine holds (None: unreachable)."""
+    """Live sessions from the database, and what the engine holds (None: unreachable,
+    or not listed yet), as listed at ``listed_at`` (None: just now)."""
 
     sessions: list[LabSession]
     on_engine: list[RunningLab] | None
     orphans: list[RunningLab]
     engine_error: str | None
     engine_not_answering: bool = False  # it takes connections but does not reply
+    listed_at: datetime | None = None
 
     @property
     def running_keys(self) -> set[str]:
         return {lab.session_key for lab in self.on_engine or []}
 
 
-def platform_labs() -> PlatformLabs:
-    """For the admin page and `lms labs ls`: the only views that ask the engine directly."""
+def platform_labs(ask_engine: bool = False) -> PlatformLabs:
+    """For the admin page: what the lab workers last listed (``lms.labs.engine_listing``),
+    so the request never waits on the engine. ``ask_engine`` (``lms labs ls``, not a web
+    request) lists the engine now instead."""
     sessions = live_sessions()
     health = engine_health()
     if not health.is_up():
         return _engine_trouble(sessions, health)
-    try:
-        on_engine = app_runtime.lab_runtime().list_running()  # the quick client: seconds at most
-    except EngineUnavailable as exc:
-        health.mark_failure(exc)
-        return _engine_trouble(sessions, health, str(exc))
+    listed_at = None
+    if ask_engine:
+        try:
+            on_engine = app_runtime.lab_runtime().list_running()  # the quick client
+        except EngineUnavailable as exc:
+            health.mark_failure(exc)
+            return _engine_trouble(sessions, health, str(exc))
+    else:
+        listing = engine_listing.latest()
+        if listing is None:
+            return PlatformLabs(sessions, None, [], None)
+        on_engine, listed_at = listing.labs, listing.taken_at
     live = {s.key for s in live_sessions()}  # read again: starts may have finished meanwhile
     live |= unclaimed_keys()  # warm pools' sessions (lms.labs.pools): no trainee yet
     prefix = key_prefix()
@@ -83,7 +96,13 @@ def platform_labs() -> PlatformLabs:
         for lab in on_engine
         if lab.session_key.startswith(prefix) and lab.session_key not in live
     ]
-    return PlatformLabs(sessions, on_engine, orphans, None)
+    if listed_at is not None:
+        # A session that ended after the listing is not an orphan: the sweep removes it.
+        ended_since = set(
+            db.session.scalars(select(LabSession.key).where(LabSession.ended_at >= listed_at))
+        )
+        orphans = [lab for lab in orphans if lab.session_key not in ended_since]
+    return PlatformLabs(sessions, on_engine, orphans, None, listed_at=listed_at)
 
 
 def _engine_trouble(sessions, health, detail: str = "") -> PlatformLabs:

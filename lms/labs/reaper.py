@@ -34,7 +34,7 @@ from sqlalchemy import select, update
 from lms.auth.models import utcnow
 from lms.content import lab_library
 from lms.extensions import db
-from lms.labs import app_runtime, health, jobs, leases, services
+from lms.labs import app_runtime, engine_listing, health, jobs, leases, services
 from lms.labs.models import FAILED, LIVE_STATUSES, RUNNING, STARTING, STOPPED, LabSession
 from lms.labs.runtime import EngineUnavailable, LabError
 from lms.labs.services import START_LEASE
@@ -74,6 +74,9 @@ def reap(full: bool = False) -> ReapReport:
         _resolve_interrupted_starts(report)
         _end_vanished(report, full)
         _remove_orphans(report)
+        # What the engine holds after the sweep, for the admin page (the web tier does
+        # not ask the engine itself).
+        engine_listing.record(app_runtime.lab_runtime().list_running())
     except EngineUnavailable as exc:
         health.engine_health().mark_failure(exc)
         report.errors.append(str(exc))

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
@@ -403,9 +404,16 @@ def test_an_engine_that_stops_answering_is_told_and_starts_are_refused(
 
         hanging_engine.hang()
 
-        page = admin.get("/labs/admin")
-        assert page.status_code == 200
-        assert 'id="labs-engine">not answering' in page.get_data(as_text=True)
+        # The page shows what the lab worker found (it never asks the engine itself): its
+        # next probe, a few seconds away, finds the engine hanging.
+        deadline = time.monotonic() + 60
+        while True:
+            page = admin.get("/labs/admin")
+            assert page.status_code == 200
+            if 'id="labs-engine">not answering' in page.get_data(as_text=True):
+                break
+            assert time.monotonic() < deadline, "the lab worker never found the engine hanging"
+            time.sleep(0.5)
         assert "The engine is not answering" in page.get_data(as_text=True)
         refused = ApiClient(app, token).start("tiny-lab")
         assert refused.status_code == 503

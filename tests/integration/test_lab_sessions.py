@@ -18,7 +18,7 @@ from sqlalchemy import select
 from lms.auth.models import utcnow
 from lms.content.lab_parser import load_lab
 from lms.extensions import db
-from lms.labs import services, workers
+from lms.labs import app_runtime, services, workers
 from lms.labs.errors import IMAGE_MISSING_MESSAGE, UNAVAILABLE_MESSAGE
 from lms.labs.flags import flag_for
 from lms.labs.models import FlagShare, LabSession, TaskCompletion
@@ -423,15 +423,28 @@ def test_engine_unreachable_gives_503_and_pages_still_work(tmp_path):
 # -- pages and commands ---------------------------------------------------------------------
 
 
-def test_admin_page_lists_and_stops_labs(app, alice, docker_client):
+def test_admin_page_lists_and_stops_labs(app, alice, docker_client, monkeypatch):
     _, api = alice
     body = start_running(api)
     create_user(app, "root@example.org", role="platform_admin")
     admin = app.test_client()
     admin.post("/login", data={"email": "root@example.org", "password": PASSWORD})
+    with app.app_context():
+        reap()  # a lab worker's sweep: it lists the engine for the page
+        runtime = app_runtime.lab_runtime()
+
+    def engine_asked():
+        raise AssertionError("the admin page asked the engine")
+
+    # The page shows the sweep's listing: the request itself never waits on the engine.
+    monkeypatch.setattr(runtime, "list_running", engine_asked)
     page = admin.get("/labs/admin").get_data(as_text=True)
     assert "alice@example.org" in page and "Tiny test lab" in page
     assert 'id="labs-per-user">1<' in page
+    assert 'id="labs-engine">up · ' in page and 'id="labs-listed-at"' in page
+    row = page.split(f'id="lab-session-{body["id"]}"')[1].split("</tr>")[0]
+    assert "<td>yes</td>" in row
+    monkeypatch.undo()
     response = admin.post(f"/labs/admin/sessions/{body['id']}/stop")
     assert response.status_code == 302
     after = api.session(body["id"])
