@@ -43,7 +43,7 @@ from lms.labs.errors import START_FAILED_MESSAGE, CapacityReached
 from lms.labs.flags import flag_secrets
 from lms.labs.health import engine_health
 from lms.labs.models import FAILED as SESSION_FAILED
-from lms.labs.models import LIVE_STATUSES, RUNNING, STARTING, LabSession
+from lms.labs.models import LIVE_STATUSES, STARTING, LabSession
 from lms.labs.pool_models import (
     CLAIMED,
     FAILED,
@@ -248,19 +248,8 @@ def finish_claim(session_id: int) -> None:
         _stop_quietly(key)
         request_refill(session.lab_slug)
         return
-    now = utcnow()
-    marked = db.session.execute(
-        update(LabSession)
-        .where(LabSession.id == session_id, LabSession.status == STARTING)
-        .values(
-            status=RUNNING,
-            started_at=now,
-            expires_at=now + timedelta(minutes=spec.ttl_minutes),
-            lease_until=None,
-        )
-    ).rowcount
-    db.session.commit()
-    if not marked:  # stopped while its files were written: nothing may stay behind
+    if not services.mark_running(session_id, spec.ttl_minutes):
+        # stopped while its files were written: nothing may stay behind
         _stop_quietly(key)
 
 

@@ -61,6 +61,24 @@ reconcile_gate = threading.Event()
 reconcile_gate.set()
 
 
+def mark_running(session_id: int, ttl_minutes: int) -> bool:
+    """A start is done: the session runs for ``ttl_minutes`` from now. False when it
+    was stopped meanwhile (its containers must then be removed)."""
+    now = utcnow()
+    marked = db.session.execute(
+        update(LabSession)
+        .where(LabSession.id == session_id, LabSession.status == STARTING)
+        .values(
+            status=RUNNING,
+            started_at=now,
+            expires_at=now + timedelta(minutes=ttl_minutes),
+            lease_until=None,
+        )
+    ).rowcount
+    db.session.commit()
+    return bool(marked)
+
+
 def renew_start_leases(session_ids: set[int]) -> None:
     """Kept for ``workers.background().submit_start`` callers: job leases replace it."""
 
@@ -333,19 +351,8 @@ def _start_in_background(session_id: int, again: bool = False) -> None:
             runtime.stop(key)
         return
     engine_health().mark(True)
-    now = utcnow()
-    marked = db.session.execute(
-        update(LabSession)
-        .where(LabSession.id == session_id, LabSession.status == STARTING)
-        .values(
-            status=RUNNING,
-            started_at=now,
-            expires_at=now + timedelta(minutes=spec.ttl_minutes),
-            lease_until=None,
-        )
-    ).rowcount
-    db.session.commit()
-    if not marked:  # stopped while it was starting: nothing may stay behind
+    if not mark_running(session_id, spec.ttl_minutes):
+        # stopped while it was starting: nothing may stay behind
         with _quietly():
             runtime.stop(key)
     log.info("lab %s (session %s) started in %.2f s", spec.slug, key, time.monotonic() - started)

@@ -252,22 +252,7 @@ class Terminal:
             self._closing = True
             self.end_reason = reason
             peer = self._peer
-        # The browser hears why first: once ``closed`` is set, the request thread
-        # returns and its socket is gone.
-        if peer is not None:
-            with suppress(Exception):
-                peer.send_json({"t": "exit", "reason": reason, "final": True})
-        with self._lock:
-            self.closed = True
-            self._peer = None
-        try:
-            self.shell.end()
-        except LabError as exc:
-            log.warning("closing a shell of lab session %s: %s", self.key.session_id, exc)
-        with self._lock:
-            self.writer.close()
-        if peer is not None:
-            peer.close("ended")
+        self._finish(peer, reason, self.shell.end, "closing", "ended")
         self._on_end(self, reason)
 
     def release(self, reason: str | None = None) -> None:
@@ -283,6 +268,16 @@ class Terminal:
                 return
             self._closing = True
             peer = self._peer
+        self._finish(peer, reason, self.shell.close, "detaching", "released")
+        self._on_release(self)
+
+    def _finish(
+        self, peer, reason: str | None, let_go: Callable[[], None], doing: str, peer_reason: str
+    ) -> None:
+        """The common end of ``close`` and ``release``: tell the browser why (when there
+        is a reason), then end or detach the shell (``let_go``) and close the recording."""
+        # The browser hears why first: once ``closed`` is set, the request thread
+        # returns and its socket is gone.
         if peer is not None and reason:
             with suppress(Exception):
                 peer.send_json({"t": "exit", "reason": reason, "final": True})
@@ -290,14 +285,13 @@ class Terminal:
             self.closed = True
             self._peer = None
         try:
-            self.shell.close()
+            let_go()
         except LabError as exc:
-            log.warning("detaching a shell of lab session %s: %s", self.key.session_id, exc)
+            log.warning("%s a shell of lab session %s: %s", doing, self.key.session_id, exc)
         with self._lock:
             self.writer.close()
         if peer is not None:
-            peer.close("released")
-        self._on_release(self)
+            peer.close(peer_reason)
 
     # -- the reader thread --------------------------------------------------------------
 

@@ -127,32 +127,6 @@ class CohortProgress:
         cells = len(self.trainees) * len(self.modules)
         return round(100 * sum(t.done for t in self.trainees) / cells) if cells else 0
 
-    def chart_data(self) -> dict:
-        """What the dashboard's charts draw (embedded as JSON, read by centres/charts.js)."""
-        buckets = [0] * 11  # 0-9 %, 10-19 %, ..., 100 %
-        for t in self.trainees:
-            buckets[min(t.percent // 10, 10)] += 1
-        return {
-            "modules": {
-                "labels": [m.title for m in self.modules],
-                "done": [s.done for s in self.module_stats],
-                "in_progress": [s.in_progress for s in self.module_stats],
-                "not_started": [s.not_started for s in self.module_stats],
-                "average_score": [
-                    None if s.average_score is None else round(100 * s.average_score)
-                    for s in self.module_stats
-                ],
-            },
-            "distribution": {
-                "labels": [f"{10 * i}–{10 * i + 9} %" for i in range(10)] + ["100 %"],
-                "trainees": buckets,
-            },
-            "activity": {
-                "labels": [d.isoformat() for d, _ in self.activity],
-                "completions": [n for _, n in self.activity],
-            },
-        }
-
 
 def cohort_modules(cohort: Cohort, course_slug: str | None = None):
     """The cohort's assigned courses and their live modules, in order (2 queries)."""
