@@ -63,6 +63,7 @@ class LabWorker:
         self._threads: list[threading.Thread] = []
         self._listens = False
         self.started = False
+        self.stopped = False  # for good: an app that needs a worker again gets a new one
 
     # -- life ------------------------------------------------------------------------------
 
@@ -92,6 +93,7 @@ class LabWorker:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop claiming; wait for the jobs in hand to finish."""
+        self.stopped = True
         self._stopping.set()
         self._wake.set()
         jobs.remove_waker(self.wake)
@@ -266,8 +268,11 @@ def inline_worker(app: Flask) -> LabWorker | None:
     if worker_mode(app) != INLINE:
         return None
     worker = once_per_app(app, WORKER_KEY, _create_inline)
-    if not worker.started:
+    if worker.stopped or not worker.started:
         with _start_lock:
+            worker = app.extensions[WORKER_KEY]
+            if worker.stopped:  # stopped with the app's last use (a test's end): afresh
+                worker = app.extensions[WORKER_KEY] = _create_inline(app)
             if not worker.started:
                 testing = bool(app.config.get("TESTING"))
                 # Tests reap when they mean to; a server reconciles once (the gunicorn hook
