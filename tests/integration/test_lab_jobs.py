@@ -136,7 +136,11 @@ def test_a_start_whose_worker_died_twice_fails_with_a_message_for_the_trainee(ap
     api = ApiClient(app, token)
     gone = dead_identity()
     with app.app_context():
-        workers.inline_worker(app).stop()  # nobody runs the queue: we play the dead worker
+        # Nobody runs the queue: we play the dead worker. The stopped worker stays the
+        # app's (a stopped one would otherwise be replaced by a fresh one on next use).
+        worker = workers.inline_worker(app)
+        worker.stop()
+        worker.stopped = False
     started = api.start("tiny-lab")
     assert started.status_code == 202
     session_id = started.json["id"]
