@@ -258,7 +258,7 @@ def _resolve_interrupted_starts(report: ReapReport) -> None:
             and runtime.is_running(key)
             and not _claim_unfinished(key)
         )
-        if complete and _finish_interrupted(session_id, spec.ttl_minutes):
+        if complete and services.mark_running(session_id, spec.ttl_minutes):
             log.warning(
                 "lab session %s: its start was interrupted; the lab runs: marked running", key
             )
@@ -280,22 +280,6 @@ def _claim_unfinished(key: str) -> bool:
     from lms.labs import pools
 
     return pools.awaits_trainee_files(key)
-
-
-def _finish_interrupted(session_id: int, ttl_minutes: int) -> bool:
-    now = utcnow()
-    done = db.session.execute(
-        update(LabSession)
-        .where(LabSession.id == session_id, LabSession.status == STARTING)
-        .values(
-            status=RUNNING,
-            started_at=now,
-            expires_at=now + timedelta(minutes=ttl_minutes),
-            lease_until=None,
-        )
-    ).rowcount
-    db.session.commit()
-    return bool(done)
 
 
 # -- running it in the serving process ------------------------------------------------------
