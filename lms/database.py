@@ -7,6 +7,7 @@ import sqlite3
 
 from flask_migrate import upgrade
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -57,3 +58,13 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+def insert_on_conflict(dialect_name: str):
+    """The dialect's INSERT, which has ON CONFLICT DO NOTHING / DO UPDATE (PostgreSQL and
+    SQLite, the two databases the platform runs on); NotImplementedError for others."""
+    if dialect_name == "postgresql":
+        return postgresql.insert
+    if dialect_name == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"the platform runs on PostgreSQL or SQLite, not {dialect_name}")

@@ -25,10 +25,10 @@ import time
 from flask import has_app_context
 from limits.storage import Storage
 from sqlalchemy import Float, Integer, String, case, delete, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from lms.database import insert_on_conflict
 from lms.extensions import db
 
 SCHEME = "database"
@@ -129,12 +129,10 @@ class DatabaseStorage(Storage):
 
 
 def _dialect_insert(dialect_name: str):
-    """INSERT ... ON CONFLICT DO UPDATE exists on both databases the platform runs on."""
-    if dialect_name == "postgresql":
-        return postgresql.insert
-    if dialect_name == "sqlite":
-        return sqlite.insert
-    raise NotImplementedError(
-        f"database:// rate limits support PostgreSQL and SQLite, not {dialect_name}: "
-        "set LMS_RATELIMIT_STORAGE_URI to redis://..."
-    )
+    try:
+        return insert_on_conflict(dialect_name)
+    except NotImplementedError:
+        raise NotImplementedError(
+            f"database:// rate limits support PostgreSQL and SQLite, not {dialect_name}: "
+            "set LMS_RATELIMIT_STORAGE_URI to redis://..."
+        ) from None

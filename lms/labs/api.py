@@ -68,7 +68,9 @@ def _started(result: services.StartResult):
         "created": result.created,
         "url": url_for("api.labs_session", session_id=session.id),
     }
-    return jsonify(body), 202 if session.status == STARTING else 200
+    # 202 for a start this request made, even when a fast worker finished it before this
+    # reply was written; 200 for the trainee's session that was already there.
+    return jsonify(body), 202 if result.created or session.status == STARTING else 200
 
 
 @bp.post("/labs/<slug>/start")
@@ -253,7 +255,9 @@ openapi.add_paths(
                     },
                 },
                 "responses": {
-                    "202": openapi.json_response("Starting", _STARTED),
+                    "202": openapi.json_response(
+                        "Start accepted (status says whether it is already running)", _STARTED
+                    ),
                     "200": openapi.json_response("Already starting or running", _STARTED),
                     **openapi.error_responses(401, 404, 409, 503),
                 },

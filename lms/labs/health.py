@@ -17,10 +17,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import String, Text, select, update
+from sqlalchemy import String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.auth.models import utcnow
+from lms.database import insert_on_conflict
 from lms.extensions import db
 from lms.labs import leases
 from lms.labs.app_runtime import lab_runtime, once_per_app
@@ -105,18 +106,33 @@ class EngineHealth:
         self._last: tuple[bool, bool, float] | None = None
         self._written: tuple[bool, bool] | None = None  # the last outcome written, and when
         self._written_at = 0.0
+        self._last_observed_at: datetime | None = None
         self.worker_mode = "inline"
         self.is_worker = False  # this process runs a lab worker (set by workers.LabWorker)
 
     # -- worker side -----------------------------------------------------------------------
 
-    def mark(self, up: bool, not_answering: bool = False, error: str | None = None) -> None:
+    def mark(
+        self,
+        up: bool,
+        not_answering: bool = False,
+        error: str | None = None,
+        observed_at: datetime | None = None,
+    ) -> None:
         """Record an outcome of the engine in this process's row (its own connection, so
         the caller's transaction is left alone). An outcome that only repeats the one
         written less than REWRITE_SECONDS ago is not written again (a burst of starts
-        costs no write each)."""
+        costs no write each).
+
+        ``observed_at`` is when the engine was asked (default: now). An outcome observed
+        before the one already recorded is dropped: a slow probe that saw the engine down
+        must not overwrite a later "up" written while it was finishing."""
+        observed_at = observed_at or utcnow()
         state = (up, not up and not_answering)
         with self._lock:
+            if self._last_observed_at is not None and observed_at < self._last_observed_at:
+                return
+            self._last_observed_at = observed_at
             self._last = (*state, time.monotonic())
             if (
                 self._written == state
@@ -124,12 +140,11 @@ class EngineHealth:
             ):
                 return
             self._written, self._written_at = state, time.monotonic()
-        now = utcnow()
         values = {
-            "seen_at": now,
+            "seen_at": utcnow(),
             "engine_up": up,
             "engine_not_answering": not up and not_answering,
-            "engine_checked_at": now,
+            "engine_checked_at": observed_at,
             "engine_error": None if up else (error or "unavailable")[:500],
         }
         self.heartbeat(values)
@@ -139,22 +154,30 @@ class EngineHealth:
         self.mark(False, not_answering=isinstance(exc, EngineNotAnswering), error=str(exc))
 
     def heartbeat(self, values: dict | None = None) -> None:
+        """Write this process's row: its heartbeat, and an engine outcome when ``values``
+        carries one (only over an older outcome, so writes landing out of order keep the
+        latest observation)."""
         identity = leases.process_identity()
         values = values or {"seen_at": utcnow()}
+        seen = {"seen_at": values["seen_at"]}
+        engine = {key: value for key, value in values.items() if key != "seen_at"}
+        mine = WorkerRecord.identity == identity
         try:
             with self._app.app_context(), db.engine.begin() as connection:
-                changed = connection.execute(
-                    update(WorkerRecord).where(WorkerRecord.identity == identity).values(**values)
-                ).rowcount
-                if not changed:
+                if not connection.execute(update(WorkerRecord).where(mine).values(**seen)).rowcount:
+                    # A probe thread and a request of this process may both find no row:
+                    # the second insert does nothing, and its outcome is written below.
                     connection.execute(
-                        WorkerRecord.__table__.insert().values(
-                            identity=identity,
-                            mode=self.worker_mode,
-                            started_at=utcnow(),
-                            **{"seen_at": utcnow(), **values},
+                        insert_on_conflict(connection.dialect.name)(WorkerRecord)
+                        .values(
+                            identity=identity, mode=self.worker_mode, started_at=utcnow(), **seen
                         )
+                        .on_conflict_do_nothing(index_elements=["identity"])
                     )
+                if engine:
+                    checked = WorkerRecord.engine_checked_at
+                    older = or_(checked.is_(None), checked <= engine["engine_checked_at"])
+                    connection.execute(update(WorkerRecord).where(mine, older).values(**engine))
         except Exception:
             log.exception("recording the lab worker's heartbeat failed")
 
@@ -164,6 +187,7 @@ class EngineHealth:
         with self._lock:
             self._probe_started = time.monotonic()
         up, not_answering, error = True, False, None
+        observed_at = utcnow()
         try:
             self._runtime_of().ping()
         except EngineUnavailable as exc:
@@ -174,10 +198,11 @@ class EngineHealth:
             up, error = False, str(exc)
         with self._lock:
             self._probe_started = 0.0
-            self._last = (up, not up and not_answering, time.monotonic())
+            if self._last_observed_at is None or observed_at >= self._last_observed_at:
+                self._last = (up, not up and not_answering, time.monotonic())
         if done is not None:
             done.set()
-        self.mark(up, not_answering, error)
+        self.mark(up, not_answering, error, observed_at=observed_at)
         return up
 
     def probe_soon(self) -> threading.Event:

@@ -241,6 +241,20 @@ def test_engine_down_is_remembered_without_asking_again(app, fake):
     assert api.start("tiny-lab").status_code == 202
 
 
+def test_an_engine_outcome_observed_earlier_does_not_overwrite_a_later_one(app, fake):
+    # A slow probe that saw the engine down finishes writing after a start found it up:
+    # the later observation stands, in the database and in this process.
+    with app.app_context():
+        engine = health.engine_health()
+        engine.mark(True)
+        engine.mark(False, error="stale probe", observed_at=utcnow() - timedelta(seconds=2))
+        assert health.freshest_record().engine_up is True
+        another_worker_of_this_process = health.EngineHealth(app, lambda: fake)
+        another_worker_of_this_process.mark(False, observed_at=utcnow() - timedelta(seconds=2))
+        assert health.freshest_record().engine_up is True
+        assert engine.is_up()
+
+
 def test_lab_endpoints_are_documented(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     for path in (
