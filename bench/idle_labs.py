@@ -183,7 +183,7 @@ class IdleLabs:
 
             self.spec = get_spec(lab)
             self.runtime = app_runtime.lab_runtime()
-            self.runtime.build(self.spec)
+            app_runtime.lab_image_builder().build(self.spec)
 
     def start(self, count: int, parallel: int) -> float:
         """Start labs until ``count`` run; seconds it took."""

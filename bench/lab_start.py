@@ -105,7 +105,9 @@ class Platform:
         from lms.content.lab_parser import load_lab
 
         spec = load_lab(ROOT / "labs" / self.lab)
-        tags = self.runtime().build(spec)
+        from lms.labs.app_runtime import lab_image_builder
+
+        tags = lab_image_builder(self.app).build(spec)
         return tags[spec.workstation]
 
     def browser(self, number: int) -> requests.Session:

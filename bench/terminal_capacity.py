@@ -91,7 +91,7 @@ def start_labs(app, prefix: str, count: int) -> list[tuple[int, str]]:
         db.session.commit()
         spec = get_spec("crowd")
         runtime = app_runtime.lab_runtime()
-        runtime.build(spec)
+        app_runtime.lab_image_builder().build(spec)
         labs = []
         for number in range(count):
             email = f"crowd{number}@bench.example.org"

@@ -177,7 +177,7 @@ def start_lab(app, key: str) -> tuple[int, str]:
         db.session.commit()
         spec = get_spec(LAB)
         runtime = app_runtime.lab_runtime()
-        runtime.build(spec)
+        app_runtime.lab_image_builder().build(spec)
         runtime.start(key, spec, str(user.id), [])
         session_id = add_running_session(key, user.id, LAB)
         return session_id, runtime._container_id(key, spec.workstation)

@@ -17,6 +17,8 @@ ENV_KEYS: dict[str, type] = {
     "LMS_COURSES_DIR": str,
     "LMS_LABS_DIR": str,
     "LMS_DOCKER_URL": str,
+    "LMS_LAB_BACKEND": str,
+    "LMS_REGISTRY": str,
     "LMS_MAX_LABS_PER_USER": int,
     "LMS_MAX_LABS_TOTAL": int,
     "LMS_RATELIMIT_STORAGE_URI": str,
@@ -57,6 +59,12 @@ class Config:
     LMS_COURSES_DIR = str(PROJECT_ROOT / "courses")
     LMS_LABS_DIR = str(PROJECT_ROOT / "labs")
     LMS_DOCKER_URL: str | None = None  # default: the local engine's socket
+    # Where labs run: "docker" (containers on one engine) or "swarm" (services over the
+    # nodes of a Docker Swarm that LMS_DOCKER_URL's engine manages).
+    LMS_LAB_BACKEND = "docker"
+    # A registry the swarm's nodes pull lab images from (host:port/prefix); "": none, and
+    # every node must hold the images itself.
+    LMS_REGISTRY = ""
     LMS_MAX_LABS_PER_USER = 1
     LMS_MAX_LABS_TOTAL = 40
     LMS_SELF_REGISTRATION = False

@@ -23,6 +23,7 @@ from lms.labs.runtime import (
     RunningLab,
     ShellClosed,
     ShellGone,
+    WebEndpoint,
 )
 from tests.conftest import PASSWORD, ROOT, reset_schema, test_config
 
@@ -146,12 +147,6 @@ class FakeRuntime:
 
             raise EngineUnavailable("fake engine down")
 
-    def image_tags(self, spec):
-        return {name: f"fake/{spec.slug}-{name}" for name in spec.containers}
-
-    def build(self, spec, progress=None, force=False):
-        return self.image_tags(spec)
-
     def start(self, session_key, spec, owner, secrets):
         self.ping()
         self.labs[session_key] = {
@@ -160,7 +155,13 @@ class FakeRuntime:
             "secrets": secrets,
             "containers": tuple(spec.containers),
         }
-        return LabHandle(session_key, {n: f"id-{n}" for n in spec.containers}, "net")
+        return LabHandle(session_key, tuple(spec.containers), {n: None for n in spec.containers})
+
+    def write_files(self, session_key, secrets):
+        lab = self.labs.get(session_key)
+        if lab is None or any(s.container not in lab["containers"] for s in secrets):
+            raise LabNotFound("no such lab or container")
+        lab["secrets"] = [*lab["secrets"], *secrets]
 
     def stop(self, session_key):
         self.labs.pop(session_key, None)
@@ -188,6 +189,12 @@ class FakeRuntime:
         for key in orphans:
             self.stop(key)
         return orphans
+
+    def web_endpoint(self, session_key, container, port):
+        lab = self.labs.get(session_key)
+        if lab is None or container not in lab["containers"]:
+            raise LabNotFound("no such lab or container")
+        return WebEndpoint("192.0.2.10", port)  # TEST-NET-1: nothing answers there
 
     def open_shell(self, session_key, container, user, workdir, cols, rows, *, name=None, pid=None):
         """An echoing shell; a held one (``name``) outlives its channel until ``end_shell``."""

@@ -11,9 +11,10 @@ import threading
 from flask import Flask, current_app
 
 from lms.content.lab_model import parse_size
-from lms.labs.runtime import LabRuntime, get_runtime
+from lms.labs.runtime import ImageBuilder, LabRuntime, get_image_builder, get_runtime
 
 RUNTIME_KEY = "lab_runtime"
+IMAGE_BUILDER_KEY = "lab_image_builder"
 _create_lock = threading.Lock()
 
 
@@ -36,9 +37,24 @@ def lab_runtime(app: Flask | None = None) -> LabRuntime:
         config = app.config
         return get_runtime(
             config.get("LMS_DOCKER_URL"),
+            backend=config.get("LMS_LAB_BACKEND", "docker"),
             memory_bytes=parse_size(config["LMS_LAB_MAX_MEMORY"]),
             cpus=float(config["LMS_LAB_MAX_CPUS"]),
             pids=int(config["LMS_LAB_MAX_PIDS"]),
         )
 
     return once_per_app(app, RUNTIME_KEY, create)
+
+
+def lab_image_builder(app: Flask | None = None) -> ImageBuilder:
+    """The app's image builder: for its backend, on its engine (and registry)."""
+
+    def create(app: Flask) -> ImageBuilder:
+        config = app.config
+        return get_image_builder(
+            config.get("LMS_DOCKER_URL"),
+            backend=config.get("LMS_LAB_BACKEND", "docker"),
+            registry=config.get("LMS_REGISTRY") or None,
+        )
+
+    return once_per_app(app, IMAGE_BUILDER_KEY, create)

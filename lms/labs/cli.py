@@ -24,7 +24,7 @@ def labs():
 @with_appcontext
 def build_command(slug, force, quiet):
     """Build the images of every lab (or of SLUG), tagged by content: unchanged labs are skipped."""
-    from lms.labs.app_runtime import lab_runtime
+    from lms.labs.app_runtime import lab_image_builder
     from lms.labs.runtime import EngineUnavailable, LabError
 
     labs_dir = Path(current_app.config["LMS_LABS_DIR"])
@@ -36,7 +36,7 @@ def build_command(slug, force, quiet):
         specs = {slug: specs[slug]} if slug in specs else {}
     for issue in issues:
         click.echo(str(issue), err=True)
-    runtime = lab_runtime()
+    builder = lab_image_builder()
 
     def say(line: str) -> None:
         if not quiet or ": building " in line or "up to date" in line:
@@ -46,7 +46,7 @@ def build_command(slug, force, quiet):
     for name, spec in sorted(specs.items()):
         click.echo(f"{name}: {spec.title}")
         try:
-            tags = runtime.build(spec, progress=say, force=force)
+            tags = builder.build(spec, progress=say, force=force)
         except EngineUnavailable as exc:
             raise click.ClickException(str(exc)) from None
         except LabError as exc:

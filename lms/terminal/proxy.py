@@ -99,18 +99,24 @@ _COOKIE_ATTR_SPLIT = re.compile(r"\s*;\s*")
 
 @dataclass(frozen=True)
 class Upstream:
-    """Where a proxied request goes: the container's address on the lab network."""
+    """Where a proxied request goes: the endpoint the lab runtime answered for the port
+    (the container's address on the lab network, or a gateway's)."""
 
     address: str
     port: int
     container: str  # its name on the lab network, which the lab app knows itself by
+    lab_port: int | None = None  # the port the app serves in the lab (default: port)
 
     @property
     def netlocs(self) -> set[str]:
-        names = {self.address, self.container, "localhost", "127.0.0.1"}
-        found = {f"{name}:{self.port}" for name in names}
-        if self.port == 80:
+        """The host[:port] forms by which the app may name itself in its answers."""
+        lab_port = self.lab_port or self.port
+        names = {self.container, "localhost", "127.0.0.1"}
+        found = {f"{name}:{lab_port}" for name in names} | {f"{self.address}:{self.port}"}
+        if lab_port == 80:
             found |= names
+        if self.port == 80:
+            found.add(self.address)
         return found
 
 

@@ -22,7 +22,7 @@ from lms.content.lab_model import LabSpec
 from lms.extensions import db
 from lms.labs.app_runtime import lab_runtime
 from lms.labs.models import RUNNING, LabSession
-from lms.labs.runtime.base import LabError, LabNotFound, ShellChannel, ShellGone
+from lms.labs.runtime.base import LabError, LabNotFound, ShellChannel, ShellGone, WebEndpoint
 from lms.terminal.asciicast import AsciicastWriter, folder_size, recorded_output
 from lms.terminal.bridge import (
     ENDED,
@@ -432,7 +432,7 @@ def recording_file(recording: TerminalRecording) -> Path:
 
 # -- web access ------------------------------------------------------------------------------
 
-_addresses: dict[tuple[str, str], tuple[float, str]] = {}
+_endpoints: dict[tuple[str, str, int], tuple[float, WebEndpoint]] = {}
 
 
 def upstream_for(lab_session: LabSession, port: int, fresh: bool = False) -> Upstream | None:
@@ -441,19 +441,19 @@ def upstream_for(lab_session: LabSession, port: int, fresh: bool = False) -> Ups
     container = next((name for name, p in web_ports(spec) if p == port), None)
     if container is None:
         return None
-    cache_key = (lab_session.key, container)
-    cached = _addresses.get(cache_key)
+    cache_key = (lab_session.key, container, port)
+    cached = _endpoints.get(cache_key)
     if cached and not fresh and time.monotonic() - cached[0] < ADDRESS_TTL:
-        address = cached[1]
+        endpoint = cached[1]
     else:
-        address = lab_runtime().container_address(lab_session.key, container)
-        _addresses[cache_key] = (time.monotonic(), address)
-    return Upstream(address=address, port=port, container=container)
+        endpoint = lab_runtime().web_endpoint(lab_session.key, container, port)
+        _endpoints[cache_key] = (time.monotonic(), endpoint)
+    return Upstream(address=endpoint.host, port=endpoint.port, container=container, lab_port=port)
 
 
 def forget_address(lab_session: LabSession) -> None:
-    for key in [k for k in _addresses if k[0] == lab_session.key]:
-        _addresses.pop(key, None)
+    for key in [k for k in _endpoints if k[0] == lab_session.key]:
+        _endpoints.pop(key, None)
 
 
 # -- lab session lists (the review itself: lms.terminal.review) --------------------------------

@@ -19,9 +19,9 @@ MODULE_URL = "/courses/linux-fundamentals/the-shell"
 @pytest.fixture
 def lab_app(live_app, docker_client):
     """The live app with its own session-key prefix; its labs are swept afterwards."""
-    from lms.labs.runtime import get_runtime
+    from lms.labs.runtime import get_image_builder
 
-    get_runtime().build(load_lab(ROOT / "labs" / "shell-basics"))
+    get_image_builder().build(load_lab(ROOT / "labs" / "shell-basics"))
     with own_lab_prefix(live_app):
         yield live_app
 

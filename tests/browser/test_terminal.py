@@ -37,7 +37,7 @@ def lab_app(live_app, docker_client, tmp_path_factory):
             from lms.content.lab_library import get_spec
 
             for slug in ("shell-basics", "web-injection"):
-                app_runtime.lab_runtime().build(get_spec(slug))
+                app_runtime.lab_image_builder().build(get_spec(slug))
         yield live_app
 
 

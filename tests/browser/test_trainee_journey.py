@@ -133,7 +133,7 @@ def lab_app(live_app, docker_client):
 
     with own_lab_prefix(live_app):
         with live_app.app_context():
-            app_runtime.lab_runtime().build(get_spec("shell-basics"))
+            app_runtime.lab_image_builder().build(get_spec("shell-basics"))
         yield live_app
 
 

@@ -119,35 +119,43 @@ def docker_runtime(docker_client):
 
 
 @pytest.fixture(scope="session")
-def shipped_labs(docker_runtime) -> dict[str, LabSpec]:
+def image_builder(docker_client):
+    """The local engine's image builder (what `lms labs build` uses on one engine)."""
+    from lms.labs.runtime import get_image_builder
+
+    return get_image_builder()
+
+
+@pytest.fixture(scope="session")
+def shipped_labs(docker_runtime, image_builder) -> dict[str, LabSpec]:
     """The labs in labs/, validated and built once (skipped when their tag exists)."""
     labs, issues = load_labs(LABS_DIR)
     assert not issues, issues
     for spec in labs.values():
-        docker_runtime.build(spec)
+        image_builder.build(spec)
     return labs
 
 
-def _build_lab(runtime, tmp_path_factory, slug: str, files: dict[str, str]) -> LabSpec:
+def _build_lab(builder, tmp_path_factory, slug: str, files: dict[str, str]) -> LabSpec:
     folder = tmp_path_factory.mktemp("labs") / slug
     for name, text in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text)
     spec = load_lab(folder)
-    runtime.build(spec)
+    builder.build(spec)
     return spec
 
 
 @pytest.fixture(scope="session")
-def probe_lab(docker_runtime, tmp_path_factory) -> LabSpec:
+def probe_lab(docker_runtime, image_builder, tmp_path_factory) -> LabSpec:
     """A two-container lab with small limits, a capability and a web port, built once."""
-    return _build_lab(docker_runtime, tmp_path_factory, "runtime-probe", PROBE_LAB)
+    return _build_lab(image_builder, tmp_path_factory, "runtime-probe", PROBE_LAB)
 
 
 @pytest.fixture(scope="session")
-def busybox_lab(docker_runtime, tmp_path_factory) -> LabSpec:
+def busybox_lab(docker_runtime, image_builder, tmp_path_factory) -> LabSpec:
     """One busybox container (a bare-shell image) with `network: none`."""
-    return _build_lab(docker_runtime, tmp_path_factory, "busybox-probe", BUSYBOX_LAB)
+    return _build_lab(image_builder, tmp_path_factory, "busybox-probe", BUSYBOX_LAB)
 
 
 @pytest.fixture

@@ -27,7 +27,13 @@ from lms.labs.errors import NOT_ANSWERING_MESSAGE
 from lms.labs.leases import process_identity
 from lms.labs.models import LabSession
 from lms.labs.reaper import reap, reconcile
-from lms.labs.runtime import LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME, get_runtime
+from lms.labs.runtime import (
+    LABEL_PLATFORM,
+    LABEL_SESSION,
+    PLATFORM_NAME,
+    get_image_builder,
+    get_runtime,
+)
 from tests.conftest import PASSWORD, ROOT
 from tests.lab_support import FIXTURE_LABS, ApiClient, close_lab_app, create_user, make_lab_app
 
@@ -37,7 +43,7 @@ pytestmark = pytest.mark.docker
 @pytest.fixture(scope="module")
 def tiny_lab(docker_client):
     spec = load_lab(FIXTURE_LABS / "tiny-lab")
-    get_runtime().build(spec)
+    get_image_builder().build(spec)
     return spec
 
 

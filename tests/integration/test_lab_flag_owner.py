@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from lms.content.lab_parser import load_lab
-from lms.labs.runtime import SecretFile, StartFailed, get_runtime
+from lms.labs.runtime import SecretFile, StartFailed, get_image_builder, get_runtime
 from tests.lab_support import FIXTURE_LABS, ApiClient, close_lab_app, create_user, make_lab_app
 from tests.terminal_support import Shell, serving, sign_in
 
@@ -30,7 +30,7 @@ def documented_lab(docker_client):
     written = yaml.safe_load((FIXTURE_LABS / LAB / "lab.yaml").read_text())
     assert set(written["flag"]) == {"container", "path", "mode"}  # the documented keys only
     spec = load_lab(FIXTURE_LABS / LAB)
-    get_runtime().build(spec)
+    get_image_builder().build(spec)
     return spec
 
 
@@ -84,7 +84,7 @@ def test_a_flag_owner_missing_from_the_image_fails_the_start_clearly(tmp_path, d
     )
     spec = load_lab(folder)
     runtime = get_runtime()
-    runtime.build(spec)
+    get_image_builder().build(spec)
     key = f"tlab-ghost-{uuid.uuid4().hex[:8]}"
     secret = SecretFile("main", "/home/ghost/flag.txt", b"FLAG{x}\n", owner="ghost")
     try:

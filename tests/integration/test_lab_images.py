@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from lms.labs.runtime import get_image_builder
+
 pytestmark = pytest.mark.docker
 
 BASE_IMAGE = "lms-base/debian:bookworm"
@@ -35,7 +37,7 @@ def test_lab_images_carry_only_the_setuid_programs_the_lab_installs(
 ):
     found = {}
     for slug, spec in shipped_labs.items():
-        for name, image in docker_runtime.image_tags(spec).items():
+        for name, image in get_image_builder().image_tags(spec).items():
             privileged = set(run_in(docker_client, image, FIND_PRIVILEGED).split())
             if privileged:
                 found[f"{slug}/{name}"] = privileged
@@ -43,6 +45,6 @@ def test_lab_images_carry_only_the_setuid_programs_the_lab_installs(
 
 
 def test_man_works_in_the_shell_lab(docker_client, docker_runtime, shipped_labs):
-    [image] = docker_runtime.image_tags(shipped_labs["shell-basics"]).values()
+    [image] = get_image_builder().image_tags(shipped_labs["shell-basics"]).values()
     page = run_in(docker_client, image, "MANPAGER=cat man ls 2>&1")
     assert "list directory contents" in page

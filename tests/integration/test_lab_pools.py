@@ -35,7 +35,7 @@ LAB = "pooled-lab"
 def labs_dir(tmp_path_factory, docker_client):
     """tiny-lab (the test course uses it), pooled-lab (pool: 2, built) and unbuilt-lab
     with ``pool: 1`` (never built)."""
-    from lms.labs.runtime import get_runtime
+    from lms.labs.runtime import get_image_builder
 
     folder = tmp_path_factory.mktemp("pool-labs")
     shutil.copytree(FIXTURE_LABS / "tiny-lab", folder / "tiny-lab")
@@ -45,7 +45,7 @@ def labs_dir(tmp_path_factory, docker_client):
     shutil.copytree(FIXTURE_LABS / "unbuilt-lab", folder / "unbuilt-lab")
     with (folder / "unbuilt-lab" / "lab.yaml").open("a") as lab_yaml:
         lab_yaml.write("pool: 1\n")
-    get_runtime().build(load_lab(folder / LAB))
+    get_image_builder().build(load_lab(folder / LAB))
     return folder
 
 

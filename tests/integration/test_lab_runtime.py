@@ -31,9 +31,10 @@ from lms.labs.runtime import (
     ShellClosed,
     ShellGone,
     StartFailed,
+    get_image_builder,
     get_runtime,
 )
-from lms.labs.runtime.docker import SUBNET_POOL, network_name
+from lms.labs.runtime.docker import SUBNET_POOL, container_name, network_name
 
 from .conftest import RUN_PREFIX, flag_secrets, new_key
 
@@ -46,7 +47,7 @@ FLAG = "FLAG{integration-test}"
 
 
 def inspect(docker_client, handle, name):
-    return docker_client.api.inspect_container(handle.containers[name])
+    return docker_client.api.inspect_container(container_name(handle.session_key, name))
 
 
 def check(runtime, key, spec, task_id):
@@ -143,8 +144,8 @@ def test_unreachable_engine_raises_engine_unavailable(probe_lab):
 
 def test_build_is_skipped_when_the_content_tag_exists(docker_runtime, probe_lab, docker_client):
     lines: list[str] = []
-    tags = docker_runtime.build(probe_lab, progress=lines.append)
-    assert tags == docker_runtime.image_tags(probe_lab)
+    tags = get_image_builder().build(probe_lab, progress=lines.append)
+    assert tags == get_image_builder().image_tags(probe_lab)
     assert all(re.fullmatch(r"lms-lab/runtime-probe-\w+:[0-9a-f]{12}", t) for t in tags.values())
     assert len(lines) == 2 and all("up to date" in line for line in lines)
     image = docker_client.api.inspect_image(tags["main"])
@@ -181,7 +182,7 @@ def test_containers_are_hardened_and_labelled(docker_client, probe_session):
 
 
 def test_lab_network_is_internal_and_labelled(docker_client, probe_session):
-    network = docker_client.api.inspect_network(probe_session.network_id)
+    network = docker_client.api.inspect_network(network_name(probe_session.session_key))
     assert network["Internal"] is True
     assert network["Labels"][LABEL_SESSION] == probe_session.session_key
     assert network["Options"]["com.docker.network.bridge.name"].startswith("lmsbr-")
@@ -245,7 +246,7 @@ def test_no_route_to_host_listeners(docker_runtime, docker_client, probe_session
 
 def test_host_reaches_lab_services_for_the_web_proxy(docker_runtime, probe_session):
     """Replies from a lab to a connection the host opened pass the host guard."""
-    address = docker_runtime.container_address(probe_session.session_key, "peer")
+    address = docker_runtime.web_endpoint(probe_session.session_key, "peer", 80).host
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -263,8 +264,8 @@ def test_two_sessions_cannot_reach_each_other(
 ):
     other = lab_session(probe_lab, "FLAG{other}")
     mine = probe_session.session_key
-    my_peer = docker_runtime.container_address(mine, "peer")
-    their_peer = docker_runtime.container_address(other.session_key, "peer")
+    my_peer = docker_runtime.web_endpoint(mine, "peer", 80).host
+    their_peer = docker_runtime.web_endpoint(other.session_key, "peer", 80).host
     assert my_peer != their_peer
     wait_listening(docker_runtime, mine, my_peer, 8000)  # positive controls, from inside
     wait_listening(docker_runtime, other.session_key, their_peer, 8000)
@@ -351,7 +352,7 @@ def test_stop_is_idempotent(docker_runtime, docker_client, probe_lab, lab_sessio
     assert not docker_runtime.is_running(key)
     assert leftovers(docker_client, key) == []
     with pytest.raises(LabNotFound):
-        docker_runtime.container_address(key, "peer")
+        docker_runtime.web_endpoint(key, "peer", 80)
 
 
 def test_remove_orphans_removes_only_dead_sessions(
@@ -399,7 +400,7 @@ def test_open_shell_for_an_unknown_user_fails_cleanly(docker_runtime, probe_sess
 
 def test_busybox_lab_without_network(docker_runtime, docker_client, busybox_lab, lab_session):
     handle = lab_session(busybox_lab)
-    assert handle.network_id is None
+    assert not docker_client.api.networks(names=[network_name(handle.session_key)])
     info = inspect(docker_client, handle, "main")
     assert info["HostConfig"]["NetworkMode"] == "none"
     assert info["Config"]["Cmd"] == ["sleep", "infinity"]  # the image's CMD is a bare shell
@@ -454,7 +455,7 @@ def test_a_held_shell_outlives_its_exec_and_moves_between_attachments(
 def test_shipped_labs_are_built(docker_client, docker_runtime, shipped_labs):
     assert set(shipped_labs) >= {"shell-basics", "suid-hunt", "web-injection", "log-triage"}
     for spec in shipped_labs.values():
-        for tag in docker_runtime.image_tags(spec).values():
+        for tag in get_image_builder().image_tags(spec).values():
             docker_client.images.get(tag)
 
 
@@ -542,7 +543,7 @@ def test_web_injection_solved(docker_runtime, lab_session, lab_exec, shipped_lab
     assert code == 0 and "ping statistics" in page
     result = check(docker_runtime, key, spec, "command-injection")
     assert result.passed, result
-    assert docker_runtime.container_address(key, "target").count(".") == 3
+    assert docker_runtime.web_endpoint(key, "target", 80).host.count(".") == 3
 
 
 def test_log_triage_solved(docker_runtime, lab_session, lab_exec, shipped_labs):

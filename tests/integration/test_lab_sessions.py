@@ -42,11 +42,11 @@ pytestmark = pytest.mark.docker
 @pytest.fixture(scope="module")
 def tiny_image(docker_client):
     """tiny-lab and second-lab built once (skipped when their content tags exist)."""
-    from lms.labs.runtime import get_runtime
+    from lms.labs.runtime import get_image_builder
 
-    runtime = get_runtime()
+    builder = get_image_builder()
     for slug in ("tiny-lab", "second-lab"):
-        runtime.build(load_lab(FIXTURE_LABS / slug))
+        builder.build(load_lab(FIXTURE_LABS / slug))
     yield
     _sweep_all(docker_client)
 

@@ -25,7 +25,13 @@ from lms.labs.health import WorkerRecord
 from lms.labs.jobs import LabJob
 from lms.labs.leases import LabLease
 from lms.labs.models import LabSession
-from lms.labs.runtime import LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME, get_runtime
+from lms.labs.runtime import (
+    LABEL_PLATFORM,
+    LABEL_SESSION,
+    PLATFORM_NAME,
+    get_image_builder,
+    get_runtime,
+)
 from tests.conftest import ROOT
 from tests.lab_support import (
     FIXTURE_LABS,
@@ -86,7 +92,7 @@ for _ in range(4):
 @pytest.fixture(scope="module")
 def tiny_lab(docker_client):
     spec = load_lab(FIXTURE_LABS / "tiny-lab")
-    get_runtime().build(spec)
+    get_image_builder().build(spec)
     return spec
 
 

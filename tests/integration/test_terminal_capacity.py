@@ -30,6 +30,7 @@ import requests
 from lms import create_app
 from lms.content.lab_parser import load_lab
 from lms.extensions import db
+from lms.labs.runtime import get_image_builder
 from tests.conftest import PASSWORD, ROOT, reset_schema, test_config
 from tests.lab_support import handshake_status
 from tests.terminal_support import Shell, add_running_session, cookie_header, sweep_session_labs
@@ -104,7 +105,7 @@ def crowd_lab(tmp_path_factory, docker_runtime, docker_client):
         (labs / "crowd" / name).parent.mkdir(parents=True, exist_ok=True)
         (labs / "crowd" / name).write_text(text)
     spec = load_lab(labs / "crowd")
-    docker_runtime.build(spec)
+    get_image_builder().build(spec)
     config = test_config(
         tmp,
         LMS_LABS_DIR=str(labs),

@@ -1,7 +1,9 @@
 """The lab runtime: start, grade and stop lab containers on an engine.
 
-Import the interface from ``lms.labs.runtime.base``; obtain an implementation
-with ``get_runtime``. Nothing outside ``docker.py`` sees a Docker object.
+Import the interface from ``lms.labs.runtime.base``; obtain an implementation with
+``get_runtime`` and its image builder with ``get_image_builder``, for a backend: ``docker``
+(one engine) or ``swarm`` (services over a Docker Swarm's nodes). Nothing outside the
+backends' packages sees a Docker object.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from lms.labs.runtime.base import (
     CheckResult,
     EngineNotAnswering,
     EngineUnavailable,
+    ImageBuilder,
     ImageMissing,
     LabError,
     LabHandle,
@@ -28,7 +31,10 @@ from lms.labs.runtime.base import (
     ShellClosed,
     ShellGone,
     StartFailed,
+    WebEndpoint,
 )
+
+BACKENDS = ("docker", "swarm")
 
 __all__ = [
     "LABEL_CONTAINER",
@@ -41,6 +47,7 @@ __all__ = [
     "CheckResult",
     "EngineNotAnswering",
     "EngineUnavailable",
+    "ImageBuilder",
     "ImageMissing",
     "LabError",
     "LabHandle",
@@ -52,17 +59,45 @@ __all__ = [
     "ShellClosed",
     "ShellGone",
     "StartFailed",
+    "WebEndpoint",
+    "get_image_builder",
     "get_runtime",
 ]
 
 
-def get_runtime(docker_url: str | None = None, **limits) -> LabRuntime:
-    """The Docker runtime for ``docker_url`` (default: the local engine's socket).
+def get_runtime(docker_url: str | None = None, backend: str = "docker", **options) -> LabRuntime:
+    """The runtime of ``backend`` on the engine at ``docker_url`` (default: the local
+    engine's socket; for a swarm, a manager's).
 
-    ``limits`` are the platform maximums (``memory_bytes``, ``cpus``, ``pids``):
-    a lab asking for more is clamped to them at start, whatever lab.yaml says.
+    ``options`` are the platform maximums (``memory_bytes``, ``cpus``, ``pids``), which
+    clamp any lab at start whatever lab.yaml says, and the backend's own settings.
     Creating the runtime does not contact the engine; ``ping`` does.
     """
+    if backend == "swarm":
+        from lms.labs.runtime.swarm import SwarmRuntime
+
+        return SwarmRuntime(docker_url=docker_url, **options)
+    _check_backend(backend)
     from lms.labs.runtime.docker import DockerRuntime
 
-    return DockerRuntime(docker_url=docker_url, **limits)
+    return DockerRuntime(docker_url=docker_url, **options)
+
+
+def get_image_builder(
+    docker_url: str | None = None, backend: str = "docker", registry: str | None = None
+) -> ImageBuilder:
+    """Where ``lms labs build`` builds: the local engine (``docker``), or that engine and
+    then ``registry`` for a swarm's nodes to pull from (``swarm``)."""
+    if backend == "swarm":
+        from lms.labs.runtime.swarm import SwarmImageBuilder
+
+        return SwarmImageBuilder(docker_url=docker_url, registry=registry)
+    _check_backend(backend)
+    from lms.labs.runtime.docker import DockerImageBuilder
+
+    return DockerImageBuilder(docker_url=docker_url)
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(f"LMS_LAB_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")

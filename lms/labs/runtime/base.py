@@ -48,11 +48,22 @@ class SecretFile:
 
 @dataclass(frozen=True)
 class LabHandle:
-    """A started lab: engine ids of its containers and of its network (None: no network)."""
+    """A started lab: the names of its containers (as lab.yaml gives them) and, per
+    container, the node that runs it (None on a single engine). No engine ids: callers
+    address a lab by its session key and container names only."""
 
     session_key: str
-    containers: dict[str, str]
-    network_id: str | None
+    containers: tuple[str, ...]
+    nodes: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WebEndpoint:
+    """Where the web tier connects to reach a port a lab container serves: a host (an
+    address or name the platform's own process can reach) and a port."""
+
+    host: str
+    port: int
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,7 @@ class RunningLab:
     lab_slug: str
     container_names: tuple[str, ...] = field(default_factory=tuple)
     created_at: datetime | None = None
+    nodes: tuple[str, ...] = field(default_factory=tuple)  # where it runs (a swarm's nodes)
 
 
 class LabError(Exception):
@@ -156,15 +168,9 @@ class ShellChannel(Protocol):
 
 
 @runtime_checkable
-class LabRuntime(Protocol):
-    """Start, inspect, grade and stop labs on one container engine.
-
-    Every method may raise ``EngineUnavailable``. Session keys are short
-    strings of ``[a-z0-9-]`` chosen by the caller (unique per lab session).
-    """
-
-    def ping(self) -> None:
-        """Return when the engine answers; raise EngineUnavailable otherwise."""
+class ImageBuilder(Protocol):
+    """Builds lab images where the engine that runs labs can use them: the local engine,
+    or (for a swarm) a registry every node pulls from."""
 
     def image_tags(self, spec: LabSpec) -> dict[str, str]:
         """The image each container of ``spec`` runs: content-hash tags, or ``image:``."""
@@ -174,6 +180,18 @@ class LabRuntime(Protocol):
     ) -> dict[str, str]:
         """Build the lab's images (skipped when the content-hash tag exists unless
         ``force``); forwards progress lines; raises BuildFailed. Returns image_tags."""
+
+
+@runtime_checkable
+class LabRuntime(Protocol):
+    """Start, inspect, grade and stop labs on one container engine.
+
+    Every method may raise ``EngineUnavailable``. Session keys are short
+    strings of ``[a-z0-9-]`` chosen by the caller (unique per lab session).
+    """
+
+    def ping(self) -> None:
+        """Return when the engine answers; raise EngineUnavailable otherwise."""
 
     def start(
         self, session_key: str, spec: LabSpec, owner: str, secrets: list[SecretFile]
@@ -214,10 +232,11 @@ class LabRuntime(Protocol):
         return the session keys removed. Only keys starting with ``key_prefix`` are
         considered (for several platforms, or test runs, sharing one engine)."""
 
-    def container_address(self, session_key: str, container: str) -> str:
-        """The container's IP address on the lab network (for the web proxy; the host
-        may connect to it, the container may not connect to the host). LabNotFound
-        when there is none (no such container, or ``network: none``)."""
+    def web_endpoint(self, session_key: str, container: str, port: int) -> WebEndpoint:
+        """Where the web tier connects to reach ``port`` of the container (the lab's web
+        access). The backend decides how: Docker answers the container's address on the
+        lab network, which the host routes to; a swarm answers a gateway it runs for the
+        session. LabNotFound when there is none (no such container, or ``network: none``)."""
 
     def open_shell(
         self,

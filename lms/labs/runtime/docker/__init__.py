@@ -7,12 +7,13 @@ from lms.labs.runtime.docker.common import (
     container_name,
     network_name,
 )
-from lms.labs.runtime.docker.images import image_tag
+from lms.labs.runtime.docker.images import DockerImageBuilder, image_tag
 from lms.labs.runtime.docker.runtime import DockerRuntime
 from lms.labs.runtime.docker.shells import DockerShell
 
 __all__ = [
     "SUBNET_POOL",
+    "DockerImageBuilder",
     "DockerRuntime",
     "DockerShell",
     "bridge_name",

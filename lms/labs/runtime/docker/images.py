@@ -1,4 +1,6 @@
-"""Lab images: tags from the lab's content hash, builds, pulls."""
+"""Lab images: tags from the lab's content hash; ``DockerImageBuilder`` builds and pulls them
+on one engine; ``ImageMethods`` is what the runtime itself asks of images (is it there, what
+does it run)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from lms.labs.runtime.base import (
     ProgressCallback,
 )
 from lms.labs.runtime.docker.common import (
+    API_TIMEOUT,
     IMAGE_REPO,
     SHELLS,
     engine_errors,
@@ -24,6 +27,31 @@ from lms.labs.runtime.docker.common import (
 
 class ImageMethods:
     """The DockerRuntime's images methods (mixed into it)."""
+
+    def _image(self, tag: str) -> dict | None:
+        with engine_errors():
+            try:
+                return self.api.inspect_image(tag)
+            except docker.errors.ImageNotFound:
+                return None
+
+
+class DockerImageBuilder(ImageMethods):
+    """An ``ImageBuilder`` on one Docker engine: builds lab images there (the engine that
+    runs the labs, or the one that builds for a registry)."""
+
+    def __init__(self, docker_url: str | None = None, timeout: float = API_TIMEOUT):
+        self._url = docker_url
+        self._timeout = timeout
+        self._api: docker.APIClient | None = None
+
+    @property
+    def api(self) -> docker.APIClient:
+        if self._api is None:
+            options = {"base_url": self._url} if self._url else docker.utils.kwargs_from_env()
+            with engine_errors():
+                self._api = docker.APIClient(version="auto", timeout=self._timeout, **options)
+        return self._api
 
     def image_tags(self, spec: LabSpec) -> dict[str, str]:
         return {name: image_tag(spec, c) for name, c in spec.containers.items()}
@@ -71,13 +99,6 @@ class ImageMethods:
         say(f"pulling {image}")
         with engine_errors(BuildFailed, f"pulling {image}"):
             self.api.pull(image)
-
-    def _image(self, tag: str) -> dict | None:
-        with engine_errors():
-            try:
-                return self.api.inspect_image(tag)
-            except docker.errors.ImageNotFound:
-                return None
 
 
 def image_tag(spec: LabSpec, container: ContainerSpec) -> str:

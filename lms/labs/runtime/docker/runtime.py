@@ -34,6 +34,7 @@ from lms.labs.runtime.base import (
     RunningLab,
     SecretFile,
     StartFailed,
+    WebEndpoint,
 )
 from lms.labs.runtime.docker.common import (
     API_TIMEOUT,
@@ -124,10 +125,9 @@ class DockerRuntime(ImageMethods, NetworkMethods, ContainerMethods, ShellMethods
             LABEL_OWNER: str(owner),
             LABEL_LAB: spec.slug,
         }
-        network_id = None
         try:
             if spec.network == "isolated":
-                network_id = self._create_network(session_key, labels)
+                self._create_network(session_key, labels)
             ids = {
                 name: self._create_container(session_key, spec, c, labels, commands[name])
                 for name, c in spec.containers.items()
@@ -142,7 +142,7 @@ class DockerRuntime(ImageMethods, NetworkMethods, ContainerMethods, ShellMethods
             if isinstance(exc, LabError) or not isinstance(exc, Exception):
                 raise
             raise StartFailed(f"the lab could not start: {exc}") from exc
-        return LabHandle(session_key=session_key, containers=ids, network_id=network_id)
+        return LabHandle(session_key=session_key, containers=tuple(ids))
 
     def write_files(self, session_key: str, secrets: list[SecretFile]) -> None:
         check_key(session_key)
@@ -253,14 +253,15 @@ class DockerRuntime(ImageMethods, NetworkMethods, ContainerMethods, ShellMethods
             self.stop(key)
         return orphans
 
-    def container_address(self, session_key: str, container: str) -> str:
+    def web_endpoint(self, session_key: str, container: str, port: int) -> WebEndpoint:
+        # The lab network is a bridge on this host: the platform routes to its addresses.
         container_id = self._container_id(session_key, container)
         with engine_errors(LabNotFound, f"inspecting {container}"):
             networks = self.quick.inspect_container(container_id)["NetworkSettings"]["Networks"]
         address = (networks.get(network_name(session_key)) or {}).get("IPAddress")
         if not address:
             raise LabNotFound(f"container {container} has no address on the lab network")
-        return address
+        return WebEndpoint(host=address, port=port)
 
     def run_check(
         self, session_key: str, container: str, command: str, timeout_seconds: int, user: str = "0"
