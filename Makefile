@@ -11,7 +11,8 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 
 .PHONY: install system-deps python-deps assets services docker-engine base-images postgres \
-        session-holder run serve demo-data test test-sqlite test-postgres lint bench clean
+        session-holder run serve demo-data test test-sqlite test-postgres lint bench \
+        bench-backends clean
 
 install: system-deps python-deps assets session-holder
 
@@ -80,6 +81,10 @@ lint:
 
 bench: install services
 	$(PY) bench/run_all.py
+
+# Lab starts on the docker and swarm backends against a bare docker run (bench/lab_backends.py).
+bench-backends: install services
+	$(PY) bench/lab_backends.py
 
 clean:
 	rm -rf $(VENV) node_modules lms/static/vendor

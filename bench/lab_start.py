@@ -65,6 +65,7 @@ class Platform:
         burst: int,
         database_url: str | None = None,
         workers: int | None = None,
+        settings: dict | None = None,
     ):
         self.prefix = f"bench-{uuid.uuid4().hex[:6]}-"
         config = {key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()}
@@ -80,6 +81,7 @@ class Platform:
         )
         if workers:
             config["LMS_START_LAB_WORKERS"] = workers
+        config.update(settings or {})  # e.g. LMS_LAB_BACKEND
         self.app = create_app(config)
         self.lab = lab
         with self.app.app_context():
@@ -160,8 +162,18 @@ class Platform:
 def docker_run_once(image: str, isolated: bool = False) -> float:
     """`docker run -d --rm` until Docker reports it running; ``isolated``: first an internal
     network and the platform's hardening flags, by hand (for context)."""
-    name = f"bench-bare-{uuid.uuid4().hex[:8]}"
     began = time.perf_counter()
+    name = docker_run(image, isolated)
+    try:
+        wait_running(name)
+        return time.perf_counter() - began
+    finally:
+        docker_remove(name, isolated)
+
+
+def docker_run(image: str, isolated: bool = False) -> str:
+    """Start a bare container of ``image`` with the docker CLI (detached); its name."""
+    name = f"bench-bare-{uuid.uuid4().hex[:8]}"
     options = []
     if isolated:
         subprocess.run(
@@ -182,25 +194,35 @@ def docker_run_once(image: str, isolated: bool = False) -> float:
             "128",
             "--init",
         ]
-    subprocess.run(
-        ["docker", "run", "-d", "--rm", "--name", name, *options, image, "sleep", "infinity"],
-        check=True,
-        capture_output=True,
-    )
     try:
-        while True:
-            state = subprocess.run(
-                ["docker", "inspect", "-f", "{{.State.Running}}", name],
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-            if state == "true":
-                return time.perf_counter() - began
-            time.sleep(0.01)
-    finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-        if isolated:
-            subprocess.run(["docker", "network", "rm", name], capture_output=True)
+        subprocess.run(
+            ["docker", "run", "-d", "--rm", "--name", name, *options, image, "sleep", "infinity"],
+            check=True,
+            capture_output=True,
+        )
+    except BaseException:
+        docker_remove(name, isolated)
+        raise
+    return name
+
+
+def wait_running(name: str) -> None:
+    """Return once Docker reports the container ``name`` running."""
+    while True:
+        state = subprocess.run(
+            ["docker", "inspect", "-f", "{{.State.Running}}", name],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        if state == "true":
+            return
+        time.sleep(0.01)
+
+
+def docker_remove(name: str, isolated: bool = False) -> None:
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    if isolated:
+        subprocess.run(["docker", "network", "rm", name], capture_output=True)
 
 
 def sequential(platform: Platform, rounds: int) -> None:
