@@ -128,6 +128,22 @@ class Backend:
         self.platform.close()
 
 
+def open_backend(name: str, tmp: Path, lab: str) -> Backend | None:
+    """The backend, once it started a lab; None (and why, printed) when it cannot."""
+    backend = None
+    try:
+        backend = Backend(name, tmp, lab)
+        backend.runtime_start()
+        return backend
+    except Exception as exc:
+        if name == "docker":
+            raise
+        print(f"{name} backend not measured: {type(exc).__name__}: {exc}")
+        if backend is not None:
+            backend.close()
+        return None
+
+
 def at_once(start: Callable[[str], float], items: list) -> list[float]:
     """Run ``start`` on every item in its own thread, all released together."""
     barrier = threading.Barrier(len(items))
@@ -230,7 +246,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             for name in names:
-                backends.append(Backend(name, Path(tmp), args.lab))
+                if backend := open_backend(name, Path(tmp), args.lab):
+                    backends.append(backend)
             times = sequential(backends, args.rounds, not args.no_platform)
             print_table(
                 f"1. One start at a time until running, {args.rounds} rounds each (image "
