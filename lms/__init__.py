@@ -21,7 +21,20 @@ from lms.config import Config, env_settings
 from lms.extensions import csrf, db, limiter, login_manager, migrate, sock
 
 # Each domain package exposes ``bp`` (a blueprint) and may expose ``init_app(app)``.
-DOMAINS = ("web", "auth", "catalog", "progress", "labs", "terminal", "centres", "authoring", "api")
+DOMAINS = (
+    "web",
+    "auth",
+    "audit",
+    "catalog",
+    "progress",
+    "labs",
+    "terminal",
+    "centres",
+    "authoring",
+    "api",
+    "sso",
+    "certificates",
+)
 
 
 def create_app(config: dict | type | None = None) -> Flask:

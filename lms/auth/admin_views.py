@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from lms.audit.services import record
 from lms.auth import password_reset, two_factor, user_admin
 from lms.auth.access import role_required
 from lms.auth.account_forms import EditAccountForm
@@ -97,6 +98,7 @@ def user_reset_link(user_id: int):
         flash("Reactivate the account first.", "danger")
         return redirect(url_for("auth.admin_user", user_id=user.id))
     token = password_reset.issue_link(user, created_by=current_user)
+    record("user.reset_link", user)
     link = url_for("auth.reset_password", token=token, _external=True)
     return _render(user, EditAccountForm(obj=user), reset_link=link)
 
@@ -107,6 +109,7 @@ def user_reset_link(user_id: int):
 def disable_user_two_factor(user_id: int):
     user = _user_or_404(user_id)
     two_factor.disable(user)
+    record("user.two_factor_off", user)
     flash(f"Two-factor sign-in is off for {user.email}; they can switch it on again.", "info")
     return redirect(url_for("auth.admin_user", user_id=user.id))
 

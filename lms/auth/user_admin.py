@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, or_, select
 
+from lms.audit.services import record
 from lms.auth import invitations, lookalike
 from lms.auth.models import ApiToken, Invitation, Role, User, utcnow
 from lms.auth.services import AccountError, check_new_address
@@ -82,6 +83,9 @@ def update_account(user: User, name: str, email: str, role: str) -> list[str]:
         address = _address_for(user, email)
         user.email, user.email_skeleton = address, lookalike.skeleton(address)
         changes.append("email")
+    if changes:
+        action = "user.role" if any(c.startswith("role") for c in changes) else "user.edit"
+        record(action, user, {"changes": changes}, commit=False)
     db.session.commit()
     return changes
 
@@ -105,12 +109,14 @@ def deactivate(user: User, by: User) -> int:
     user.is_active_account = False
     user.end_sessions()
     revoked = db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount
+    record("user.deactivate", user, {"api_tokens_revoked": revoked}, actor=by, commit=False)
     db.session.commit()
     return revoked
 
 
 def reactivate(user: User) -> None:
     user.is_active_account = True
+    record("user.reactivate", user, commit=False)
     db.session.commit()
 
 
@@ -126,6 +132,12 @@ def open_invitations() -> list[Invitation]:
 
 def cancel_invitation(invitation: Invitation) -> None:
     """The link stops working at once (the row goes: nothing refers to an unused one)."""
+    record(
+        "invitation.cancel",
+        f"invitation for {invitation.email}",
+        {"role": invitation.role},
+        commit=False,
+    )
     db.session.delete(invitation)
     db.session.commit()
 
@@ -134,5 +146,6 @@ def renew_invitation_link(invitation: Invitation) -> str:
     """A new link for an open invitation (lms.auth.invitations: valid LMS_INVITATION_DAYS
     from now, and it can be copied again later); the old link stops working. Committed."""
     link = invitations.renew_invitation(invitation)
+    record("invitation.renew", f"invitation for {invitation.email}", commit=False)
     db.session.commit()
     return link

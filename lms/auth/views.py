@@ -9,6 +9,7 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from lms.audit.services import record
 from lms.auth import forms, invitations, services, throttle, two_factor, user_admin
 from lms.auth.access import role_required
 from lms.auth.account_forms import UserSearchForm
@@ -32,6 +33,9 @@ def _safe_next(target: str | None) -> str:
         ):
             return target
     return url_for("progress.home")
+
+
+safe_next = _safe_next  # lms.sso follows ``next`` the same way after its sign-in
 
 
 def _too_many_attempts(form, wait: throttle.Wait):
@@ -202,6 +206,8 @@ def admin_users():
                 role=create.role.data,
                 name=create.name.data,
             )
+            db.session.flush()
+            record("user.create", user, {"role": user.role}, commit=False)
             db.session.commit()
             flash(f"Account created for {user.email}.", "success")
             return redirect(url_for("auth.admin_users"))
@@ -219,9 +225,14 @@ def admin_users():
         except services.AccountError as exc:
             invite.email.errors.append(str(exc))
         else:
-            return _invitation_made(services.find_invitation(token))
+            invitation = services.find_invitation(token)
+            record(
+                "invitation.create", f"invitation for {invitation.email}", {"role": invitation.role}
+            )
+            return _invitation_made(invitation)
     if registration.submit.data and registration.validate_on_submit():
         services.set_self_registration(registration.open.data)
+        record("platform.self_registration", "self-registration", {"open": registration.open.data})
         flash(
             "Self-registration is now " + ("open." if registration.open.data else "closed."),
             "success",

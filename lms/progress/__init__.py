@@ -19,6 +19,7 @@ STAFF_MENUS = {
         ("centres.index", "Centres", "centres.", {}),
         ("terminal.recordings_index", "Lab recordings", "terminal.", {}),
         ("labs.flag_shares", "Flag sharing", "labs.flag_shares", {}),
+        ("audit.audit_log", "Audit log", "audit.", {}),
     ),
     "platform_admin": (
         ("centres.index", "Centres", "centres.", {}),
@@ -26,6 +27,7 @@ STAFF_MENUS = {
         ("labs.admin_sessions", "Running labs", "labs.admin", {}),
         ("terminal.recordings_index", "Lab recordings", "terminal.", {}),
         ("auth.admin_users", "Users", "auth.admin", {}),
+        ("audit.audit_log", "Audit log", "audit.", {}),
     ),
 }
 

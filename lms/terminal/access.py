@@ -4,7 +4,7 @@ Checked on every WebSocket and every proxied request, before anything is
 opened: a signed-in user, the Origin of the page that opened it, and the lab
 session's owner. Staff (instructors and admins of a cohort the trainee is in)
 may watch a terminal read-only and review recordings; every such access by
-someone other than the trainee is written to ``AuditEvent``.
+someone other than the trainee is written to the audit log (``lms.audit``).
 """
 
 from __future__ import annotations
@@ -13,16 +13,14 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Request, abort, request
-from flask_login import current_user
 
+from lms.audit.services import record
 from lms.auth.models import User
 from lms.auth.visibility import can_view_trainee
 from lms.extensions import db
 from lms.labs.models import LabSession
-from lms.terminal.models import AuditEvent
 
 log = logging.getLogger(__name__)
-audit_log = logging.getLogger("lms.audit")
 
 
 def same_origin(req: Request | None = None) -> bool:
@@ -83,23 +81,8 @@ def audit(
     subject: User | None = None,
     detail: str = "",
 ) -> None:
-    """Record what a member of staff did to a trainee's lab (committed at once)."""
-    subject_id = subject.id if subject else (lab_session.user_id if lab_session else None)
-    event = AuditEvent(
-        actor_id=current_user.id if current_user.is_authenticated else None,
-        action=action,
-        subject_user_id=subject_id,
-        session_id=lab_session.id if lab_session else None,
-        detail=detail[:255],
-        remote_addr=(request.remote_addr or "")[:64],
-    )
-    db.session.add(event)
-    db.session.commit()
-    audit_log.info(
-        "%s by user %s on user %s (lab session %s) %s",
-        action,
-        event.actor_id,
-        subject_id,
-        event.session_id,
-        detail,
-    )
+    """Record what a member of staff did to a trainee's lab in the platform's audit log
+    (committed at once), about the trainee's centre."""
+    subject = subject or (lab_session.user if lab_session else None)
+    target = f"lab session {lab_session.id}" if lab_session else subject
+    record(action, target, detail, subject=subject, lab_session=lab_session)

@@ -1,4 +1,8 @@
-"""Terminal recordings, the commands typed in them, and the audit trail of staff access."""
+"""Terminal recordings, the commands typed in them, and the lab web requests made.
+
+Staff access (watching live, replaying) goes to the platform-wide audit log
+(``lms.audit``); ``AuditEvent`` is imported here for older callers.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from lms.audit.models import AuditEvent  # noqa: F401  (moved to lms.audit)
 from lms.auth.models import User, utcnow
 from lms.extensions import db
 
@@ -98,27 +103,3 @@ class LabWebRequest(db.Model):
     port: Mapped[int]
     path: Mapped[str] = mapped_column(String(500))  # inside the lab app, with its query
     status: Mapped[int | None]  # None: the lab's service did not answer
-
-
-class AuditEvent(db.Model):
-    """Something a member of staff did to a trainee's lab: watched it live, replayed it."""
-
-    __tablename__ = "audit_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
-    action: Mapped[str] = mapped_column(String(40), index=True)
-    subject_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
-    session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("lab_sessions.id", ondelete="SET NULL"), index=True
-    )
-    detail: Mapped[str] = mapped_column(String(255), default="")
-    remote_addr: Mapped[str] = mapped_column(String(64), default="")
-
-    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
-    subject: Mapped[User | None] = relationship(foreign_keys=[subject_user_id])
