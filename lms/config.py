@@ -35,6 +35,8 @@ ENV_KEYS: dict[str, type] = {
     "LMS_SMTP_URL": str,
     "LMS_MAIL_FROM": str,
     "LMS_INVITATION_DAYS": int,
+    "LMS_CERTIFICATE_KEY_FILE": str,
+    "LMS_CERTIFICATE_ISSUER_NAME": str,
 }
 
 
@@ -102,6 +104,11 @@ class Config:
     LMS_SMTP_URL: str | None = None
     LMS_MAIL_FROM: str | None = None  # default: lms@<the SMTP host>
     LMS_INVITATION_DAYS = 14  # how long every invitation link stays valid
+    # Certificates (lms.certificates): the Ed25519 key that signs their credentials, made on
+    # first use (default: instance/certificate_key.pem; keep it secret, back it up), and the
+    # issuer's name on certificates and in credentials.
+    LMS_CERTIFICATE_KEY_FILE: str | None = None
+    LMS_CERTIFICATE_ISSUER_NAME = "Cyber Range LMS"
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True

@@ -22,6 +22,7 @@ from lms.progress.models import (
     ModuleProgress,
 )
 from lms.progress.quizzes import PASS_MARK, quiz_state, rules_of
+from lms.progress.signals import course_completed
 
 # Reading a module again within this time writes nothing: a page view stays a read.
 VISIT_INTERVAL = timedelta(minutes=5)
@@ -194,9 +195,12 @@ def complete_module(user: User, module: Module) -> list[str]:
         record.completed_at = utcnow()
     enrolment = enrol(user, module.course)
     progress = course_progress(user, module.course)
-    if progress.done == progress.total and enrolment.completed_at is None:
+    completes_course = progress.done == progress.total and enrolment.completed_at is None
+    if completes_course:
         enrolment.completed_at = utcnow()
     db.session.commit()
+    if completes_course:
+        course_completed.send(user, course=module.course)
     return []
 
 
