@@ -35,6 +35,7 @@ ENV_KEYS: dict[str, type] = {
     "LMS_SMTP_URL": str,
     "LMS_MAIL_FROM": str,
     "LMS_INVITATION_DAYS": int,
+    "LMS_SSO_ALLOW_HTTP": bool,
     "LMS_CERTIFICATE_KEY_FILE": str,
     "LMS_CERTIFICATE_ISSUER_NAME": str,
 }
@@ -70,6 +71,8 @@ class Config:
     LMS_MAX_LABS_PER_USER = 1
     LMS_MAX_LABS_TOTAL = 40
     LMS_SELF_REGISTRATION = False
+    # Plain-HTTP discovery URLs on this machine (a development identity provider).
+    LMS_SSO_ALLOW_HTTP = False
     # Flask-Limiter's counts: in the database (lms.ratelimits), or redis://host:6379/0
     LMS_RATELIMIT_STORAGE_URI = "database://"
     # Platform ceilings: a lab.yaml can ask for less, never more.

@@ -1,0 +1,31 @@
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from lms.sso.services import MAPPABLE_ROLES
+
+
+class IssuerForm(FlaskForm):
+    discovery_url = StringField("Discovery URL", validators=[DataRequired(), Length(max=500)])
+    client_id = StringField("Client ID", validators=[DataRequired(), Length(max=255)])
+    # Never filled in from the saved value: an empty field keeps the saved secret.
+    client_secret = PasswordField("Client secret", validators=[Optional(), Length(max=1000)])
+    role_claim = StringField("Role claim", validators=[Optional(), Length(max=100)])
+    role_mapping = TextAreaField("Role mapping", validators=[Optional(), Length(max=5000)])
+    default_role = SelectField(
+        "Role of new accounts when no value is mapped",
+        choices=[(role.value, role.label) for role in MAPPABLE_ROLES],
+    )
+    enabled = BooleanField("Offer “Sign in with this centre” on the sign-in page")
+    submit = SubmitField("Save single sign-on")
+
+
+class RemoveIssuerForm(FlaskForm):
+    submit = SubmitField("Remove single sign-on")
