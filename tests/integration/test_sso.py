@@ -232,3 +232,62 @@ def test_a_disabled_issuer_offers_nothing_and_refuses_callbacks(platform, provid
         with platform.app_context():
             db.session.scalar(select(SsoIssuer)).enabled = True
             db.session.commit()
+
+
+def _settings_client(platform, role: str, centre_slug: str):
+    email = f"{role}-{centre_slug}-{time.monotonic_ns()}@example.org"
+    with platform.app_context():
+        centre = db.session.scalar(select(Centre).where(Centre.slug == centre_slug))
+        create_user(email, PASSWORD, role=role, centre_id=centre.id)
+        db.session.commit()
+    client = platform.test_client()
+    client.post("/login", data={"email": email, "password": PASSWORD})
+    return client
+
+
+def test_only_the_centres_admins_configure_it_and_the_secret_is_never_shown(platform, provider):
+    other_admin = _settings_client(platform, "centre_admin", "south")
+    assert other_admin.get("/centres/north/sso").status_code == 403
+    assert (
+        _settings_client(platform, "instructor", "north").get("/centres/north/sso").status_code
+        == 403
+    )
+
+    admin = _settings_client(platform, "centre_admin", "north")
+    page = admin.get("/centres/north/sso").get_data(as_text=True)
+    assert "/sso/north/callback" in page and provider.discovery_url in page
+    assert CLIENT_SECRET not in page and CLIENT_SECRET[-4:] in page
+
+    form = {
+        "discovery_url": provider.discovery_url,
+        "client_id": CLIENT_ID,
+        "client_secret": "",
+        "role_claim": "groups",
+        "role_mapping": MAPPING,
+        "default_role": "trainee",
+        "enabled": "y",
+    }
+    refused = admin.post("/centres/north/sso", data=form | {"role_mapping": "x = platform_admin"})
+    assert "Line 1 (&#39;x = platform_admin&#39;)" in refused.get_data(as_text=True)
+    refused = admin.post(
+        "/centres/north/sso", data=form | {"discovery_url": "http://idp.example.org/.well-known/x"}
+    )
+    assert "The discovery URL must start with https://" in refused.get_data(as_text=True)
+
+    saved = admin.post("/centres/north/sso", data=form | {"role_claim": "roles"})
+    assert saved.status_code == 302
+    admin.post("/centres/north/sso", data=form)  # back as it was
+    with platform.app_context():
+        from lms.audit.models import AuditEvent
+
+        issuer = db.session.scalar(select(SsoIssuer))
+        # An empty secret field kept the saved secret; the changes are in the audit log.
+        assert services.client_secrets.reveal(issuer.client_secret_encrypted) == CLIENT_SECRET
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "sso.changed").order_by(AuditEvent.id)
+        ).all()
+        assert [e.detail for e in events][-2:] == [
+            '{"changes": ["role_claim"]}',
+            '{"changes": ["role_claim"]}',
+        ]
+        assert events[-1].centre_id == issuer.centre_id and CLIENT_SECRET not in events[-1].detail
