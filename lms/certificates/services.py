@@ -14,11 +14,11 @@ import secrets
 import uuid
 from datetime import UTC, datetime
 
-import blinker
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from lms.audit.services import record as audit
 from lms.auth.models import Role, User, utcnow
 from lms.catalog.models import Course
 from lms.centres.access import managed_centre_ids
@@ -35,12 +35,6 @@ OB_CONTEXT = [
 ]
 REVOCATION_LIST_TYPE = "1EdTechRevocationList"
 REASON_LENGTH = 500
-
-# The call point for an audit log: sent with the Certificate as sender and ``by=`` the
-# User who revoked it, ``reason=`` their words, inside the transaction that revokes it
-# (what a receiver writes is committed with the revocation). A named signal, so a domain
-# below this one can connect to it without importing it: blinker.signal("certificate-revoked").
-certificate_revoked = blinker.signal("certificate-revoked")
 
 
 class RevocationRefused(ValueError):
@@ -338,5 +332,12 @@ def revoke(certificate: Certificate, by: User, reason: str, at: datetime | None 
     certificate.revoked_at = at or utcnow()
     certificate.revoked_by_id = by.id
     certificate.revocation_reason = reason
-    certificate_revoked.send(certificate, by=by, reason=reason)
+    audit(
+        "certificate.revoke",
+        target=f"certificate {certificate.id} ({certificate.title})",
+        details={"reason": reason},
+        subject=db.session.get(User, certificate.user_id),
+        actor=by,
+        commit=False,  # the event is committed with the revocation, or neither is
+    )
     db.session.commit()

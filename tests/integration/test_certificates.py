@@ -211,6 +211,14 @@ def test_revocation_by_the_trainees_centre_admin(app, client, auth, certified):
     assert revocations["revokedCredentials"] == [
         {"id": f"urn:uuid:{certified}", "revocationReason": "Quiz answers were shared"}
     ]
+    with app.app_context():  # in the platform's audit log, for the trainee's centre
+        from lms.audit.models import AuditEvent
+
+        event = db.session.scalar(
+            db.select(AuditEvent).where(AuditEvent.action == "certificate.revoke")
+        )
+        assert event.actor_email == "admin@example.org" and event.centre_id is not None
+        assert "Quiz answers were shared" in event.detail
     # Offline, the signature still holds; the revocation list says it is withdrawn.
     assert verify_credential(token, jwks).status == VALID
     assert verify_credential(token, jwks, revocations).status == REVOKED
