@@ -19,6 +19,8 @@ ENV_KEYS: dict[str, type] = {
     "LMS_DOCKER_URL": str,
     "LMS_LAB_BACKEND": str,
     "LMS_REGISTRY": str,
+    "LMS_SWARM_NODE_ENGINES": str,
+    "LMS_SWARM_ALLOW_NEW_PRIVILEGES": bool,
     "LMS_MAX_LABS_PER_USER": int,
     "LMS_MAX_LABS_TOTAL": int,
     "LMS_RATELIMIT_STORAGE_URI": str,
@@ -35,9 +37,14 @@ ENV_KEYS: dict[str, type] = {
     "LMS_SMTP_URL": str,
     "LMS_MAIL_FROM": str,
     "LMS_INVITATION_DAYS": int,
-    "LMS_SSO_ALLOW_HTTP": bool,
     "LMS_CERTIFICATE_KEY_FILE": str,
     "LMS_CERTIFICATE_ISSUER_NAME": str,
+    "LMS_XAPI_ENDPOINT": str,
+    "LMS_XAPI_USERNAME": str,
+    "LMS_XAPI_PASSWORD": str,
+    "LMS_XAPI_PLATFORM_URL": str,
+    "LMS_XAPI_ACTOR": str,
+    "LMS_SSO_ALLOW_HTTP": bool,
 }
 
 
@@ -68,6 +75,12 @@ class Config:
     # A registry the swarm's nodes pull lab images from (host:port/prefix); "": none, and
     # every node must hold the images itself.
     LMS_REGISTRY = ""
+    # The Docker engines of a swarm's other nodes, for terminals and checks in the labs they
+    # run: `node=tcp://host:2376,...` or a JSON object (TLS: DOCKER_TLS_VERIFY/CERT_PATH).
+    LMS_SWARM_NODE_ENGINES = ""
+    # Swarm services on Engine 20.10 cannot set no-new-privileges: a lab running its own
+    # `image:` without `setuid: true` is refused on that backend unless this is True.
+    LMS_SWARM_ALLOW_NEW_PRIVILEGES = False
     LMS_MAX_LABS_PER_USER = 1
     LMS_MAX_LABS_TOTAL = 40
     LMS_SELF_REGISTRATION = False
@@ -112,6 +125,15 @@ class Config:
     # issuer's name on certificates and in credentials.
     LMS_CERTIFICATE_KEY_FILE: str | None = None
     LMS_CERTIFICATE_ISSUER_NAME = "Cyber Range LMS"
+    # xAPI (lms.xapi): the learning record store's xAPI endpoint (https://lrs.example.org/xAPI/;
+    # None: no statement is recorded), its Basic credentials (an LRS's key and secret),
+    # the platform's public address that activity ids and the actor's homePage start with,
+    # and how a trainee is named: "account" (homePage and user id) or "mbox" (e-mail).
+    LMS_XAPI_ENDPOINT: str | None = None
+    LMS_XAPI_USERNAME: str | None = None
+    LMS_XAPI_PASSWORD: str | None = None
+    LMS_XAPI_PLATFORM_URL: str | None = None
+    LMS_XAPI_ACTOR = "account"
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True

@@ -119,6 +119,15 @@ class StartFailed(LabError):
     """The lab could not be started; nothing it created is left behind."""
 
 
+class NodesFull(LabError):
+    """Every node that may run labs runs as many as its capacity allows (a swarm's
+    ``lms-labs-max`` node label): a capacity limit, not a fault. ``nodes`` names them."""
+
+    def __init__(self, message: str, nodes: tuple[str, ...] = ()):
+        self.nodes = nodes
+        super().__init__(message)
+
+
 class LabNotFound(LabError):
     """No running lab (or no such container in it) for this session key."""
 
