@@ -14,12 +14,16 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
 from lms import create_app
 from lms.extensions import db
 from lms.labs.runtime import (
+    LABEL_SESSION,
     CheckResult,
     LabHandle,
     LabNotFound,
+    NodesFull,
     RunningLab,
     ShellClosed,
     ShellGone,
@@ -31,6 +35,39 @@ FIXTURE_LABS = ROOT / "tests" / "fixtures" / "labs"
 LAB_COURSES = ROOT / "tests" / "fixtures" / "lab-courses"
 LAB_MODULE_URL = "/courses/lab-course/tiny"
 PREFIX_ROOT = "tlab-"
+
+
+BACKENDS = ("docker", "swarm")
+
+
+def lab_backend(request) -> str:
+    """The backend (``LMS_LAB_BACKEND``) a test's app runs labs on: ``docker``, or the
+    test's parameter (``ON_BOTH_BACKENDS``). A swarm needs the engine to be its manager."""
+    backend = getattr(request, "param", "docker")
+    if backend == "swarm":
+        import docker
+
+        swarm = docker.from_env().info().get("Swarm") or {}
+        if not swarm.get("ControlAvailable"):
+            pytest.fail("the engine is not a swarm manager: run `docker swarm init`")
+    return backend
+
+
+# Parametrises a test over both backends through its ``backend`` fixture (lab_backend).
+ON_BOTH_BACKENDS = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+
+
+def wait_removed(docker_client, session_key: str, timeout: float = 60.0) -> tuple[list, list]:
+    """The containers and networks of ``session_key`` still there once none is left, or
+    after ``timeout``: a swarm removes a service's container after its task ended."""
+    labels = {"label": [f"{LABEL_SESSION}={session_key}"]}
+    deadline = time.monotonic() + timeout
+    while True:
+        containers = docker_client.containers.list(all=True, filters=labels)
+        networks = docker_client.networks.list(filters=labels)
+        if not (containers or networks) or time.monotonic() > deadline:
+            return containers, networks
+        time.sleep(0.2)
 
 
 def new_prefix() -> str:
@@ -133,13 +170,18 @@ class ApiClient:
 
 
 class FakeRuntime:
-    """A LabRuntime in memory, for pure-logic tests (no engine)."""
+    """A LabRuntime in memory, for pure-logic tests (no engine).
 
-    def __init__(self):
+    With ``nodes`` (node name -> its maximum of labs, None: no maximum) it plays a swarm:
+    each lab goes to the node running fewest, ``node_usage`` answers per node, and a start
+    when every node is full raises NodesFull."""
+
+    def __init__(self, nodes: dict[str, int | None] | None = None):
         self.labs: dict[str, dict] = {}
         self.check_passes = False
         self.check_users: list[str] = []
         self.up = True
+        self.nodes = nodes
 
     def ping(self) -> None:
         if not self.up:
@@ -149,13 +191,34 @@ class FakeRuntime:
 
     def start(self, session_key, spec, owner, secrets):
         self.ping()
+        node = self._place()
         self.labs[session_key] = {
             "owner": owner,
             "lab": spec.slug,
             "secrets": secrets,
             "containers": tuple(spec.containers),
+            "node": node,
         }
-        return LabHandle(session_key, tuple(spec.containers), {n: None for n in spec.containers})
+        return LabHandle(session_key, tuple(spec.containers), {n: node for n in spec.containers})
+
+    def _place(self) -> str | None:
+        if self.nodes is None:
+            return None
+        usage = {item["name"]: item for item in self.node_usage()}
+        free = [
+            n for n, item in usage.items() if item["max"] is None or item["running"] < item["max"]
+        ]
+        if not free:
+            raise NodesFull("every lab node is full", tuple(usage))
+        return min(free, key=lambda n: (usage[n]["running"], n))
+
+    def node_usage(self) -> list[dict]:
+        """Per node: its name, the labs it runs and its maximum (only with ``nodes``)."""
+        running = [lab["node"] for lab in self.labs.values()]
+        return [
+            {"name": name, "running": running.count(name), "max": maximum}
+            for name, maximum in sorted((self.nodes or {}).items())
+        ]
 
     def write_files(self, session_key, secrets):
         lab = self.labs.get(session_key)
@@ -177,7 +240,13 @@ class FakeRuntime:
 
     def list_running(self):
         return [
-            RunningLab(key, lab["owner"], lab["lab"], lab["containers"])
+            RunningLab(
+                key,
+                lab["owner"],
+                lab["lab"],
+                lab["containers"],
+                nodes=(lab["node"],) if lab["node"] else (),
+            )
             for key, lab in sorted(self.labs.items())
         ]
 

@@ -73,7 +73,9 @@ def ls_command():
         f"(limits: {limits['per_user']} per trainee, {limits['total']} in all)"
     )
     if overview.sessions:
-        click.echo(f"{'ID':>5}  {'STATUS':9} {'LAB':20} {'TRAINEE':28} {'LEFT':>8}  KEY")
+        click.echo(
+            f"{'ID':>5}  {'STATUS':9} {'LAB':20} {'TRAINEE':28} {'LEFT':>8}  {'NODE':16} KEY"
+        )
     for session in overview.sessions:
         left = session.seconds_left()
         engine_note = ""
@@ -83,10 +85,15 @@ def ls_command():
             and session.key not in overview.running_keys
         ):
             engine_note = "  (no containers on the engine)"
+        node = overview.node_of(session) or "-"
         click.echo(
             f"{session.id:>5}  {session.status:9} {session.lab_slug:20} "
-            f"{session.user.email:28} {left // 60:>5} min  {session.key}{engine_note}"
+            f"{session.user.email:28} {left // 60:>5} min  {node:16} {session.key}{engine_note}"
         )
+    for node in overview.nodes:
+        maximum = "no maximum" if node.max_labs is None else f"of {node.max_labs}"
+        full = " (full)" if node.full else ""
+        click.echo(f"node {node.name}: {node.running} lab(s) running, {maximum}{full}")
     _echo_workers()
     if overview.engine_error:
         click.echo(f"engine: {overview.engine_error}", err=True)

@@ -16,6 +16,11 @@ IMAGE_MISSING_MESSAGE = (
     "This lab is not ready on the platform yet (its image has not been built). "
     "The administrators have been told; try again later."
 )
+# The platform's places are all taken: LMS_MAX_LABS_TOTAL, or every lab node at its maximum.
+PLATFORM_FULL_MESSAGE = (
+    "All lab places of the platform are in use right now. "
+    "Try again in a few minutes; your progress is safe."
+)
 START_FAILED_MESSAGE = (
     "The lab could not start. Try again; if it fails again, tell your instructor."
 )

@@ -54,6 +54,9 @@ class LabSession(db.Model):
     lease_owner: Mapped[str | None] = mapped_column(String(200))  # lms.labs.leases
     # stopped | expired | restarted | admin | vanished | capacity | start-timeout | interrupted
     end_reason: Mapped[str | None] = mapped_column(String(32))
+    # Where its containers run (lms.labs.nodes.node_name): a swarm's node(s), or the one
+    # engine's host ("local"); set when its start or claim completes.
+    node: Mapped[str | None] = mapped_column(String(200))
 
     user: Mapped[User] = relationship()
 

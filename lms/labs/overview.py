@@ -6,7 +6,7 @@ Read only: the changes are in ``lms.labs.services``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
@@ -18,6 +18,7 @@ from lms.labs import app_runtime, engine_listing
 from lms.labs.errors import UNAVAILABLE_MESSAGE
 from lms.labs.health import engine_health
 from lms.labs.models import FAILED, LabSession
+from lms.labs.nodes import NodeCapacity, lab_node, node_capacities
 from lms.labs.pools import unclaimed_keys
 from lms.labs.runtime import EngineUnavailable, RunningLab
 from lms.labs.services import can_extend, extend_limit, key_prefix, live_sessions
@@ -62,10 +63,19 @@ class PlatformLabs:
     engine_error: str | None
     engine_not_answering: bool = False  # it takes connections but does not reply
     listed_at: datetime | None = None
+    nodes: list[NodeCapacity] = field(default_factory=list)  # each node's labs, max
 
     @property
     def running_keys(self) -> set[str]:
         return {lab.session_key for lab in self.on_engine or []}
+
+    def node_of(self, session: LabSession) -> str | None:
+        """Where the session runs: as its start recorded, else as the engine was listed
+        (None: not known yet, a start in progress)."""
+        if session.node:
+            return session.node
+        found = [lab for lab in self.on_engine or [] if lab.session_key == session.key]
+        return lab_node(found[0]) if found else None
 
 
 def platform_labs(ask_engine: bool = False) -> PlatformLabs:
@@ -79,7 +89,9 @@ def platform_labs(ask_engine: bool = False) -> PlatformLabs:
     listed_at = None
     if ask_engine:
         try:
-            on_engine = app_runtime.lab_runtime().list_running()  # the quick client
+            runtime = app_runtime.lab_runtime()
+            on_engine = runtime.list_running()  # the quick client
+            on_nodes = node_capacities(runtime, on_engine)
         except EngineUnavailable as exc:
             health.mark_failure(exc)
             return _engine_trouble(sessions, health, str(exc))
@@ -87,7 +99,7 @@ def platform_labs(ask_engine: bool = False) -> PlatformLabs:
         listing = engine_listing.latest()
         if listing is None:
             return PlatformLabs(sessions, None, [], None)
-        on_engine, listed_at = listing.labs, listing.taken_at
+        on_engine, listed_at, on_nodes = listing.labs, listing.taken_at, listing.nodes
     live = {s.key for s in live_sessions()}  # read again: starts may have finished meanwhile
     live |= unclaimed_keys()  # warm pools' sessions (lms.labs.pools): no trainee yet
     prefix = key_prefix()
@@ -102,7 +114,7 @@ def platform_labs(ask_engine: bool = False) -> PlatformLabs:
             db.session.scalars(select(LabSession.key).where(LabSession.ended_at >= listed_at))
         )
         orphans = [lab for lab in orphans if lab.session_key not in ended_since]
-    return PlatformLabs(sessions, on_engine, orphans, None, listed_at=listed_at)
+    return PlatformLabs(sessions, on_engine, orphans, None, listed_at=listed_at, nodes=on_nodes)
 
 
 def _engine_trouble(sessions, health, detail: str = "") -> PlatformLabs:

@@ -41,6 +41,7 @@ class PoolSession(db.Model):
         ForeignKey("lab_sessions.id", ondelete="SET NULL"), index=True
     )
     error: Mapped[str | None] = mapped_column(Text)  # why it failed (for administrators)
+    node: Mapped[str | None] = mapped_column(String(200))  # where it runs (lms.labs.nodes)
 
 
 class PoolState(db.Model):

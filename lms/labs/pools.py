@@ -38,7 +38,7 @@ from lms.auth.models import User, utcnow
 from lms.content import lab_library
 from lms.content.lab_model import LabSpec
 from lms.extensions import db
-from lms.labs import app_runtime, jobs, leases, services
+from lms.labs import app_runtime, jobs, leases, nodes, services
 from lms.labs.errors import START_FAILED_MESSAGE, CapacityReached
 from lms.labs.flags import flag_secrets
 from lms.labs.health import engine_health
@@ -55,7 +55,7 @@ from lms.labs.pool_models import (
     PoolSession,
     PoolState,
 )
-from lms.labs.runtime import EngineUnavailable, ImageMissing, LabError, SecretFile
+from lms.labs.runtime import EngineUnavailable, ImageMissing, LabError, NodesFull, SecretFile
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,9 @@ def unclaimed_keys() -> set[str]:
 
 
 def capacity_left() -> int:
-    """Places of ``LMS_MAX_LABS_TOTAL`` neither a live session nor a pooled one holds."""
-    total = int(current_app.config["LMS_MAX_LABS_TOTAL"])
+    """Places of the platform (``services.lab_places``) neither a live session nor a
+    pooled one holds."""
+    total = services.lab_places()
     live = db.session.scalar(
         select(func.count()).select_from(LabSession).where(LabSession.status.in_(LIVE_STATUSES))
     )
@@ -180,7 +181,7 @@ def _claim_once(user: User, spec: LabSpec, module_id: int | None) -> LabSession 
     """One transaction: lock a ready pooled session, insert the trainee's session with its
     key, mark the pooled one claimed. None: none ready; False: lost a race, try again."""
     candidate = db.session.execute(
-        select(PoolSession.id, PoolSession.key)
+        select(PoolSession.id, PoolSession.key, PoolSession.node)
         .where(
             PoolSession.lab_slug == spec.slug,
             PoolSession.status == READY,
@@ -204,6 +205,7 @@ def _claim_once(user: User, spec: LabSpec, module_id: int | None) -> LabSession 
         return False
     session = LabSession(
         key=candidate.key,
+        node=candidate.node,  # where the pooled containers run
         user_id=user.id,
         lab_slug=spec.slug,
         module_id=module_id,
@@ -408,7 +410,7 @@ def fill(pool_session_id: int) -> None:
         return
     runtime = app_runtime.lab_runtime()
     try:
-        runtime.start(key, spec, POOL_OWNER, [])
+        handle = runtime.start(key, spec, POOL_OWNER, [])
     except ImageMissing as exc:
         _fill_failed(
             row,
@@ -419,6 +421,9 @@ def fill(pool_session_id: int) -> None:
         engine_health().mark_failure(exc)
         _fill_failed(row, f"The container engine is unavailable: {exc}")
         return
+    except NodesFull as exc:
+        _fill_failed(row, f"Every lab node is full (their lms-labs-max): {exc}")
+        return
     except LabError as exc:
         _fill_failed(row, f"A pooled session failed to start: {exc}")
         return
@@ -426,7 +431,7 @@ def fill(pool_session_id: int) -> None:
     ready = db.session.execute(
         update(PoolSession)
         .where(PoolSession.id == pool_session_id, PoolSession.status == FILLING)
-        .values(status=READY, ready_at=utcnow())
+        .values(status=READY, ready_at=utcnow(), node=nodes.handle_node(handle))
     ).rowcount
     state = db.session.get(PoolState, slug)
     if state is not None:

@@ -34,7 +34,7 @@ from sqlalchemy import select, update
 from lms.auth.models import utcnow
 from lms.content import lab_library
 from lms.extensions import db
-from lms.labs import app_runtime, engine_listing, health, jobs, leases, services
+from lms.labs import app_runtime, engine_listing, health, jobs, leases, nodes, services
 from lms.labs.models import FAILED, LIVE_STATUSES, RUNNING, STARTING, STOPPED, LabSession
 from lms.labs.runtime import EngineUnavailable, LabError
 from lms.labs.services import START_LEASE
@@ -76,7 +76,9 @@ def reap(full: bool = False) -> ReapReport:
         _remove_orphans(report)
         # What the engine holds after the sweep, for the admin page (the web tier does
         # not ask the engine itself).
-        engine_listing.record(app_runtime.lab_runtime().list_running())
+        runtime = app_runtime.lab_runtime()
+        listed = runtime.list_running()
+        engine_listing.record(listed, nodes.node_capacities(runtime, listed))
     except EngineUnavailable as exc:
         health.engine_health().mark_failure(exc)
         report.errors.append(str(exc))
@@ -258,7 +260,7 @@ def _resolve_interrupted_starts(report: ReapReport) -> None:
             and runtime.is_running(key)
             and not _claim_unfinished(key)
         )
-        if complete and services.mark_running(session_id, spec.ttl_minutes):
+        if complete and services.mark_running(session_id, spec.ttl_minutes, nodes.lab_node(found)):
             log.warning(
                 "lab session %s: its start was interrupted; the lab runs: marked running", key
             )

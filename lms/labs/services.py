@@ -29,9 +29,10 @@ from lms.catalog.models import Module
 from lms.content.lab_library import get_spec
 from lms.content.lab_model import LabSpec
 from lms.extensions import db
-from lms.labs import app_runtime, jobs, leases
+from lms.labs import app_runtime, engine_listing, jobs, leases, nodes
 from lms.labs.errors import (
     IMAGE_MISSING_MESSAGE,
+    PLATFORM_FULL_MESSAGE,
     START_FAILED_MESSAGE,
     UNAVAILABLE_MESSAGE,
     CapacityReached,
@@ -43,7 +44,7 @@ from lms.labs.errors import (
 from lms.labs.flags import flag_secrets
 from lms.labs.health import engine_health
 from lms.labs.models import FAILED, LIVE_STATUSES, RUNNING, STARTING, STOPPED, LabSession
-from lms.labs.runtime import EngineUnavailable, ImageMissing, LabError
+from lms.labs.runtime import EngineUnavailable, ImageMissing, LabError, NodesFull
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,12 @@ reconcile_gate = threading.Event()
 reconcile_gate.set()
 
 
-def mark_running(session_id: int, ttl_minutes: int) -> bool:
-    """A start is done: the session runs for ``ttl_minutes`` from now. False when it
-    was stopped meanwhile (its containers must then be removed)."""
+def mark_running(session_id: int, ttl_minutes: int, node: str | None = None) -> bool:
+    """A start is done: the session runs for ``ttl_minutes`` from now, on ``node``
+    (``lms.labs.nodes``; None: the one it has). False when it was stopped meanwhile (its
+    containers must then be removed)."""
     now = utcnow()
+    values = {"node": node} if node else {}
     marked = db.session.execute(
         update(LabSession)
         .where(LabSession.id == session_id, LabSession.status == STARTING)
@@ -73,6 +76,7 @@ def mark_running(session_id: int, ttl_minutes: int) -> bool:
             started_at=now,
             expires_at=now + timedelta(minutes=ttl_minutes),
             lease_until=None,
+            **values,
         )
     ).rowcount
     db.session.commit()
@@ -257,8 +261,7 @@ def _check_capacity(
     sessions count against the platform's total; ``platform_wide=False`` (claiming one
     of them, which adds nothing to the total) checks the trainee's own limit only.
     """
-    config = current_app.config
-    per_user, total = int(config["LMS_MAX_LABS_PER_USER"]), int(config["LMS_MAX_LABS_TOTAL"])
+    per_user, total = int(current_app.config["LMS_MAX_LABS_PER_USER"]), lab_places()
     earlier = LabSession.status.in_(LIVE_STATUSES)
     if inserted is not None:
         earlier = earlier & (LabSession.id < inserted.id)
@@ -284,10 +287,16 @@ def _check_capacity(
     same = (LabSession.user_id == user_id) & (LabSession.lab_slug == lab_slug)
     running = db.session.scalar(select(func.count()).select_from(LabSession).where(earlier, ~same))
     if running + sum(count() for count in places_held) >= total:
-        raise CapacityReached(
-            "All lab places of the platform are in use right now. "
-            "Try again in a few minutes; your progress is safe."
-        )
+        raise CapacityReached(PLATFORM_FULL_MESSAGE)
+
+
+def lab_places() -> int:
+    """How many labs the platform may run: ``LMS_MAX_LABS_TOTAL``, or fewer when every lab
+    node has a maximum (as the last sweep found them) and they add up to less."""
+    total = int(current_app.config["LMS_MAX_LABS_TOTAL"])
+    listing = engine_listing.latest()
+    on_nodes = nodes.places_on_nodes(listing.nodes) if listing is not None else None
+    return total if on_nodes is None else min(total, on_nodes)
 
 
 def lab_is_complete(runtime, key: str, spec: LabSpec, on_engine: dict | None = None) -> bool:
@@ -325,7 +334,7 @@ def _start_in_background(session_id: int, again: bool = False) -> None:
     try:
         if again:
             runtime.stop(key)
-        runtime.start(key, spec, str(session.user_id), flag_secrets(spec, session.user_id))
+        handle = runtime.start(key, spec, str(session.user_id), flag_secrets(spec, session.user_id))
     except ImageMissing as exc:
         current_app.logger.error(
             "lab %s cannot start: image %s is missing; run `lms labs build %s`",
@@ -340,6 +349,12 @@ def _start_in_background(session_id: int, again: bool = False) -> None:
         engine_health().mark_failure(exc)
         _mark_failed(session, UNAVAILABLE_MESSAGE)
         return
+    except NodesFull as exc:
+        # Every lab node is at its maximum: the platform is full, not broken.
+        log.info("lab %s (session %s) refused: %s", spec.slug, key, exc)
+        engine_health().mark(True)
+        _mark_failed(session, PLATFORM_FULL_MESSAGE, reason="capacity")
+        return
     except LabError as exc:
         log.warning("lab %s (session %s) failed to start: %s", spec.slug, key, exc)
         _mark_failed(session, START_FAILED_MESSAGE)
@@ -351,7 +366,7 @@ def _start_in_background(session_id: int, again: bool = False) -> None:
             runtime.stop(key)
         return
     engine_health().mark(True)
-    if not mark_running(session_id, spec.ttl_minutes):
+    if not mark_running(session_id, spec.ttl_minutes, nodes.handle_node(handle)):
         # stopped while it was starting: nothing may stay behind
         with _quietly():
             runtime.stop(key)
@@ -366,10 +381,12 @@ def _start_abandoned(job: jobs.LabJob, final: bool) -> bool:
         return True
     spec = get_spec(session.lab_slug)
     runtime = app_runtime.lab_runtime()
-    if spec is not None and lab_is_complete(runtime, session.key, spec):
+    on_engine = {lab.session_key: lab for lab in runtime.list_running()}
+    if spec is not None and lab_is_complete(runtime, session.key, spec, on_engine):
         now = utcnow()
         session.status, session.started_at, session.lease_until = RUNNING, now, None
         session.expires_at = now + timedelta(minutes=spec.ttl_minutes)
+        session.node = nodes.lab_node(on_engine.get(session.key))
         db.session.commit()
         log.warning("lab session %s: its worker died after starting it: running", session.key)
         return True
@@ -389,11 +406,11 @@ def _start_abandoned(job: jobs.LabJob, final: bool) -> bool:
     return False
 
 
-def _mark_failed(session: LabSession, message: str) -> None:
+def _mark_failed(session: LabSession, message: str, reason: str = "failed") -> None:
     db.session.execute(
         update(LabSession)
         .where(LabSession.id == session.id, LabSession.status == STARTING)
-        .values(status=FAILED, error=message, ended_at=utcnow(), end_reason="failed")
+        .values(status=FAILED, error=message, ended_at=utcnow(), end_reason=reason)
     )
     db.session.commit()
 

@@ -3,7 +3,8 @@ after the session, refill, schedules that raise and drain a pool, a pool whose i
 missing, and concurrent claims (run them on PostgreSQL with LMS_TEST_DATABASE_URL).
 
 The pooled lab is tests/fixtures/labs/documented-lab (an unprivileged ``trainee`` user,
-uid 1234, the flag in its home) copied with ``pool: 2``.
+uid 1234, the flag in its home) copied with ``pool: 2``. The claim runs on both backends
+(``ON_BOTH_BACKENDS``: one engine, and services of a Docker Swarm).
 """
 
 from __future__ import annotations
@@ -24,7 +25,16 @@ from lms.labs.models import LabSession
 from lms.labs.pool_models import CLAIMED, READY, PoolSession
 from lms.labs.runtime import LABEL_OWNER, LABEL_PLATFORM, LABEL_SESSION, PLATFORM_NAME
 from tests.conftest import PASSWORD
-from tests.lab_support import FIXTURE_LABS, ApiClient, close_lab_app, create_user, make_lab_app
+from tests.lab_support import (
+    FIXTURE_LABS,
+    ON_BOTH_BACKENDS,
+    ApiClient,
+    close_lab_app,
+    create_user,
+    lab_backend,
+    make_lab_app,
+    wait_removed,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -50,8 +60,24 @@ def labs_dir(tmp_path_factory, docker_client):
 
 
 @pytest.fixture
-def app(tmp_path, labs_dir):
-    app = make_lab_app(tmp_path, LMS_LABS_DIR=str(labs_dir), LMS_POOL_REFILL_DELAY=0)
+def backend(request, labs_dir):
+    """docker, or the test's parameter; on a swarm the pooled lab is built for it."""
+    backend = lab_backend(request)
+    if backend == "swarm":
+        from lms.labs.runtime import get_image_builder
+
+        get_image_builder(backend="swarm").build(load_lab(labs_dir / LAB))
+    return backend
+
+
+@pytest.fixture
+def app(tmp_path, labs_dir, backend):
+    app = make_lab_app(
+        tmp_path,
+        LMS_LABS_DIR=str(labs_dir),
+        LMS_POOL_REFILL_DELAY=0,
+        LMS_LAB_BACKEND=backend,
+    )
     yield app
     close_lab_app(app)
 
@@ -75,7 +101,8 @@ def fill_pools(lab: str | None = None) -> None:
     assert pools.wait_refills(120)
 
 
-def test_a_start_claims_a_warm_session_with_the_trainees_own_flag(app, docker_client):
+@ON_BOTH_BACKENDS
+def test_a_start_claims_a_warm_session_with_the_trainees_own_flag(app, backend, docker_client):
     with app.app_context():
         fill_pools()
         ready = {row.key for row in pool_rows()}
@@ -94,8 +121,11 @@ def test_a_start_claims_a_warm_session_with_the_trainees_own_flag(app, docker_cl
     assert session["status"] == "running", session
 
     with app.app_context():
-        key = db.session.get(LabSession, session["id"]).key
+        claimed = db.session.get(LabSession, session["id"])
+        key = claimed.key
         assert key in ready  # the warm one, not a cold start
+        # Where it runs, recorded when the pool started it: the engine, or the swarm node.
+        assert claimed.node == ("local" if backend == "docker" else docker_client.info()["Name"])
         (container,) = containers_of(docker_client, key)
         read = container.exec_run(
             "sh -c 'cat ~/flag.txt; stat -c \"%u %a\" ~/flag.txt'", user="trainee"
@@ -117,7 +147,7 @@ def test_a_start_claims_a_warm_session_with_the_trainees_own_flag(app, docker_cl
     assert api.post(f"/api/v1/labs/sessions/{session['id']}/stop").status_code == 200
     with app.app_context():
         assert workers.wait_drained(app, 60)
-        assert containers_of(docker_client, key) == []  # removed, not returned to the pool
+        assert wait_removed(docker_client, key) == ([], [])  # removed, not returned to the pool
         (claimed,) = pool_rows(status=CLAIMED)
         assert claimed.key == key and claimed.session_id == session["id"]
         assert key not in {row.key for row in pool_rows()}

@@ -2,7 +2,9 @@
 
 Uses tests/fixtures/labs/tiny-lab (busybox: builds and starts in well under a
 second). Each test's app has its own session-key prefix; its containers and
-networks are swept by that prefix when the test ends, failed or not.
+networks are swept by that prefix when the test ends, failed or not. Tests marked
+``ON_BOTH_BACKENDS`` run twice: on one engine (``docker``) and as services of the
+engine's Docker Swarm (``swarm``), where the platform must behave the same.
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ from tests.conftest import PASSWORD
 from tests.lab_support import (
     FIXTURE_LABS,
     LAB_MODULE_URL,
+    ON_BOTH_BACKENDS,
     PREFIX_ROOT,
     ApiClient,
     close_lab_app,
     create_user,
+    lab_backend,
     make_lab_app,
     teach,
+    wait_removed,
 )
 
 pytestmark = pytest.mark.docker
@@ -56,6 +61,10 @@ def _sweep_all(client) -> None:
     from docker.errors import APIError
 
     platform = {"label": [f"{LABEL_PLATFORM}={PLATFORM_NAME}"]}
+    for found in (*client.services.list(filters=platform), *client.secrets.list(filters=platform)):
+        if (found.attrs["Spec"].get("Labels") or {}).get(LABEL_SESSION, "").startswith(PREFIX_ROOT):
+            with suppress(APIError):
+                found.remove()
     for container in client.containers.list(all=True, filters=platform):
         if container.labels.get(LABEL_SESSION, "").startswith(PREFIX_ROOT):
             with suppress(APIError):  # gone, or its removal already in progress
@@ -67,8 +76,23 @@ def _sweep_all(client) -> None:
 
 
 @pytest.fixture
-def app(tmp_path, tiny_image):
-    app = make_lab_app(tmp_path, LMS_MAX_LABS_PER_USER=1, LMS_MAX_LABS_TOTAL=10)
+def backend(request, tiny_image):
+    """docker, or the test's parameter; on a swarm the images are built for it."""
+    backend = lab_backend(request)
+    if backend == "swarm":
+        from lms.labs.runtime import get_image_builder
+
+        builder = get_image_builder(backend="swarm")  # skipped when built already
+        for slug in ("tiny-lab", "second-lab"):
+            builder.build(load_lab(FIXTURE_LABS / slug))
+    return backend
+
+
+@pytest.fixture
+def app(tmp_path, backend):
+    app = make_lab_app(
+        tmp_path, LMS_MAX_LABS_PER_USER=1, LMS_MAX_LABS_TOTAL=10, LMS_LAB_BACKEND=backend
+    )
     yield app
     close_lab_app(app)
 
@@ -237,11 +261,17 @@ def test_flags_are_per_trainee_and_a_copied_flag_is_a_share(app, alice, bob, doc
     assert bob_api.session(b["id"])["tasks"][0]["done"] is False
 
 
-def test_check_task_fails_then_passes_and_completes_the_module(app, alice, client, docker_client):
+@ON_BOTH_BACKENDS
+def test_check_task_fails_then_passes_and_completes_the_module(
+    app, alice, client, backend, docker_client
+):
     user_id, api = alice
     module_id = _module_id(app)
     response = api.start("tiny-lab", module=module_id)
     body = api.wait_settled(response.json["id"])
+    # Where it runs: the one engine (its local socket), or the swarm node of its task.
+    node = "local" if backend == "docker" else docker_client.info()["Name"]
+    assert (body["status"], session_row(app, body["id"]).node) == ("running", node)
     url = f"/api/v1/labs/sessions/{body['id']}/check"
 
     failed = api.post(url, {"task": "make-done"})
@@ -280,6 +310,7 @@ def _module_id(app) -> int:
 # -- stop, restart, extend ------------------------------------------------------------------
 
 
+@ON_BOTH_BACKENDS
 def test_stop_restart_extend(app, alice, docker_client):
     _, api = alice
     body = start_running(api)
@@ -305,9 +336,10 @@ def test_stop_restart_extend(app, alice, docker_client):
     with app.app_context():
         workers.wait_drained(app)
         fresh_key = db.session.get(LabSession, fresh["id"]).key
-    assert containers_of(docker_client, first_key) == []
-    assert containers_of(docker_client, fresh_key) == []
-    assert networks_of(docker_client, fresh_key) == []
+    assert wait_removed(docker_client, first_key) == ([], [])
+    assert wait_removed(docker_client, fresh_key) == ([], [])
+    with app.app_context():  # nothing else either (a swarm's services and secrets)
+        assert app_runtime.lab_runtime().session_keys(key_prefix=services.key_prefix()) == set()
 
 
 def test_only_the_owner_acts_and_staff_may_read(app, alice, bob):
@@ -353,7 +385,8 @@ def test_reaper_stops_an_expired_lab(app, alice, docker_client):
     assert networks_of(docker_client, key) == []
 
 
-def test_reconcile_removes_orphans_and_marks_vanished(app, alice, bob, docker_client):
+@ON_BOTH_BACKENDS
+def test_reconcile_removes_orphans_and_marks_vanished(app, alice, bob, backend, docker_client):
     _, alice_api = alice
     _, bob_api = bob
     orphan = start_running(alice_api)
@@ -372,21 +405,22 @@ def test_reconcile_removes_orphans_and_marks_vanished(app, alice, bob, docker_cl
 
     spec = load_lab(FIXTURE_LABS / "tiny-lab")
     foreign_key = f"{PREFIX_ROOT}foreign-{orphan_key[-8:]}"
-    get_runtime().start(foreign_key, spec, "someone", [])
+    foreign = get_runtime(backend=backend)
+    foreign.start(foreign_key, spec, "someone", [])
     try:
         with app.app_context():
             report = reconcile()
         assert orphan_key in report.orphans
         assert vanish_key in report.vanished
         assert foreign_key not in report.orphans
-        assert containers_of(docker_client, orphan_key) == []
-        assert networks_of(docker_client, orphan_key) == []
-        assert networks_of(docker_client, vanish_key) == []
+        assert wait_removed(docker_client, orphan_key) == ([], [])
+        assert wait_removed(docker_client, vanish_key) == ([], [])
         assert len(containers_of(docker_client, foreign_key)) == 1
+        assert foreign.is_running(foreign_key)
         after = bob_api.session(vanishing["id"])
         assert (after["status"], after["end_reason"]) == ("stopped", "vanished")
     finally:
-        get_runtime().stop(foreign_key)
+        foreign.stop(foreign_key)
 
 
 # -- the engine unreachable -----------------------------------------------------------------
@@ -444,6 +478,9 @@ def test_admin_page_lists_and_stops_labs(app, alice, docker_client, monkeypatch)
     assert 'id="labs-engine">up · ' in page and 'id="labs-listed-at"' in page
     row = page.split(f'id="lab-session-{body["id"]}"')[1].split("</tr>")[0]
     assert "<td>yes</td>" in row
+    assert '<td class="lab-node">local</td>' in row  # one engine, on its local socket
+    nodes = page.split('id="lab-nodes"')[1].split("</table>")[0]
+    assert "<td>local</td>" in nodes and "no limit of its own" in nodes
     monkeypatch.undo()
     response = admin.post(f"/labs/admin/sessions/{body['id']}/stop")
     assert response.status_code == 302
@@ -467,6 +504,8 @@ def test_cli_build_ls_and_reap(app, alice, docker_client):
     listed = runner.invoke(args=["labs", "ls"])
     assert listed.exit_code == 0, listed.output
     assert "alice@example.org" in listed.output and "tiny-lab" in listed.output
+    [line] = [line for line in listed.output.splitlines() if "alice@example.org" in line]
+    assert " local " in line  # its NODE: the local engine
 
     with app.app_context():
         session = db.session.get(LabSession, body["id"])

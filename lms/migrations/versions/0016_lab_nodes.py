@@ -15,8 +15,20 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # The node(s) a session's (or a pooled session's) containers run on, set when its
+    # start or claim completes; and each node's labs and maximum, as the last sweep found.
+    with op.batch_alter_table("lab_sessions") as table:
+        table.add_column(sa.Column("node", sa.String(length=200), nullable=True))
+    with op.batch_alter_table("lab_pool_sessions") as table:
+        table.add_column(sa.Column("node", sa.String(length=200), nullable=True))
+    with op.batch_alter_table("lab_engine_listings") as table:
+        table.add_column(sa.Column("nodes", sa.JSON(), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("lab_engine_listings") as table:
+        table.drop_column("nodes")
+    with op.batch_alter_table("lab_pool_sessions") as table:
+        table.drop_column("node")
+    with op.batch_alter_table("lab_sessions") as table:
+        table.drop_column("node")
