@@ -26,6 +26,7 @@ DOMAINS = (
     "auth",
     "audit",
     "catalog",
+    "xapi",
     "progress",
     "labs",
     "terminal",

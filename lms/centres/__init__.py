@@ -19,10 +19,12 @@ from lms.centres import (  # noqa: F401
     leaderboard,
     models,
     report_views,
+    services,
     trainee_views,
 )
 from lms.centres.blueprint import bp  # noqa: F401  (registered by lms.create_app)
 from lms.web.role_homes import register_role_home
+from lms.xapi import events as xapi_events
 
 
 def init_app(app: Flask) -> None:
@@ -41,3 +43,6 @@ def init_app(app: Flask) -> None:
     editing.register_rule(app, access.editable_course_slugs)
     # "/" shows each staff role its own home (lms.web.role_homes).
     home_views.register(app)
+    # xAPI statements name the trainee's cohorts and centres in their context.
+    if services.xapi_grouping not in xapi_events.grouping_rules:
+        xapi_events.grouping_rules.append(services.xapi_grouping)

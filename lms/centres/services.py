@@ -28,6 +28,7 @@ from lms.centres.models import (
     centre_partners,
 )
 from lms.extensions import db
+from lms.xapi import statements as xapi_statements
 
 EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
 
@@ -343,3 +344,28 @@ def move_trainee(trainee: User, source: Cohort, target: Cohort) -> None:
 
 def remove_instructor(cohort: Cohort, user_id: int) -> None:
     cohort.instructors = [u for u in cohort.instructors if u.id != user_id]
+
+
+def xapi_grouping(user_id: int) -> list[dict]:
+    """The trainee's cohorts, their centres and the trainee's home centre, as the xAPI
+    activities that group their statements (``lms.xapi.events.grouping_rules``)."""
+    cohorts = db.session.execute(
+        select(Cohort.id, Cohort.name, Centre.slug, Centre.name)
+        .join(CohortMember, CohortMember.cohort_id == Cohort.id)
+        .join(Centre, Centre.id == Cohort.centre_id)
+        .where(CohortMember.user_id == user_id)
+        .order_by(Cohort.id)
+    ).all()
+    home = db.session.execute(
+        select(Centre.slug, Centre.name)
+        .join(User, User.centre_id == Centre.id)
+        .where(User.id == user_id)
+    ).first()
+    centres = dict.fromkeys([(slug, name) for _id, _name, slug, name in cohorts])
+    if home is not None:
+        centres[tuple(home)] = None
+    activity, url = xapi_statements.activity, xapi_statements.page_url
+    return [
+        *(activity(url("centres.cohort", cohort_id=id_), name) for id_, name, _, _ in cohorts),
+        *(activity(url("centres.centre", slug=slug), name) for slug, name in centres),
+    ]

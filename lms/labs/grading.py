@@ -33,6 +33,7 @@ from lms.labs.models import (
 )
 from lms.labs.runtime import EngineUnavailable, LabNotFound
 from lms.progress.points import LabPoints, SourcePoints
+from lms.xapi import events as xapi
 
 CHECKS_PER_MINUTE = 12
 OUTPUT_SHOWN = 1500  # characters of a check's output kept and shown
@@ -58,7 +59,14 @@ def complete_task(user_id: int, lab_slug: str, task: TaskSpec, session_id: int |
             session_id=session_id,
         )
     )
+    xapi.task_completed(user_id, lab_slug, task, _module_of_session(session_id))
     return True
+
+
+def _module_of_session(session_id: int | None) -> int | None:
+    """The module a session was started from (the caller has the session loaded)."""
+    session = db.session.get(LabSession, session_id) if session_id is not None else None
+    return session.module_id if session is not None else None
 
 
 @dataclass
@@ -226,6 +234,7 @@ def reveal_hint(
                 penalty=task.penalty,
             )
         )
+        xapi.hint_revealed(user, spec.slug, task, _module_of_session(session_id))
         db.session.commit()
     return render_inline(task.hint)
 

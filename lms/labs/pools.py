@@ -56,6 +56,7 @@ from lms.labs.pool_models import (
     PoolState,
 )
 from lms.labs.runtime import EngineUnavailable, ImageMissing, LabError, NodesFull, SecretFile
+from lms.xapi import events as xapi
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,7 @@ def claim_for(user: User, spec: LabSpec, module_id: int | None) -> services.Star
         db.session.commit()
         remove_later(session.key)  # claimed: never back to the pool
         raise
+    xapi.lab_launched(user, spec.slug, session.module_id)
     jobs.enqueue(CLAIM_JOB, session.id, commit=False)
     request_refill(spec.slug, commit=False)
     db.session.commit()  # one commit for both jobs: a class's burst of claims stays cheap

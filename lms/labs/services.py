@@ -45,6 +45,7 @@ from lms.labs.flags import flag_secrets
 from lms.labs.health import engine_health
 from lms.labs.models import FAILED, LIVE_STATUSES, RUNNING, STARTING, STOPPED, LabSession
 from lms.labs.runtime import EngineUnavailable, ImageMissing, LabError, NodesFull
+from lms.xapi import events as xapi
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +239,8 @@ def start_lab(user: User, lab_slug: str, module_id: int | None = None) -> StartR
         session.ended_at = utcnow()
         db.session.commit()
         raise
-    jobs.enqueue("start", session.id)
+    xapi.lab_launched(user, lab_slug, session.module_id)
+    jobs.enqueue("start", session.id)  # commits the statement with the job
     return StartResult(session, created=True)
 
 

@@ -30,6 +30,7 @@ from flask import Flask, has_app_context
 from lms.extensions import db
 from lms.labs import health, jobs, leases, reaper
 from lms.labs.app_runtime import once_per_app
+from lms.xapi import sender as xapi_sender
 
 log = logging.getLogger(__name__)
 
@@ -300,6 +301,8 @@ def run_external(app: Flask, threads: int | None = None) -> LabWorker:
         sweep_every=float(app.config.get("LMS_REAPER_INTERVAL") or 0),
         listen=listen,
     )
+    # With external workers, they send the queued xAPI statements too (web processes don't).
+    xapi_sender.start_in_process(app)
     return worker
 
 

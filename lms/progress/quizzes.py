@@ -23,6 +23,7 @@ from lms.catalog.loader import MAX_TEXT_ANSWER
 from lms.catalog.quiz_rules import AFTER_PASSING, ALWAYS, QuizRules
 from lms.extensions import db
 from lms.progress.models import ModuleProgress, QuizAttempt, QuizPaper
+from lms.xapi import events as xapi
 
 PASS_MARK = 0.8  # share of the questions asked that must be right to pass
 QUESTION_POINTS = 10  # points of one question asked, at a score of 100 %
@@ -392,6 +393,7 @@ def submit(
         db.session.add(record)
     record.quiz_score = max(record.quiz_score or 0.0, result.score)
     record.quiz_passed = bool(record.quiz_passed) or result.passed
+    xapi.quiz_answered(user, module, result)
     db.session.commit()
     return result
 

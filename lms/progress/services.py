@@ -23,6 +23,7 @@ from lms.progress.models import (
 )
 from lms.progress.quizzes import PASS_MARK, quiz_state, rules_of
 from lms.progress.signals import course_completed
+from lms.xapi import events as xapi
 
 # Reading a module again within this time writes nothing: a page view stays a read.
 VISIT_INTERVAL = timedelta(minutes=5)
@@ -97,6 +98,7 @@ def record_visit(user: User, module: Module) -> ModuleProgress:
     enrolment.last_module_id = module.id
     enrolment.last_seen_at = utcnow()
     record = module_progress(user, module, create=True)
+    xapi.module_experienced(user, module)
     db.session.commit()
     return record
 
@@ -193,11 +195,13 @@ def complete_module(user: User, module: Module) -> list[str]:
     if record.status != DONE:
         record.status = DONE
         record.completed_at = utcnow()
+        xapi.module_completed(user, module)
     enrolment = enrol(user, module.course)
     progress = course_progress(user, module.course)
     completes_course = progress.done == progress.total and enrolment.completed_at is None
     if completes_course:
         enrolment.completed_at = utcnow()
+        xapi.course_completed(user, module.course)
     db.session.commit()
     if completes_course:
         course_completed.send(user, course=module.course)
