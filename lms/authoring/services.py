@@ -19,6 +19,7 @@ import yaml
 from flask import current_app
 from sqlalchemy import select
 
+from lms.audit.services import record
 from lms.auth.models import User
 from lms.authoring.models import CourseChange
 from lms.catalog.loader import (
@@ -144,6 +145,16 @@ def record_change(folder: CourseFolder, user: User, action: str, filename="", su
             summary=summary[:200],
             user_id=user.id,
         )
+    )
+    # Staff changing what trainees learn: in the audit log too, about the author's centre.
+    details = {"file": filename, "summary": summary[:200]} if filename else None
+    record(
+        f"course.{action}",
+        f"course {folder.slug}",
+        details,
+        centre_id=user.centre_id,
+        actor=user,
+        commit=False,
     )
     db.session.commit()
 

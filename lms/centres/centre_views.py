@@ -201,6 +201,7 @@ def centre_cohorts_csv(slug: str):
             )
             for c in centre.cohorts
         ],
+        about=centre,
     )
 
 

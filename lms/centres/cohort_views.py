@@ -102,6 +102,7 @@ def members_csv(cohort_id: int):
             (user.name, user.email, membership.joined_at.strftime("%Y-%m-%d"))
             for user, membership in services.members(cohort)
         ],
+        about=cohort,
     )
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from flask import Response
 
+from lms.audit.services import record
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DELIMITERS = (",", ";", "\t")
 MAX_ROWS = 5000
@@ -81,10 +83,15 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def csv_response(
-    filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+    filename: str, header: Sequence[str], rows: Iterable[Sequence[object]], about=None
 ) -> Response:
+    """The CSV file as a download. An export of people's data says what it is ``about``
+    (a centre, a cohort, a trainee, or a text): it is recorded in the audit log."""
     # HTTP headers are Latin-1: keep the name to ASCII letters, digits and - _ .
     safe = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "-" for c in filename)
+    rows = list(rows)
+    if about is not None:
+        record("export.csv", about, {"file": safe, "rows": len(rows)})
     return Response(
         write_csv(header, rows),
         mimetype="text/csv",

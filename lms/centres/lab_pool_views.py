@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 
+from lms.audit.services import record
 from lms.auth.access import role_required
 from lms.centres.access import STAFF, can_view_cohort, cohort_or_abort
 from lms.centres.blueprint import bp
@@ -76,6 +77,16 @@ def add_pool_schedule(cohort_id: int):
         form.ends_at.data,
         by=current_user,
     )
+    record(
+        "pool.schedule",
+        cohort,
+        {
+            "lab": schedule.lab_slug,
+            "size": schedule.size,
+            "from": schedule.starts_at.isoformat(),
+            "to": schedule.ends_at.isoformat(),
+        },
+    )
     spec = lab_library.get_spec(schedule.lab_slug)
     flash(
         f"{schedule.size} “{spec.title}” labs will be ready from "
@@ -93,6 +104,8 @@ def cancel_pool_schedule(cohort_id: int, schedule_id: int):
     schedule = db.session.get(PoolSchedule, schedule_id)
     if schedule is None or schedule.cohort_id != cohort.id:
         abort(404, description="There is no such schedule for this cohort.")
+    what = {"lab": schedule.lab_slug, "size": schedule.size}  # before the row goes
     pools.cancel_schedule(schedule)
+    record("pool.cancel", cohort, what)
     flash("The schedule was removed; its extra ready labs are being stopped.", "success")
     return redirect(url_for("centres.cohort", cohort_id=cohort.id, _anchor="lab-pools"))

@@ -220,7 +220,12 @@ def export(cohort_id: int, table: str):
     p = _progress(cohort_id)
     header, rows = _export_table(p, table)
     name = f"{p.cohort.centre.slug}-{p.cohort.name}-{table}-{p.generated_at:%Y%m%d}.csv"
-    return csv_response(name, header, rows)
+    return csv_response(name, header, rows, about=p.cohort)
+
+
+def _someone_else(person):
+    """A trainee downloading their own report is no privileged export; staff doing it is."""
+    return None if person.id == current_user.id else person
 
 
 def _cohorts_seen_by(viewer, trainee) -> list[Cohort]:
@@ -260,6 +265,7 @@ def trainee_timeline_csv(user_id: int):
         f"timeline-{person.email.split('@')[0]}.csv",
         ["when (UTC)", "kind", "what", "outcome"],
         [(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.kind, e.text, e.outcome) for e in report.events],
+        about=_someone_else(person),
     )
 
 
@@ -282,6 +288,7 @@ def trainee_courses_csv(user_id: int):
             )
             for c in report.courses
         ],
+        about=_someone_else(person),
     )
 
 
@@ -335,4 +342,5 @@ def programme_csv():
             )
             for c in centres
         ],
+        about="the programme (every centre)",
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from lms.audit.services import record
 from lms.auth.models import Invitation, Role, User, normalise_email, utcnow
 from lms.auth.services import look_alike_problems
 from lms.centres import invitations, services
@@ -184,6 +185,18 @@ def apply_roster(report: RosterReport, actor: User) -> RosterReport:
             services.join_cohort(row.user, row.cohort)
             if row.name and not row.user.name:
                 row.user.name = row.name
+    for cohort in {row.cohort for row in report.rows if row.status in (CREATED, ADDED)}:
+        rows = [row for row in report.rows if row.cohort is cohort]
+        record(
+            "cohort.roster",
+            cohort,
+            {
+                "added": [row.email for row in rows if row.status == ADDED],
+                "invited": [row.email for row in rows if row.status == CREATED],
+            },
+            actor=actor,
+            commit=False,
+        )
     db.session.commit()
     report.applied = True
     if mail_enabled():  # after the commit: every mailed link works

@@ -10,6 +10,7 @@ from flask import jsonify, request, url_for
 from flask_login import current_user, login_required
 
 from lms.api import bp, openapi
+from lms.audit.services import record
 from lms.content import lab_library
 from lms.labs import flags, grading, overview, services
 from lms.labs.errors import BadLabRequest, LabActionError, SessionNotFound, TooManyAttempts
@@ -158,7 +159,16 @@ def labs_stop(session_id: int):
     if session is None:
         raise SessionNotFound(f"You have no lab session {session_id}.")
     reason = "stopped" if session.user_id == current_user.id else "admin"
-    return jsonify(session_json(services.stop_lab(session, reason)))
+    was_live = session.is_live
+    stopped = services.stop_lab(session, reason)
+    if reason == "admin" and was_live:
+        record(
+            "lab.stop",
+            f"lab session {session.id}",
+            {"lab": session.lab_slug, "via": "api"},
+            lab_session=session,
+        )
+    return jsonify(session_json(stopped))
 
 
 @bp.post("/labs/sessions/<int:session_id>/restart")

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from lms.audit.services import record
 from lms.auth.access import role_required
 from lms.auth.models import Role
 from lms.auth.visibility import visible_trainee_ids
@@ -183,6 +184,9 @@ def admin_stop(session_id: int):
         abort(404, description="There is no such lab session.")
     if session.is_live:
         services.stop_lab(session, reason="admin")
+        record(
+            "lab.stop", f"lab session {session.id}", {"lab": session.lab_slug}, lab_session=session
+        )
         flash(f"Lab session {session.id} of {session.user.display_name} was stopped.", "success")
     else:
         flash(f"Lab session {session.id} had already ended.", "info")
