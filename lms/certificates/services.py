@@ -55,9 +55,9 @@ def issue_for_completion(user: User, course: Course) -> list[Certificate]:
     try:
         issued = [_issue_course(user, course)]
         issued += [_issue_programme(user, cohort) for cohort in _completed_cohorts(user, course)]
-    except (signing.SigningKeyError, IntegrityError) as exc:
+    except Exception:  # the completion is committed: whatever failed, the page goes on
         db.session.rollback()
-        current_app.logger.error("certificate for user %s not issued: %s", user.id, exc)
+        current_app.logger.exception("certificate for user %s not issued", user.id)
         return []
     return [c for c in issued if c is not None]
 
