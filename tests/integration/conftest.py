@@ -84,14 +84,26 @@ def _sweepable(session_key: str, created: str | int) -> bool:
 
 
 def sweep_test_labs(client) -> None:
-    """Remove the platform containers and networks of sweepable test sessions."""
+    """Remove the platform services, containers, secrets and networks of sweepable test
+    sessions (services and secrets when the engine is a swarm's manager)."""
     platform = {"label": [f"{LABEL_PLATFORM}={PLATFORM_NAME}"]}
+    swarm = client.info().get("Swarm", {}).get("ControlAvailable")
+    for service in client.api.services(filters=platform) if swarm else []:
+        key = (service["Spec"].get("Labels") or {}).get(LABEL_SESSION, "")
+        if _sweepable(key, service["CreatedAt"]):
+            with suppress(docker.errors.NotFound, docker.errors.APIError):
+                client.api.remove_service(service["ID"])
     # sparse: no inspect per container, which fails when another run removes one meanwhile
     for container in client.containers.list(all=True, filters=platform, sparse=True):
         labels = container.attrs.get("Labels") or {}
         if _sweepable(labels.get(LABEL_SESSION, ""), container.attrs["Created"]):
             with suppress(docker.errors.NotFound, docker.errors.APIError):
                 container.remove(force=True, v=True)
+    for secret in client.api.secrets(filters=platform) if swarm else []:
+        key = (secret["Spec"].get("Labels") or {}).get(LABEL_SESSION, "")
+        if _sweepable(key, secret["CreatedAt"]):
+            with suppress(docker.errors.NotFound, docker.errors.APIError):
+                client.api.remove_secret(secret["ID"])
     for network in client.networks.list(filters=platform):
         key = (network.attrs.get("Labels") or {}).get(LABEL_SESSION, "")
         if _sweepable(key, network.attrs["Created"]):
@@ -156,6 +168,60 @@ def probe_lab(docker_runtime, image_builder, tmp_path_factory) -> LabSpec:
 def busybox_lab(docker_runtime, image_builder, tmp_path_factory) -> LabSpec:
     """One busybox container (a bare-shell image) with `network: none`."""
     return _build_lab(image_builder, tmp_path_factory, "busybox-probe", BUSYBOX_LAB)
+
+
+@pytest.fixture(scope="session")
+def swarm_engine(docker_client):
+    """The test engine as a swarm's manager: `docker swarm init` when it is in no swarm
+    (CI machines), and `docker swarm leave --force` at the end only if it was made here."""
+    made = False
+    if docker_client.info()["Swarm"]["LocalNodeState"] != "active":
+        docker_client.swarm.init(advertise_addr="127.0.0.1")
+        made = True
+    try:
+        yield docker_client
+    finally:
+        if made:
+            sweep_test_labs(docker_client)
+            docker_client.swarm.leave(force=True)
+
+
+@pytest.fixture(scope="session")
+def swarm_runtime(swarm_engine, docker_runtime):
+    """The Swarm LabRuntime on the test engine's single-node swarm (swept with the rest)."""
+    from lms.labs.runtime import get_runtime
+
+    return get_runtime(backend="swarm", allow_new_privileges=False)
+
+
+@pytest.fixture(scope="session")
+def swarm_probe_lab(swarm_engine, probe_lab) -> LabSpec:
+    """The probe lab built for a swarm (its setuid bits removed; no registry)."""
+    from lms.labs.runtime import get_image_builder
+
+    get_image_builder(backend="swarm").build(probe_lab)
+    return probe_lab
+
+
+@pytest.fixture(scope="session")
+def swarm_probe_session(swarm_runtime, swarm_probe_lab):
+    """One running probe lab on the swarm, shared by the read-only tests of both modules."""
+    key = new_key("swarm-")
+    try:
+        yield swarm_runtime.start(
+            key, swarm_probe_lab, "trainee-probe", flag_secrets(swarm_probe_lab, "FLAG{probe}")
+        )
+    finally:
+        swarm_runtime.stop(key)
+
+
+def task_container(client, session_key: str, container: str) -> dict:
+    """The inspected container of a session's lab container, found by its labels (a
+    Docker container, or a swarm task's)."""
+    labels = [f"{LABEL_SESSION}={session_key}", f"{LABEL_CONTAINER}={container}"]
+    found = client.api.containers(filters={"label": labels})
+    assert found, f"no running container {container} in {session_key}"
+    return client.api.inspect_container(found[0]["Id"])
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from lms.labs.runtime import (
 )
 from lms.labs.runtime.docker import SUBNET_POOL, container_name, network_name
 
-from .conftest import RUN_PREFIX, flag_secrets, new_key
+from .conftest import RUN_PREFIX, flag_secrets, new_key, task_container
 
 pytestmark = pytest.mark.docker
 
@@ -152,18 +152,41 @@ def test_build_is_skipped_when_the_content_tag_exists(docker_runtime, probe_lab,
     assert image["Config"]["Labels"][LABEL_PLATFORM] == PLATFORM_NAME
 
 
-# -- hardening -------------------------------------------------------------------
+# -- hardening (on both backends) --------------------------------------------------
 
 
-def test_containers_are_hardened_and_labelled(docker_client, probe_session):
+@dataclasses.dataclass
+class Started:
+    """A running probe lab on one backend, and how to inspect its containers."""
+
+    backend: str
+    runtime: object
+    handle: object
+    docker_client: object
+
+    def inspect(self, name: str) -> dict:
+        return task_container(self.docker_client, self.handle.session_key, name)
+
+
+@pytest.fixture(scope="module", params=["docker", "swarm"])
+def started(request, docker_client) -> Started:
+    """The shared probe lab, on the Docker backend and on the swarm backend."""
+    if request.param == "docker":
+        runtime, handle = request.getfixturevalue("docker_runtime"), "probe_session"
+    else:
+        runtime, handle = request.getfixturevalue("swarm_runtime"), "swarm_probe_session"
+    return Started(request.param, runtime, request.getfixturevalue(handle), docker_client)
+
+
+def test_containers_are_hardened_and_labelled(started):
+    key = started.handle.session_key
     for name in ("main", "peer"):
-        info = inspect(docker_client, probe_session, name)
+        info = started.inspect(name)
         host = info["HostConfig"]
         assert host["Privileged"] is False
         assert host["CapDrop"] == ["ALL"]
         assert (host["CapAdd"] or []) == (["NET_RAW"] if name == "main" else [])
-        assert host["SecurityOpt"] == ["no-new-privileges"]
-        assert host["Memory"] == 64 * 1024**2 and host["MemorySwap"] == 64 * 1024**2
+        assert host["Memory"] == 64 * 1024**2
         assert host["NanoCpus"] == 250_000_000
         assert host["PidsLimit"] == 64
         assert host["Init"] is True
@@ -171,21 +194,31 @@ def test_containers_are_hardened_and_labelled(docker_client, probe_session):
         assert host["RestartPolicy"]["Name"] in ("no", "")
         assert not host.get("Binds") and not info["Mounts"]
         assert "docker.sock" not in str(info)
-        assert host["NetworkMode"] == network_name(probe_session.session_key)
+        assert list(info["NetworkSettings"]["Networks"]) == [network_name(key)]
         assert info["Config"]["Hostname"] == name
         labels = info["Config"]["Labels"]
         assert labels[LABEL_PLATFORM] == PLATFORM_NAME
-        assert labels[LABEL_SESSION] == probe_session.session_key
+        assert labels[LABEL_SESSION] == key
         assert labels[LABEL_OWNER] == "trainee-probe"
         assert labels[LABEL_LAB] == "runtime-probe"
         assert labels[LABEL_CONTAINER] == name
+        if started.backend == "docker":
+            assert host["SecurityOpt"] == ["no-new-privileges"]
+            assert host["MemorySwap"] == 64 * 1024**2
+            assert host["NetworkMode"] == network_name(key)
+        else:  # Swarm on Engine 20.10 sets neither (README): no setuid programs instead
+            find = "find / -xdev -type f -perm /6000 2>/dev/null"
+            assert started.runtime.run_check(key, name, find, 30).output == ""
 
 
-def test_lab_network_is_internal_and_labelled(docker_client, probe_session):
-    network = docker_client.api.inspect_network(network_name(probe_session.session_key))
+def test_lab_network_is_internal_and_labelled(docker_client, started):
+    network = docker_client.api.inspect_network(network_name(started.handle.session_key))
     assert network["Internal"] is True
-    assert network["Labels"][LABEL_SESSION] == probe_session.session_key
-    assert network["Options"]["com.docker.network.bridge.name"].startswith("lmsbr-")
+    assert network["Labels"][LABEL_SESSION] == started.handle.session_key
+    if started.backend == "docker":
+        assert network["Options"]["com.docker.network.bridge.name"].startswith("lmsbr-")
+    else:
+        assert network["Driver"] == "overlay" and network["Attachable"] is True
 
 
 def test_setuid_lab_allows_new_privileges(docker_client, lab_session, shipped_labs):
@@ -195,10 +228,8 @@ def test_setuid_lab_allows_new_privileges(docker_client, lab_session, shipped_la
     assert host["CapDrop"] == ["ALL"] and host["Privileged"] is False
 
 
-def test_flag_file_is_written_before_start_and_not_in_env(
-    docker_runtime, docker_client, probe_session, lab_exec
-):
-    key = probe_session.session_key
+def test_flag_file_is_written_before_start_and_not_in_env(started, lab_exec):
+    runtime, key = started.runtime, started.handle.session_key
     code, out = lab_exec(
         key,
         "main",
@@ -208,13 +239,15 @@ def test_flag_file_is_written_before_start_and_not_in_env(
     )
     assert code == 0, out
     assert out.split("\n")[0] == "FLAG{probe}"
-    assert "440 1000 1000" in out and "755 1000 1000" in out
+    assert "440 1000 1000" in out
+    # Missing folders: the trainee's on Docker; root's on a swarm (the engine mounts it).
+    assert ("755 1000 1000" if started.backend == "docker" else "755 0 0") in out
     # Checks run as root without capabilities: root cannot read the trainee's 0440 file.
-    assert not docker_runtime.run_check(key, "main", "cat /opt/secret/deep/flag.txt", 5).passed
-    info = inspect(docker_client, probe_session, "main")
+    assert not runtime.run_check(key, "main", "cat /opt/secret/deep/flag.txt", 5).passed
+    info = started.inspect("main")
     assert "FLAG{probe}" not in str(info["Config"]["Env"])
     assert "FLAG{probe}" not in str(info["Config"]["Cmd"])
-    env = docker_runtime.run_check(key, "main", "cat /proc/1/environ; env", 10)
+    env = runtime.run_check(key, "main", "cat /proc/1/environ; env", 10)
     assert "FLAG{probe}" not in env.output
 
 

@@ -44,7 +44,7 @@ class NodeMethods:
             {
                 "name": hostname(n),
                 "running": len(sessions.get(n["ID"], ())),
-                "max": node_max(n),
+                "max": node_max(n, self._capacity_label),
             }
             for n in sorted(nodes, key=hostname)
         ]
@@ -59,13 +59,14 @@ class NodeMethods:
         full = [
             n
             for n in nodes
-            if node_max(n) is not None and len(sessions.get(n["ID"], ())) >= node_max(n)
+            if (maximum := node_max(n, self._capacity_label)) is not None
+            and len(sessions.get(n["ID"], ())) >= maximum
         ]
         if len(full) == len(nodes):
             names = tuple(sorted(hostname(n) for n in full))
             raise NodesFull(
                 f"every lab node runs its maximum of labs ({', '.join(names)}; "
-                f"node label {NODE_MAX_LABEL})",
+                f"node label {self._capacity_label})",
                 nodes=names,
             )
         constraints = [f"node.labels.{LAB_NODE_LABEL}==true"] if by_label else []
@@ -93,8 +94,8 @@ def hostname(node: dict) -> str:
     return node["Description"]["Hostname"]
 
 
-def node_max(node: dict) -> int | None:
-    value = _labels(node).get(NODE_MAX_LABEL)
+def node_max(node: dict, label: str = NODE_MAX_LABEL) -> int | None:
+    value = _labels(node).get(label)
     try:
         return max(0, int(value)) if value is not None else None
     except ValueError:

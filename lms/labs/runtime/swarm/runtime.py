@@ -48,6 +48,7 @@ from lms.labs.runtime.docker.images import runs_bare_shell
 from lms.labs.runtime.swarm.common import (
     ALLOW_NEW_PRIVILEGES_SETTING,
     LABEL_SETUID_STRIPPED,
+    NODE_MAX_LABEL,
     START_TIMEOUT,
     parse_node_engines,
 )
@@ -79,6 +80,7 @@ class SwarmRuntime(NodeMethods, ServiceMethods, GatewayMethods):
         timeout: float = API_TIMEOUT,
         quick_timeout: float = QUICK_TIMEOUT,
         start_timeout: float = START_TIMEOUT,
+        capacity_label: str = NODE_MAX_LABEL,
     ):
         # The manager's engine: the swarm's API, and the containers of its own node.
         self._local = NodeEngine(
@@ -97,6 +99,9 @@ class SwarmRuntime(NodeMethods, ServiceMethods, GatewayMethods):
             allow_new_privileges = setting.lower() in ("1", "true", "yes")
         self._allow_new_privileges = allow_new_privileges
         self._start_timeout = start_timeout
+        # The node label giving a node's maximum of labs (another one for a second
+        # platform sharing the swarm, or a test that must not fill the shared nodes).
+        self._capacity_label = capacity_label
         self._engines: dict[str, NodeEngine] = {}
         self._own_node: str | None = None
 
@@ -178,8 +183,8 @@ class SwarmRuntime(NodeMethods, ServiceMethods, GatewayMethods):
             if found is None:
                 raise ImageMissing(
                     tag,
-                    f"the lab {spec.slug} is not built ({tag} is missing on the manager's "
-                    f"engine): run `lms labs build {spec.slug}`",
+                    f"the lab {spec.slug} is not built: node {self._own_hostname()} (the "
+                    f"manager) lacks {tag}: run `lms labs build {spec.slug}`",
                 )
             labels = (found.get("Config") or {}).get("Labels") or {}
             if strips_setuid(container) and labels.get(LABEL_SETUID_STRIPPED) != "true":
@@ -205,8 +210,12 @@ class SwarmRuntime(NodeMethods, ServiceMethods, GatewayMethods):
             self._remove(self.api.remove_service, service["ID"])
         for gateway in self._gateways(session_key):
             self._remove(self.api.remove_container, gateway["Id"], force=True)
-        # A service's secrets and network are in use until its task's container is gone.
+        # A service's secrets and network are in use until its task's container is gone;
+        # and the lab is stopped when its containers are (on this node: others' engines
+        # may not be reachable, and their agents remove them the same way).
         deadline = time.monotonic() + 30
+        while self._local._containers(session_key) and time.monotonic() < deadline:
+            time.sleep(0.2)
         for kind in ("secrets", "networks"):
             for found in self._session_objects(kind, session_key):
                 self._remove_when_free(kind, found, deadline)
@@ -322,6 +331,10 @@ class SwarmRuntime(NodeMethods, ServiceMethods, GatewayMethods):
                 )
             self._engines[node] = NodeEngine(self._node_urls[node], node=node)
         return self._engines[node]
+
+    def _own_hostname(self) -> str:
+        with engine_errors():
+            return self.quick.info().get("Name", "?")
 
     def write_files(self, session_key: str, secrets: list[SecretFile]) -> None:
         check_key(session_key)

@@ -10,6 +10,7 @@ import docker.errors
 from docker.types import (
     ContainerSpec,
     DriverConfig,
+    EndpointSpec,
     NetworkAttachmentConfig,
     Placement,
     Resources,
@@ -147,7 +148,11 @@ class ServiceMethods:
         try:
             with engine_errors(StartFailed, f"creating the service of {name}"):
                 return self.api.create_service(
-                    task, name=service_name(session_key, name), labels=labels
+                    task,
+                    name=service_name(session_key, name),
+                    labels=labels,
+                    # Names resolve to the task's address: no virtual IP to set up.
+                    endpoint_spec=EndpointSpec(mode="dnsrr"),
                 )["ID"]
         except StartFailed as exc:
             if "already exists" in str(exc) or "name conflicts" in str(exc):
