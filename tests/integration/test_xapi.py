@@ -85,6 +85,11 @@ class RalphLrs:
         (folder / "auth.json").write_text(json.dumps([account]))
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the server process; it takes a few seconds to listen (wait_ready)."""
         env = {
             **os.environ,
             "RALPH_APP_DIR": str(self.folder),
@@ -99,7 +104,9 @@ class RalphLrs:
             stdout=subprocess.DEVNULL,
             stderr=(self.folder / "lrs.log").open("ab"),
         )
-        deadline = time.monotonic() + 60
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 120  # a loaded machine imports FastAPI slowly
         while True:
             try:
                 if httpx.get(f"{self.url}/__heartbeat__", timeout=2).status_code == 200:
@@ -191,7 +198,7 @@ def lab_app(tmp_path, lrs):
 
 def test_every_learning_event_reaches_the_lrs(lab_app, lrs):
     app = lab_app
-    lrs.start()
+    lrs.launch()  # listening by the time the events are done
     user_id, token = create_user(app, "trainee@example.org")
     create_user(app, "teacher@example.org", role="instructor")
     teach(app, "teacher@example.org", "trainee@example.org")
@@ -227,6 +234,7 @@ def test_every_learning_event_reaches_the_lrs(lab_app, lrs):
         broken = {"id": str(uuid.uuid4()), "actor": {"name": "no identifier"}, "verb": {}}
         db.session.add(XapiStatement(statement_id=broken["id"], statement_json=json.dumps(broken)))
         db.session.commit()
+    lrs.wait_ready()
     report = send(app)
     assert (report.sent, report.rejected, report.deferred) == (8, 1, 0)
     assert queued_rows(app) == {SENT: 8, REJECTED: 1}
