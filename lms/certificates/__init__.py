@@ -10,6 +10,9 @@ from lms.certificates.blueprint import bp  # noqa: F401  (registered by lms.crea
 
 def init_app(app: Flask) -> None:
     from lms.certificates import services
+    from lms.certificates.cli import certificates_cli
+
+    app.cli.add_command(certificates_cli)
     from lms.progress.signals import course_completed
 
     # Progress announces a completed course; the certificates follow from it.

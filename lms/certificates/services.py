@@ -62,6 +62,23 @@ def issue_for_completion(user: User, course: Course) -> list[Certificate]:
     return [c for c in issued if c is not None]
 
 
+def issue_missing() -> list[Certificate]:
+    """Issue what every completed course should have led to (completions made before
+    certificates existed, or whose issue failed); needs a request context for the
+    addresses (``lms certificates issue --base-url``). Already issued ones are skipped."""
+    completed = db.session.execute(
+        select(Enrolment.user_id, Enrolment.course_id)
+        .where(Enrolment.completed_at.is_not(None))
+        .order_by(Enrolment.completed_at)
+    ).all()
+    issued = []
+    for user_id, course_id in completed:
+        user, course = db.session.get(User, user_id), db.session.get(Course, course_id)
+        if user is not None and course is not None:
+            issued += issue_for_completion(user, course)
+    return issued
+
+
 def _issue_course(user: User, course: Course) -> Certificate | None:
     centre = _home_centre(user, course)
     return _issue(

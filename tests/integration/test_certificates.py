@@ -236,3 +236,27 @@ def test_a_trainee_cannot_see_or_revoke_anothers_certificate(
     assert f'data-certificate="{certified}"' not in client.get("/").get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Certificate, certified).revoked_at is None
+
+
+def test_completions_made_before_certificates_get_theirs_from_the_command(
+    app, runner, centre_setup
+):
+    from lms.auth.models import utcnow
+    from lms.progress.models import Enrolment
+
+    with app.app_context():  # completed the way the demo's history is written
+        course = db.session.scalar(db.select(Course).where(Course.slug == "demo-course"))
+        db.session.add(Enrolment(user_id=centre_setup, course_id=course.id, completed_at=utcnow()))
+        db.session.commit()
+    assert runner.invoke(args=["certificates", "issue"]).exit_code == 2  # --base-url is required
+    result = runner.invoke(args=["certificates", "issue", "--base-url", "https://lms.example.org/"])
+    assert result.output.strip() == "2 certificate(s) issued", result.output  # course, programme
+    again = runner.invoke(args=["certificates", "issue", "--base-url", "https://lms.example.org"])
+    assert again.output.strip() == "0 certificate(s) issued"
+    with app.app_context():
+        token = db.session.scalar(
+            db.select(Certificate.credential).where(Certificate.kind == "course")
+        )
+    jwks = app.test_client().get("/.well-known/jwks.json").get_json()
+    credential = verify_credential(token, jwks).credential
+    assert credential["issuer"]["id"] == "https://lms.example.org/certificates/issuer.json"
