@@ -4,6 +4,7 @@ them, as a browser would (sign-in link, the provider's consent page, the callbac
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -197,6 +198,19 @@ def test_a_wrong_state_audience_or_expired_token_is_refused(platform, provider, 
     assert account(platform, provider.person["email"]) is None
 
 
+def test_a_sign_in_the_person_declined_at_the_provider_is_refused(platform, provider):
+    browser = requests.Session()
+    to_provider = browser.get(f"{platform.base_url}/sso/north/login", allow_redirects=False)
+    state = parse_qs(urlsplit(to_provider.headers["Location"]).query)["state"][0]
+    declined = urlencode(
+        {"error": "access_denied", "error_description": "The user said no", "state": state}
+    )
+    page = browser.get(f"{platform.base_url}/sso/north/callback?{declined}")
+    assert page.status_code == 400
+    assert "Your identity provider refused the sign-in (The user said no)" in page.text
+    assert not signed_in(platform, browser)
+
+
 def test_an_account_with_two_factor_sign_in_is_still_asked_for_its_code(platform, provider):
     with platform.app_context():
         north = db.session.scalar(select(Centre).where(Centre.slug == "north"))
@@ -273,6 +287,14 @@ def test_only_the_centres_admins_configure_it_and_the_secret_is_never_shown(plat
         "/centres/north/sso", data=form | {"discovery_url": "http://idp.example.org/.well-known/x"}
     )
     assert "The discovery URL must start with https://" in refused.get_data(as_text=True)
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    refused = admin.post(
+        "/centres/north/sso",
+        data=form | {"discovery_url": f"http://127.0.0.1:{dead_port}/.well-known/x"},
+    )
+    assert "The discovery document could not be read" in refused.get_data(as_text=True)
 
     saved = admin.post("/centres/north/sso", data=form | {"role_claim": "roles"})
     assert saved.status_code == 302
