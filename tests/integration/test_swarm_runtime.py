@@ -249,3 +249,40 @@ def test_a_foreign_image_that_may_gain_privileges_is_refused_unless_allowed(
     with pytest.raises(StartFailed, match="LMS_SWARM_ALLOW_NEW_PRIVILEGES=true"):
         swarm_runtime.start(key, spec, "nobody", [])
     assert nothing_left(swarm_engine, key)
+
+
+@pytest.mark.parametrize("breakage", ["bad-secret-path", "unknown-container"])
+def test_a_failed_start_leaves_nothing_behind(
+    swarm_engine, swarm_runtime, swarm_probe_lab, breakage
+):
+    secrets = flag_secrets(swarm_probe_lab, "FLAG{x}")
+    if breakage == "bad-secret-path":  # the node cannot mount a file below a file
+        secrets = [dataclasses.replace(secrets[0], path="/etc/passwd/flag.txt")]
+    else:
+        secrets = [dataclasses.replace(secrets[0], container="ghost")]
+    key = new_key()
+    with pytest.raises(StartFailed):
+        swarm_runtime.start(key, swarm_probe_lab, "nobody", secrets)
+    assert nothing_left(swarm_engine, key), session_objects(swarm_engine, key)
+
+
+def test_a_bare_shell_image_without_network_runs_alone(swarm_engine, swarm_runtime, busybox_lab):
+    from lms.labs.runtime import get_image_builder
+
+    get_image_builder(backend="swarm").build(busybox_lab)
+    key = new_key("bb-")
+    try:
+        swarm_runtime.start(key, busybox_lab, "trainee-1", [])
+        [service] = session_objects(swarm_engine, key)["services"]
+        assert service["Spec"]["TaskTemplate"]["ContainerSpec"]["Command"] == [
+            "sleep",
+            "infinity",
+        ]
+        assert swarm_runtime.is_running(key)
+        routes = swarm_runtime.run_check(key, "main", "ip route", 10)
+        assert routes.passed and "default" not in routes.output
+        with pytest.raises(LabNotFound, match="network: none"):
+            swarm_runtime.web_endpoint(key, "main", 80)
+    finally:
+        swarm_runtime.stop(key)
+    assert nothing_left(swarm_engine, key)

@@ -213,7 +213,11 @@ class SwarmRuntime(NodeMethods, ServiceMethods, GatewayMethods):
         # A service's secrets and network are in use until its task's container is gone;
         # and the lab is stopped when its containers are (on this node: others' engines
         # may not be reachable, and their agents remove them the same way).
+        # The agent stops them in its own time (seconds): remove them at once here.
         deadline = time.monotonic() + 30
+        for container in self._local._containers(session_key):
+            with suppress(LabError):
+                self._remove(self.api.remove_container, container["Id"], force=True)
         while self._local._containers(session_key) and time.monotonic() < deadline:
             time.sleep(0.2)
         for kind in ("secrets", "networks"):
