@@ -44,6 +44,9 @@ reconcile lab sessions with the container engine once).
 
 import os
 import resource
+import shutil
+import tempfile
+from pathlib import Path
 
 from gevent import monkey
 
@@ -80,6 +83,36 @@ loglevel = os.environ.get("LMS_LOG_LEVEL", "info")
 _behind_proxy = int(os.environ.get("LMS_TRUSTED_PROXIES", "0") or 0) > 0
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1" if _behind_proxy else "")
 wsgi_app = "lms:create_app()"
+
+# /metrics (lms.metrics) under several workers: prometheus_client's multiprocess mode.
+# Each worker writes its request-latency samples to files in this folder, and a scrape
+# answered by any worker adds them all up. Set before any worker imports the app (the
+# mode is chosen on import); emptied when the server starts (samples of an earlier run
+# would be counted again). Default: a new folder on tmpfs when there is one.
+_made_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _made_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="lms-metrics-", dir=SHM if os.path.isdir(SHM) else None
+    )
+
+
+def on_starting(server):
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+
+
+def on_exit(server):
+    if _made_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def child_exit(server, worker):
+    """A worker that exited: its samples stay counted, its live gauges go."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def _raise_open_files_limit(needed: int) -> None:

@@ -35,6 +35,7 @@ DOMAINS = (
     "api",
     "sso",
     "certificates",
+    "metrics",
 )
 
 
