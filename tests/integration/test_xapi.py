@@ -326,6 +326,20 @@ def test_statements_wait_for_an_lrs_that_is_down(quiz_app, lrs):
     )
     assert {s["actor"]["account"]["name"] for s in stored} == {str(user_id)}
 
+    # From now on the background sender (a thread of the serving process) delivers them.
+    background = sender.start_in_process(app)
+    try:
+        assert page.get("/courses/demo-course/next-steps").status_code == 200
+        deadline = time.monotonic() + 60
+        while queued_rows(app).get(QUEUED) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert queued_rows(app) == {SENT: 4}
+    finally:
+        background.stop()
+    assert (VERB + "experienced", f"{PLATFORM}/courses/demo-course/next-steps") in {
+        (s["verb"]["id"], s["object"]["id"]) for s in lrs.statements()
+    }
+
 
 def test_no_statement_is_recorded_while_xapi_is_off(client, auth, make_user, courses):
     make_user("trainee@example.org")
