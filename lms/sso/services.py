@@ -34,6 +34,7 @@ from lms.sso import client_secrets
 from lms.sso.models import SsoIssuer
 
 SCOPES = "openid email profile"
+DISCOVERY_PATH = "/.well-known/openid-configuration"
 HTTP_TIMEOUT_SECONDS = 10
 # Roles a provider may give: never platform admin (a centre's provider, set up by a
 # centre admin, must not make anyone an admin of every centre).
@@ -132,6 +133,12 @@ def read_discovery(url: str) -> dict:
             "That is not an OpenID Connect discovery document: it has no "
             + ", ".join(missing)
             + "."
+        )
+    # OpenID Connect Discovery 1.0, 4.3: the issuer is the URL the document was found under.
+    prefix = url.removesuffix(DISCOVERY_PATH)
+    if prefix != url and metadata["issuer"].rstrip("/") != prefix.rstrip("/"):
+        raise ConfigurationError(
+            f"The discovery document names the issuer {metadata['issuer']}, not {prefix}."
         )
     return metadata
 

@@ -91,7 +91,7 @@ def start(slug: str):
     except services.SignInRefused as exc:
         return _refused(str(exc))
     except services.PROVIDER_ERRORS:
-        return _refused("Your centre's identity provider does not answer. Try again later.")
+        return _refused("Your centre's identity provider does not answer. Try again later.", 502)
 
 
 @bp.get("/sso/<slug>/callback")
@@ -131,6 +131,6 @@ def _explain(exc: Exception) -> str:
     return "Your centre's identity provider did not answer properly. Try again later."
 
 
-def _refused(message: str):
-    flash(message, "danger")
-    return render_template("sso/refused.html", message=message), 400
+def _refused(message: str, status: int = 400):
+    """A page that says why (a refusal is the person's or the provider's, never a 500)."""
+    return render_template("sso/refused.html", message=message), status

@@ -295,6 +295,11 @@ def test_only_the_centres_admins_configure_it_and_the_secret_is_never_shown(plat
         data=form | {"discovery_url": f"http://127.0.0.1:{dead_port}/.well-known/x"},
     )
     assert "The discovery document could not be read" in refused.get_data(as_text=True)
+    elsewhere = provider.discovery_url.replace("127.0.0.1", "localhost")
+    refused = admin.post("/centres/north/sso", data=form | {"discovery_url": elsewhere})
+    assert f"names the issuer {provider.url}, not http://localhost" in refused.get_data(
+        as_text=True
+    )
 
     saved = admin.post("/centres/north/sso", data=form | {"role_claim": "roles"})
     assert saved.status_code == 302
