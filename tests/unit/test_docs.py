@@ -119,11 +119,13 @@ def test_every_course_key_is_documented():
 
 def settings() -> dict[str, bool]:
     """Every LMS_* setting -> whether the environment may set it."""
+    from lms.metrics import SETTINGS as METRICS_SETTINGS
     from lms.terminal import SETTINGS as TERMINAL_SETTINGS
 
     keys = {k: False for k in vars(config.Config) if k.startswith("LMS_")}
     keys.update(dict.fromkeys(config.ENV_KEYS, True))
     keys.update(dict.fromkeys(TERMINAL_SETTINGS, True))
+    keys.update(dict.fromkeys(METRICS_SETTINGS, True))
     return keys
 
 
