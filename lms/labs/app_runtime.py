@@ -35,12 +35,14 @@ def lab_runtime(app: Flask | None = None) -> LabRuntime:
 
     def create(app: Flask) -> LabRuntime:
         config = app.config
+        backend = config.get("LMS_LAB_BACKEND", "docker")
         return get_runtime(
             config.get("LMS_DOCKER_URL"),
-            backend=config.get("LMS_LAB_BACKEND", "docker"),
+            backend=backend,
             memory_bytes=parse_size(config["LMS_LAB_MAX_MEMORY"]),
             cpus=float(config["LMS_LAB_MAX_CPUS"]),
             pids=int(config["LMS_LAB_MAX_PIDS"]),
+            **(swarm_options(config) if backend == "swarm" else {}),
         )
 
     return once_per_app(app, RUNTIME_KEY, create)
@@ -51,10 +53,22 @@ def lab_image_builder(app: Flask | None = None) -> ImageBuilder:
 
     def create(app: Flask) -> ImageBuilder:
         config = app.config
-        return get_image_builder(
-            config.get("LMS_DOCKER_URL"),
-            backend=config.get("LMS_LAB_BACKEND", "docker"),
-            registry=config.get("LMS_REGISTRY") or None,
-        )
+        backend = config.get("LMS_LAB_BACKEND", "docker")
+        if backend != "swarm":
+            return get_image_builder(config.get("LMS_DOCKER_URL"), backend=backend)
+        options = swarm_options(config)
+        del options["allow_new_privileges"]  # a runtime setting
+        return get_image_builder(config.get("LMS_DOCKER_URL"), backend=backend, **options)
 
     return once_per_app(app, IMAGE_BUILDER_KEY, create)
+
+
+def swarm_options(config) -> dict:
+    """The swarm backend's settings: its registry, its nodes' engines, and whether labs
+    may gain new privileges (Swarm on Engine 20.10 cannot forbid it)."""
+    allow = str(config.get("LMS_SWARM_ALLOW_NEW_PRIVILEGES", False)).lower()
+    return {
+        "registry": config.get("LMS_REGISTRY") or None,
+        "node_engines": config.get("LMS_SWARM_NODE_ENGINES") or None,
+        "allow_new_privileges": allow in ("1", "true", "yes", "on"),
+    }

@@ -86,14 +86,18 @@ def get_runtime(docker_url: str | None = None, backend: str = "docker", **option
 
 
 def get_image_builder(
-    docker_url: str | None = None, backend: str = "docker", registry: str | None = None
+    docker_url: str | None = None,
+    backend: str = "docker",
+    registry: str | None = None,
+    **options,
 ) -> ImageBuilder:
     """Where ``lms labs build`` builds: the local engine (``docker``), or that engine and
-    then ``registry`` for a swarm's nodes to pull from (``swarm``)."""
+    then ``registry`` for a swarm's nodes to pull from (``swarm``; ``options``: its
+    ``node_engines``, to check the nodes when there is no registry)."""
     if backend == "swarm":
         from lms.labs.runtime.swarm import SwarmImageBuilder
 
-        return SwarmImageBuilder(docker_url=docker_url, registry=registry)
+        return SwarmImageBuilder(docker_url=docker_url, registry=registry, **options)
     _check_backend(backend)
     from lms.labs.runtime.docker import DockerImageBuilder
 

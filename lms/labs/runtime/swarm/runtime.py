@@ -25,6 +25,7 @@ from lms.labs.runtime.base import (
     LABEL_SESSION,
     PLATFORM_NAME,
     CheckResult,
+    EngineUnavailable,
     ImageMissing,
     LabError,
     LabHandle,
@@ -119,7 +120,7 @@ class SwarmRuntime(NodeMethods, ServiceMethods, GatewayMethods):
             swarm = self.quick.info().get("Swarm") or {}
         if not swarm.get("ControlAvailable"):
             where = self._url or "the local socket"
-            raise LabError(
+            raise EngineUnavailable(
                 f"the engine at {where} is not a swarm manager: run `docker swarm init` "
                 "(or point LMS_DOCKER_URL at a manager)"
             )
