@@ -114,3 +114,65 @@ def test_a_role_change_is_logged_with_who_what_when_and_where(proxied_app, make_
         for url in ("/admin/audit", "/admin/audit.csv"):
             assert admin.get(url + garbage).status_code == 200, url + garbage
     assert admin.get("/admin/audit?action=%00").status_code == 400  # the app's NUL rule
+
+
+@pytest.fixture
+def lab_app(tmp_path):
+    from lms.labs import app_runtime
+    from tests.lab_support import FakeRuntime, close_lab_app, make_lab_app
+
+    app = make_lab_app(tmp_path)
+    app.extensions[app_runtime.RUNTIME_KEY] = FakeRuntime()
+    yield app
+    close_lab_app(app)
+
+
+def test_centre_changes_exports_and_stopping_someones_lab_are_logged(lab_app):
+    from lms.centres import services as centres
+    from tests.lab_support import ApiClient, create_user
+
+    ana_id, ana_token = create_user(lab_app, "ana@example.org")
+    admin_id, admin_token = create_user(lab_app, "root@example.org", role="platform_admin")
+    create_user(lab_app, "carla@example.org", role="centre_admin")
+    with lab_app.app_context():
+        north = centres.create_centre("North")
+        cohort = centres.create_cohort(north, "Autumn")
+        centres.join_cohort(db.session.get(User, ana_id), cohort)
+        db.session.commit()
+        north_slug, cohort_id = north.slug, cohort.id
+
+    started = ApiClient(lab_app, ana_token).start("tiny-lab")
+    session_id = started.json["id"]
+    admin_api = ApiClient(lab_app, admin_token)
+    admin = lab_app.test_client()
+    _sign_in(admin, "root@example.org")
+
+    added = admin.post(f"/centres/{north_slug}/admins", data={"admin-email": "carla@example.org"})
+    assert added.status_code == 302
+    exported = admin.get(f"/cohorts/{cohort_id}/members.csv")
+    assert exported.status_code == 200 and b"ana@example.org" in exported.data
+    assert admin_api.post(f"/api/v1/labs/sessions/{session_id}/stop").status_code == 200
+
+    with lab_app.app_context():
+        events = {
+            event.action: event
+            for event in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id))
+        }
+        north_id = db.session.scalar(db.select(Centre.id).filter_by(slug=north_slug))
+        assert events["centre.admin_add"].detail == '{"email": "carla@example.org"}'
+        assert events["centre.admin_add"].centre_id == north_id
+        assert events["export.csv"].target == "cohort Autumn"
+        assert events["export.csv"].centre_id == north_id
+        stop = events["lab.stop"]
+        assert (stop.actor_id, stop.subject_user_id, stop.session_id) == (
+            admin_id,
+            ana_id,
+            session_id,
+        )
+        assert stop.remote_addr == "127.0.0.1"
+
+    # Carla, who now runs North, finds the stop in her centre's log by the trainee.
+    carla = lab_app.test_client()
+    _sign_in(carla, "carla@example.org")
+    page = carla.get("/admin/audit?person=ana@").get_data(as_text=True)
+    assert "lab.stop" in page and f"lab session {session_id}" in page
