@@ -58,6 +58,12 @@ def record(labs: list[RunningLab], nodes: list[NodeCapacity] | None = None) -> N
     db.session.commit()
 
 
+def latest_nodes() -> list[NodeCapacity]:
+    """The nodes of the last listing alone (a start reads them: not the labs)."""
+    rows = db.session.scalar(select(EngineListing.nodes).where(EngineListing.id == 1))
+    return [NodeCapacity.from_row(row) for row in rows or []]
+
+
 def latest() -> Listing | None:
     row = db.session.scalar(select(EngineListing).where(EngineListing.id == 1))
     if row is None:

@@ -263,7 +263,7 @@ def _check_capacity(
     sessions count against the platform's total; ``platform_wide=False`` (claiming one
     of them, which adds nothing to the total) checks the trainee's own limit only.
     """
-    per_user, total = int(current_app.config["LMS_MAX_LABS_PER_USER"]), lab_places()
+    per_user = int(current_app.config["LMS_MAX_LABS_PER_USER"])
     earlier = LabSession.status.in_(LIVE_STATUSES)
     if inserted is not None:
         earlier = earlier & (LabSession.id < inserted.id)
@@ -288,7 +288,7 @@ def _check_capacity(
         return
     same = (LabSession.user_id == user_id) & (LabSession.lab_slug == lab_slug)
     running = db.session.scalar(select(func.count()).select_from(LabSession).where(earlier, ~same))
-    if running + sum(count() for count in places_held) >= total:
+    if running + sum(count() for count in places_held) >= lab_places():
         raise CapacityReached(PLATFORM_FULL_MESSAGE)
 
 
@@ -296,8 +296,7 @@ def lab_places() -> int:
     """How many labs the platform may run: ``LMS_MAX_LABS_TOTAL``, or fewer when every lab
     node has a maximum (as the last sweep found them) and they add up to less."""
     total = int(current_app.config["LMS_MAX_LABS_TOTAL"])
-    listing = engine_listing.latest()
-    on_nodes = nodes.places_on_nodes(listing.nodes) if listing is not None else None
+    on_nodes = nodes.places_on_nodes(engine_listing.latest_nodes())
     return total if on_nodes is None else min(total, on_nodes)
 
 
