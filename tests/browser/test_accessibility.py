@@ -40,6 +40,7 @@ EXTRA_PAGES = {
     ],
     "centre_admin": [
         "/centres/alpha",
+        "/centres/alpha/sso",
         "/cohorts/{cohort}",
     ],
     "platform_admin": [
