@@ -42,27 +42,37 @@ def app(tmp_path):
 
 @pytest.fixture
 def centre_setup(app, courses, make_user):
-    """A centre whose cohort follows the demo course, with the trainee in it and an
-    admin; another centre with its own admin."""
+    """A centre whose cohort follows the demo course, with the trainee in it."""
     from lms.centres import services
     from lms.centres.models import CohortMember
 
     trainee_id = make_user("trainee@example.org", name=TRAINEE_NAME)
-    make_user("admin@example.org", role="centre_admin")
-    make_user("other-admin@example.org", role="centre_admin")
     with app.app_context():
         centre = services.create_centre("Joint Education Centre")
-        other = services.create_centre("Elsewhere Centre")
         cohort = services.create_cohort(centre, "Blue team 2026")
         course = db.session.scalar(db.select(Course).where(Course.slug == "demo-course"))
         services.assign_course(cohort, course.id)
         db.session.add(CohortMember(cohort_id=cohort.id, user_id=trainee_id))
         db.session.get(User, trainee_id).centre_id = centre.id
         db.session.commit()
-        services.add_centre_admin(centre, "admin@example.org")
-        services.add_centre_admin(other, "other-admin@example.org")
-        db.session.commit()
     return trainee_id
+
+
+@pytest.fixture
+def centre_admins(app, centre_setup, make_user):
+    """An admin of the trainee's centre; another centre with its own admin."""
+    from lms.centres import services
+    from lms.centres.models import Centre
+
+    make_user("admin@example.org", role="centre_admin")
+    make_user("other-admin@example.org", role="centre_admin")
+    with app.app_context():
+        centre = db.session.scalar(db.select(Centre).where(Centre.name == "Joint Education Centre"))
+        services.add_centre_admin(centre, "admin@example.org")
+        services.add_centre_admin(
+            services.create_centre("Elsewhere Centre"), "other-admin@example.org"
+        )
+        db.session.commit()
 
 
 def complete_demo_course(client) -> None:
@@ -178,7 +188,7 @@ def test_verification_page_for_anonymous_visitors(app, client, auth, certified):
     assert client.get(f"/certificates/{certified}").status_code == 302
 
 
-def test_revocation_by_the_trainees_centre_admin(app, client, auth, certified):
+def test_revocation_by_the_trainees_centre_admin(app, client, auth, certified, centre_admins):
     token = client.get(f"/certificates/{certified}/credential.jwt").get_data(as_text=True)
     jwks = client.get("/.well-known/jwks.json").get_json()
     auth.logout()
