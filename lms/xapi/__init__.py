@@ -9,16 +9,23 @@ statement's context through ``events.grouping_rules``.
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 from lms.xapi import models  # noqa: F401  (the table, for create_all and Alembic)
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
     from lms.xapi import sender
     from lms.xapi.cli import xapi_cli
+    from lms.xapi.statements import configuration_problems
 
     app.cli.add_command(xapi_cli)
+    for problem in configuration_problems(app.config):
+        log.error("xAPI: %s", problem)
 
     @app.before_request
     def _start_xapi_sender_once():

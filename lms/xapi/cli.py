@@ -8,6 +8,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from lms.xapi.statements import configuration_problems
+
 
 @click.group("xapi", help="xAPI statements for the learning record store (LMS_XAPI_ENDPOINT).")
 def xapi_cli():
@@ -15,14 +17,21 @@ def xapi_cli():
 
 
 @xapi_cli.command("send")
+@click.option(
+    "--requeue-rejected",
+    is_flag=True,
+    help="Queue the statements the LRS rejected again first (after fixing the LRS).",
+)
 @with_appcontext
-def send_command():
+def send_command(requeue_rejected):
     """Send every queued statement now, whatever its backoff; exit 1 when some are left
     queued because the LRS failed."""
     from lms.xapi import sender
 
     if sender.statements_url() is None:
         raise click.ClickException("xAPI is off: LMS_XAPI_ENDPOINT is not set.")
+    if requeue_rejected:
+        click.echo(f"queued again: {sender.requeue_rejected()} rejected statement(s)")
     report = sender.send_due(force=True)
     pruned = sender.prune()
     click.echo(f"sent {report.sent}, rejected {report.rejected}, left queued {report.deferred}")
@@ -43,8 +52,8 @@ def status_command():
     endpoint = sender.statements_url()
     status = sender.queue_status()
     click.echo(f"endpoint: {endpoint or 'none (xAPI is off: LMS_XAPI_ENDPOINT is not set)'}")
-    if endpoint and not current_app.config.get("LMS_XAPI_PLATFORM_URL"):
-        click.echo("warning: LMS_XAPI_PLATFORM_URL is not set: no statement is recorded")
+    for problem in configuration_problems(current_app.config):
+        click.echo(f"warning: {problem}")
     click.echo(f"queued: {status.queued}")
     if status.oldest_queued_at:
         click.echo(f"oldest queued: {status.oldest_queued_at:%Y-%m-%d %H:%M:%S} UTC")

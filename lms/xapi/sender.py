@@ -219,6 +219,17 @@ def backoff(attempts: int) -> float:
     return min(BACKOFF_FIRST * 2 ** max(0, attempts - 1), BACKOFF_MAX)
 
 
+def requeue_rejected() -> int:
+    """Queue the rejected statements again (after the LRS or its settings were fixed)."""
+    count = db.session.execute(
+        update(XapiStatement)
+        .where(XapiStatement.status == REJECTED)
+        .values(status=QUEUED, next_attempt_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    return count
+
+
 def prune(keep: timedelta = KEEP_SENT) -> int:
     """Delete statements sent more than ``keep`` ago."""
     gone = db.session.execute(

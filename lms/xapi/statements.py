@@ -50,6 +50,24 @@ class NotConfigured(RuntimeError):
     """xAPI is on (an endpoint is set) but the platform's own address is not."""
 
 
+def configuration_problems(config) -> list[str]:
+    """What is wrong with the xAPI settings, in words an administrator can act on."""
+    if not config.get("LMS_XAPI_ENDPOINT"):
+        return []
+    problems = []
+    if not (config.get("LMS_XAPI_PLATFORM_URL") or "").strip():
+        problems.append(
+            "LMS_XAPI_PLATFORM_URL is not set: no statement is recorded until it names the "
+            "platform's public address (https://lms.example.org)"
+        )
+    if str(config.get("LMS_XAPI_ACTOR") or ACCOUNT).lower() not in (ACCOUNT, MBOX):
+        problems.append(
+            f"LMS_XAPI_ACTOR={config.get('LMS_XAPI_ACTOR')!r} is neither 'account' nor "
+            "'mbox': trainees are named by account"
+        )
+    return problems
+
+
 # -- addresses ------------------------------------------------------------------------------
 
 

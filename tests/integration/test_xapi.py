@@ -242,6 +242,8 @@ def test_every_learning_event_reaches_the_lrs(lab_app, lrs):
     with app.app_context():
         status = sender.queue_status()
     assert status.rejected == 1 and "422" in status.last_error
+    again = app.test_cli_runner().invoke(args=["xapi", "send", "--requeue-rejected"])
+    assert "queued again: 1" in again.output and "sent 0, rejected 1" in again.output
 
     stored = lrs.statements()
     lab = f"{PLATFORM}/labs/tiny-lab"
