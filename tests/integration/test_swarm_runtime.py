@@ -286,3 +286,22 @@ def test_a_bare_shell_image_without_network_runs_alone(swarm_engine, swarm_runti
     finally:
         swarm_runtime.stop(key)
     assert nothing_left(swarm_engine, key)
+
+
+def test_a_setuid_lab_keeps_its_setuid_program_on_the_swarm(
+    swarm_engine, swarm_runtime, shipped_labs, lab_exec
+):
+    """suid-hunt says `setuid: true`: its image keeps the bit the trainee must find."""
+    from lms.labs.runtime import get_image_builder
+
+    spec = shipped_labs["suid-hunt"]
+    get_image_builder(backend="swarm").build(spec)
+    key = new_key("suid-")
+    try:
+        swarm_runtime.start(key, spec, "trainee-1", flag_secrets(spec, "FLAG{suid}"))
+        code, out = lab_exec(key, "main", "find / -xdev -perm -4000 -type f 2>/dev/null")
+        assert "/usr/local/bin/logview" in out
+        code, out = lab_exec(key, "main", "/usr/local/bin/logview /root/flag.txt")
+        assert code == 0 and "FLAG{suid}" in out
+    finally:
+        swarm_runtime.stop(key)
