@@ -44,7 +44,8 @@ def settings(slug: str):
             db.session.rollback()
             flash(str(exc), "danger")
         else:
-            _announce(centre, action, changes)
+            if changes:
+                _announce(centre, action, changes)
             flash(
                 "Single sign-on is saved" + (" and switched on." if issuer.enabled else " (off)."),
                 "success",
