@@ -78,20 +78,26 @@ class StatementsRefused(Exception):
 
 def send_due(force: bool = False, batch_size: int = BATCH_SIZE) -> SendReport:
     """Send due statements in batches until none is left or the LRS fails; ``force``
-    sends every queued statement now, whatever its backoff (``lms xapi send``)."""
+    sends every queued statement now, whatever its backoff (``lms xapi send``; a batch a
+    background sender holds at that moment may be sent twice: the LRS stores it once)."""
     report = SendReport()
     endpoint = statements_url()
     if endpoint is None:
         return report
-    with _client() as client:
+    client = None  # made once there is something to send: an idle pass stays cheap
+    try:
         while True:
             batch = claim(batch_size, force=force)
             if not batch:
                 break
+            client = client or _client()
             outcome = _deliver(client, endpoint, batch)
             report.add(outcome)
             if outcome.deferred:  # the LRS is failing: leave the rest to the backoff
                 break
+    finally:
+        if client is not None:
+            client.close()
     return report
 
 
