@@ -42,14 +42,11 @@ BACKENDS = ("docker", "swarm")
 
 def lab_backend(request) -> str:
     """The backend (``LMS_LAB_BACKEND``) a test's app runs labs on: ``docker``, or the
-    test's parameter (``ON_BOTH_BACKENDS``). A swarm needs the engine to be its manager."""
+    test's parameter (``ON_BOTH_BACKENDS``). A swarm needs the engine to be its manager
+    (the fixture ``swarm_engine`` of tests/integration/conftest.py makes it one)."""
     backend = getattr(request, "param", "docker")
     if backend == "swarm":
-        import docker
-
-        swarm = docker.from_env().info().get("Swarm") or {}
-        if not swarm.get("ControlAvailable"):
-            pytest.fail("the engine is not a swarm manager: run `docker swarm init`")
+        request.getfixturevalue("swarm_engine")
     return backend
 
 

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from lms.labs import app_runtime
 from tests.browser.test_terminal import FLAG, session_of, start_lab, type_command, wait_screen
+from tests.integration.conftest import swarm_engine  # noqa: F401  (the engine as a swarm)
 from tests.lab_support import own_lab_prefix
 
 pytestmark = pytest.mark.docker
@@ -20,11 +21,9 @@ SHELL_MODULE = "/courses/linux-fundamentals/the-shell"
 
 
 @pytest.fixture(scope="module")
-def swarm_app(live_app, docker_client, tmp_path_factory):
+def swarm_app(live_app, swarm_engine, tmp_path_factory):  # noqa: F811
     """The live app running labs on the swarm backend (its runtime and image builder made
     afresh for it), and back on its own backend afterwards."""
-    if not (docker_client.info().get("Swarm") or {}).get("ControlAvailable"):
-        pytest.fail("the engine is not a swarm manager: run `docker swarm init`")
     keys = (app_runtime.RUNTIME_KEY, app_runtime.IMAGE_BUILDER_KEY)
     saved = {key: live_app.extensions.pop(key, None) for key in keys}
     backend = live_app.config.get("LMS_LAB_BACKEND", "docker")
