@@ -5,10 +5,12 @@ container is tested on both backends in test_lab_runtime.py.)"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import socket
 import time
 
+import docker
 import pytest
 
 from lms.labs.runtime import (
@@ -305,3 +307,25 @@ def test_a_setuid_lab_keeps_its_setuid_program_on_the_swarm(
         assert code == 0 and "FLAG{suid}" in out
     finally:
         swarm_runtime.stop(key)
+
+
+def test_with_a_registry_the_build_tags_and_pushes_there(swarm_engine, swarm_probe_lab):
+    """No registry image is at hand offline: one that refuses connections shows the
+    images are tagged for it and pushed, and a failed push is a BuildFailed naming it."""
+    from lms.labs.runtime import BuildFailed, get_image_builder
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))  # a port nothing listens on once closed
+    registry = f"127.0.0.1:{listener.getsockname()[1]}/lms"
+    listener.close()
+    builder = get_image_builder(backend="swarm", registry=registry)
+    tags = builder.image_tags(swarm_probe_lab)
+    assert all(tag.startswith(f"{registry}/lms-lab/runtime-probe-") for tag in tags.values())
+    try:
+        with pytest.raises(BuildFailed, match=f"pushing {registry}/lms-lab/runtime-probe-"):
+            builder.build(swarm_probe_lab)
+        swarm_engine.images.get(tags["main"])  # tagged for the registry before the push
+    finally:
+        for tag in tags.values():
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                swarm_engine.images.remove(tag)
