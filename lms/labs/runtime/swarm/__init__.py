@@ -6,7 +6,8 @@ tier reaches a lab's port through a per-session gateway container (gateway.py).
 ``SwarmImageBuilder`` (images.py) builds on the manager's engine, strips setuid bits, and
 pushes to a registry every node pulls from."""
 
-from lms.labs.runtime.swarm.common import NodesFull, parse_node_engines
+from lms.labs.runtime.base import NodesFull
+from lms.labs.runtime.swarm.common import parse_node_engines
 from lms.labs.runtime.swarm.images import SwarmImageBuilder
 from lms.labs.runtime.swarm.runtime import SwarmRuntime
 

@@ -7,10 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from lms.labs.runtime.base import NodesFull, SecretFile
+from lms.labs.runtime.base import SecretFile
 from lms.labs.runtime.docker.common import NAME_PREFIX
-
-__all__ = ["NodesFull"]
 
 # A node runs labs when it carries `lms-labs=true` (when no node does, every node may).
 LAB_NODE_LABEL = "lms-labs"

@@ -327,7 +327,10 @@ class SwarmRuntime(NodeMethods, ServiceMethods, GatewayMethods):
                 self._own_node = (self.quick.info().get("Swarm") or {}).get("NodeID")
         if node_id == self._own_node:
             return self._local
-        node = hostname(next(n for n in self._nodes() if n["ID"] == node_id))
+        found = next((n for n in self._nodes() if n["ID"] == node_id), None)
+        if found is None:
+            raise LabNotFound(f"the node that ran {container} of {session_key} has left")
+        node = hostname(found)
         if node not in self._engines:
             if node not in self._node_urls:
                 raise LabError(

@@ -37,6 +37,7 @@ from lms.labs.runtime.swarm.common import (
     secret_name,
     service_name,
 )
+from lms.labs.runtime.swarm.nodes import hostname
 
 # Which lab.yaml network the session's services were started for (a `network: none`
 # lab runs on an overlay of its own too: Swarm has no network-less service).
@@ -208,8 +209,6 @@ class ServiceMethods:
         )
 
     def _hostnames(self) -> dict[str, str]:
-        from lms.labs.runtime.swarm.nodes import hostname
-
         return {n["ID"]: hostname(n) for n in self._nodes()}
 
     def _services(self, session_key: str | None = None, name: str | None = None) -> list[dict]:
