@@ -4,8 +4,9 @@ shown by `lms labs ls` and the admin labs page, each node's labs and maximum, an
 refused with the platform's capacity message when every node is full, whether the last
 sweep already knew it (409 at once) or the runtime finds it (the start fails cleanly).
 
-The same on real engines: tests/integration/test_lab_swarm.py (swarm) and
-test_lab_sessions.py (docker, where the node is "local")."""
+On real engines, the node recorded for a start and a pool claim is tested in
+test_lab_sessions.py and test_lab_pools.py on both backends (docker: "local"; swarm: the
+node of the task)."""
 
 from __future__ import annotations
 
