@@ -34,6 +34,7 @@ DOMAINS = (
     "authoring",
     "api",
     "sso",
+    "lti",
     "certificates",
     "metrics",
 )

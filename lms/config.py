@@ -45,6 +45,8 @@ ENV_KEYS: dict[str, type] = {
     "LMS_XAPI_PLATFORM_URL": str,
     "LMS_XAPI_ACTOR": str,
     "LMS_SSO_ALLOW_HTTP": bool,
+    "LMS_LTI_KEY_FILE": str,
+    "LMS_LTI_FRAME_ANCESTORS": str,
 }
 
 
@@ -134,6 +136,11 @@ class Config:
     LMS_XAPI_PASSWORD: str | None = None
     LMS_XAPI_PLATFORM_URL: str | None = None
     LMS_XAPI_ACTOR = "account"
+    # LTI 1.3 (lms.lti): the tool's RSA key (None: instance/lti_key.pem, made on first use),
+    # and the LMS origins that may show pages in an iframe (space-separated; set: the
+    # session cookie is SameSite=None; Secure, so the platform must be served over HTTPS).
+    LMS_LTI_KEY_FILE: str | None = None
+    LMS_LTI_FRAME_ANCESTORS = ""
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True

@@ -22,7 +22,7 @@ from lms.progress.models import (
     ModuleProgress,
 )
 from lms.progress.quizzes import PASS_MARK, quiz_state, rules_of
-from lms.progress.signals import course_completed
+from lms.progress.signals import course_completed, module_completed
 from lms.xapi import events as xapi
 
 # Reading a module again within this time writes nothing: a page view stays a read.
@@ -192,7 +192,8 @@ def complete_module(user: User, module: Module) -> list[str]:
     if missing:
         return missing
     record = module_progress(user, module, create=True)
-    if record.status != DONE:
+    newly_done = record.status != DONE
+    if newly_done:
         record.status = DONE
         record.completed_at = utcnow()
         xapi.module_completed(user, module)
@@ -203,6 +204,8 @@ def complete_module(user: User, module: Module) -> list[str]:
         enrolment.completed_at = utcnow()
         xapi.course_completed(user, module.course)
     db.session.commit()
+    if newly_done:
+        module_completed.send(user, module=module)
     if completes_course:
         course_completed.send(user, course=module.course)
     return []
