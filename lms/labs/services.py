@@ -382,7 +382,7 @@ def _start_abandoned(job: jobs.LabJob, final: bool) -> bool:
         return True
     spec = get_spec(session.lab_slug)
     runtime = app_runtime.lab_runtime()
-    on_engine = {lab.session_key: lab for lab in runtime.list_running()}
+    on_engine = {lab.session_key: lab for lab in runtime.list_running()} if spec else {}
     if spec is not None and lab_is_complete(runtime, session.key, spec, on_engine):
         now = utcnow()
         session.status, session.started_at, session.lease_until = RUNNING, now, None

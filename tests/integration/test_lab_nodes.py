@@ -10,11 +10,14 @@ node of the task)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
+from lms.auth.models import utcnow
 from lms.extensions import db
-from lms.labs import app_runtime
+from lms.labs import app_runtime, services
 from lms.labs.errors import PLATFORM_FULL_MESSAGE
 from lms.labs.models import LabSession
 from lms.labs.reaper import reap
@@ -110,3 +113,29 @@ def test_a_start_the_runtime_finds_no_node_for_fails_with_the_capacity_message(a
     again = carol.start()
     assert again.status_code == 202
     assert carol.wait_settled(again.json["id"])["status"] == "running"
+
+
+def test_an_interrupted_start_found_running_gets_its_node(app):
+    """A start whose process died after the runtime started the lab: the reaper marks it
+    running, with the node the engine lists it on."""
+    user_id, _ = create_user(app, "dan@example.org")
+    fake = app.extensions[app_runtime.RUNTIME_KEY]
+    with app.app_context():
+        spec = services.require_spec("tiny-lab")
+        long_ago = utcnow() - timedelta(minutes=2)
+        session = LabSession(
+            key=services.new_session_key(),
+            user_id=user_id,
+            lab_slug="tiny-lab",
+            status="starting",
+            created_at=long_ago,
+            expires_at=long_ago + timedelta(minutes=5),
+            lease_until=long_ago,  # lapsed, and no job: its process died
+        )
+        db.session.add(session)
+        db.session.commit()
+        fake.start(session.key, spec, str(user_id), [])
+        report = reap()
+        db.session.refresh(session)
+        assert report.resumed == [session.key]
+        assert (session.status, session.node) == ("running", fake.labs[session.key]["node"])
