@@ -5,6 +5,7 @@ started on the fake runtime, a queued job); several gunicorn workers answer as o
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -94,21 +95,23 @@ def _labels(endpoint: str, status: str) -> tuple:
     return (("endpoint", endpoint), ("status", status))
 
 
-@pytest.mark.parametrize(
-    "settings, headers, expected",
-    [
-        ({}, SCRAPER, 404),  # no token, no network: there is no /metrics
-        ({"LMS_METRICS_ALLOW": "10.0.0.0/8"}, {}, 403),  # the test client is 127.0.0.1
-        ({"LMS_METRICS_ALLOW": "127.0.0.0/8, ::1/128"}, {}, 200),
-        ({"LMS_METRICS_ALLOW": "127.0.0.1/32", "LMS_METRICS_TOKEN": TOKEN}, {}, 401),
-        ({"LMS_METRICS_ALLOW": "127.0.0.1/32", "LMS_METRICS_TOKEN": TOKEN}, SCRAPER, 200),
-    ],
-)
-def test_who_may_scrape(tmp_path, settings, headers, expected):
-    app = create_app(test_config(tmp_path, **settings))
+WHO_MAY_SCRAPE = [  # settings, request headers, answer
+    ({}, SCRAPER, 404),  # no token, no network: there is no /metrics
+    ({"LMS_METRICS_ALLOW": "10.0.0.0/8"}, {}, 403),  # the test client is 127.0.0.1
+    ({"LMS_METRICS_ALLOW": "127.0.0.0/8, ::1/128"}, {}, 200),
+    ({"LMS_METRICS_ALLOW": "127.0.0.1/32", "LMS_METRICS_TOKEN": TOKEN}, {}, 401),
+    ({"LMS_METRICS_ALLOW": "127.0.0.1/32", "LMS_METRICS_TOKEN": TOKEN}, SCRAPER, 200),
+]
+
+
+def test_who_may_scrape(tmp_path):
+    app = create_app(test_config(tmp_path))
     with app.app_context():
         reset_schema()
-    assert app.test_client().get("/metrics", headers=headers).status_code == expected
+    client = app.test_client()
+    for settings, headers, expected in WHO_MAY_SCRAPE:
+        app.config.update({"LMS_METRICS_TOKEN": "", "LMS_METRICS_ALLOW": "", **settings})
+        assert client.get("/metrics", headers=headers).status_code == expected, settings
 
 
 def test_a_bad_network_setting_stops_the_app_with_a_clear_message(tmp_path):
@@ -155,4 +158,5 @@ def test_two_gunicorn_workers_answer_as_one(tmp_path):
         assert {scrape[login_count] for scrape in scrapes} == {sum(by_worker.values())}
         assert sum(by_worker.values()) >= before.get(login_count, 0) + sent
     finally:
+        server.process.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown: a test's server
         server.stop()
