@@ -49,13 +49,17 @@ VERB = "http://adlnet.gov/expapi/verbs/"
 # ralph 5.1's file-system LRS backend writes with operation INDEX, which refuses to write to
 # its statements file once it exists: only the first POST would ever be stored (the next
 # ones answer 500). An LRS appends; so does this one, else it is ralph's server as shipped.
+# With "hold", it loads (seconds on a busy machine) but listens only once told on stdin.
 RALPH_LAUNCHER = """
 import sys
 import uvicorn
+from ralph.api import app
 from ralph.backends.data.base import BaseOperationType
 from ralph.backends.lrs.fs import FSLRSBackend
 FSLRSBackend.default_operation_type = BaseOperationType.APPEND
-uvicorn.run("ralph.api:app", host=sys.argv[1], port=int(sys.argv[2]), log_level="warning")
+if sys.argv[3:] == ["hold"]:
+    sys.stdin.readline()
+uvicorn.run(app, host=sys.argv[1], port=int(sys.argv[2]), log_level="warning")
 """
 
 
@@ -88,8 +92,9 @@ class RalphLrs:
         self.launch()
         self.wait_ready()
 
-    def launch(self) -> None:
-        """Start the server process; it takes a few seconds to listen (wait_ready)."""
+    def launch(self, hold: bool = False) -> None:
+        """Start the server process; it takes a few seconds to listen (wait_ready). With
+        ``hold`` it does not listen before ``listen()``: the LRS is down until then."""
         env = {
             **os.environ,
             "RALPH_APP_DIR": str(self.folder),
@@ -98,12 +103,19 @@ class RalphLrs:
             "RALPH_BACKENDS__LRS__FS__DEFAULT_DIRECTORY_PATH": str(self.folder / "data"),
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-c", RALPH_LAUNCHER, "127.0.0.1", str(self.port)],
+            [sys.executable, "-c", RALPH_LAUNCHER, "127.0.0.1", str(self.port)]
+            + (["hold"] if hold else []),
+            stdin=subprocess.PIPE,
             cwd=self.folder,  # ralph reads a .env of its working folder: none here
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=(self.folder / "lrs.log").open("ab"),
         )
+
+    def listen(self) -> None:
+        self.process.stdin.write(b"listen\n")
+        self.process.stdin.flush()
+        self.wait_ready()
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + 120  # a loaded machine imports FastAPI slowly
@@ -120,6 +132,7 @@ class RalphLrs:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.process.stdin.close()
             self.process.terminate()
             try:
                 self.process.wait(10)
@@ -296,6 +309,7 @@ def quiz_app(tmp_path, lrs):
 
 def test_statements_wait_for_an_lrs_that_is_down(quiz_app, lrs):
     app = quiz_app
+    lrs.launch(hold=True)  # loaded meanwhile, but down: nothing listens on its port
     user_id, _token = create_user(app, "trainee@example.org")
     page = login(app, "trainee@example.org")
     module_url = "/courses/demo-course/first-steps"
@@ -312,7 +326,7 @@ def test_statements_wait_for_an_lrs_that_is_down(quiz_app, lrs):
     status = runner.invoke(args=["xapi", "status"])
     assert "queued: 3" in status.output and "could not be reached" in status.output
 
-    lrs.start()
+    lrs.listen()
     flushed = runner.invoke(args=["xapi", "send"])
     assert flushed.exit_code == 0, flushed.output
     assert "sent 3, rejected 0, left queued 0" in flushed.output
