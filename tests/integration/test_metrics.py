@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from lms import create_app
 from lms.extensions import db
 from lms.labs import jobs
+from lms.labs.pool_models import READY, PoolSession
 from tests.conftest import reset_schema, test_config
 from tests.lab_support import ApiClient, FakeRuntime, close_lab_app, create_user, make_lab_app
 
@@ -51,6 +52,8 @@ def test_a_scrape_with_the_token_shows_the_labs_and_queues(lab_app):
     assert trainee.wait_settled(started.json["id"])["status"] == "running"
     with lab_app.app_context():
         jobs.enqueue("metrics-test-later", delay=3600)  # waits in the queue
+        db.session.add(PoolSession(key="metrics-pool-1", lab_slug="tiny-lab", status=READY))
+        db.session.commit()
 
     client = lab_app.test_client()
     assert client.get("/metrics").status_code == 401
@@ -67,6 +70,11 @@ def test_a_scrape_with_the_token_shows_the_labs_and_queues(lab_app):
     queued = (("kind", "metrics-test-later"), ("status", "queued"))
     assert values[("lms_lab_jobs", queued)] == 1
     assert values[("lms_terminal_sessions_open", ())] == 0
+    assert values[("lms_lab_pool_sessions", (("lab", "tiny-lab"), ("status", "ready")))] == 1
+    assert values[("lms_lab_pool_sessions", (("lab", "tiny-lab"), ("status", "claimed")))] == 0
+    # The start went through the app's inline lab worker, which recorded the engine up.
+    assert values[("lms_lab_engine_up", ())] == 1
+    assert values[("lms_lab_workers", ())] >= 1
     assert ("lms_xapi_statements_queued", ()) in values
     # The requests just made, by endpoint and status class.
     assert (
