@@ -63,6 +63,7 @@ users = click.Group("users", help="Manage user accounts.")
 @with_appcontext
 def create_user_command(email, role, centre_slug, name, password):
     """Add a user."""
+    from lms.audit.services import record
     from lms.auth import services as auth
     from lms.extensions import db
 
@@ -71,6 +72,8 @@ def create_user_command(email, role, centre_slug, name, password):
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = auth.create_user(email, password, role=role, name=name, centre_id=centre_id)
+        db.session.flush()
+        record("user.create", user, {"role": role}, commit=False)
         db.session.commit()
     except auth.AccountError as exc:
         db.session.rollback()

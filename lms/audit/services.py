@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
+import os
 from datetime import date, datetime, time, timedelta
 
 from flask import has_request_context, request
@@ -44,7 +46,7 @@ def record(
         centre_id = _centre_of(target, subject)
     event = AuditEvent(
         actor_id=actor.id if actor is not None else None,
-        actor_email=(actor.email if actor is not None else "")[:254],
+        actor_email=(actor.email if actor is not None else _outside_requests())[:254],
         action=action[:80],
         target=_label(target)[:255],
         subject_user_id=subject.id if subject is not None else None,
@@ -76,6 +78,17 @@ def _signed_in_user():
     if has_request_context() and current_user.is_authenticated:
         return current_user._get_current_object()
     return None
+
+
+def _outside_requests() -> str:
+    """Who acted when no one is signed in: outside a request, the system account that
+    ran the command (``lms ...`` on the server)."""
+    if has_request_context():
+        return ""
+    try:
+        return f"{getpass.getuser()} (command line)"
+    except (KeyError, OSError):  # no name for this uid (a container's)
+        return f"uid {os.getuid()} (command line)"
 
 
 def _client_address() -> str:

@@ -80,6 +80,7 @@ def schedule_command(cohort_id: int, lab: str, size: int, starts_at: datetime, e
         schedule = pools.add_schedule(cohort_id, lab, size, starts_at, ends_at)
     except pools.ScheduleInvalid as exc:
         raise click.ClickException(str(exc)) from None
+    _audit("pool.schedule", cohort_id, {"lab": lab, "size": size, "from": starts_at, "to": ends_at})
     click.echo(
         f"schedule #{schedule.id}: {size} ready sessions of {lab} for cohort {cohort_id}, "
         f"{starts_at:%Y-%m-%d %H:%M} to {ends_at:%Y-%m-%d %H:%M} UTC"
@@ -99,9 +100,24 @@ def cancel_command(schedule_id: int):
     schedule = db.session.get(PoolSchedule, schedule_id)
     if schedule is None:
         raise click.ClickException(f"no schedule {schedule_id}")
+    cohort_id, what = schedule.cohort_id, {"lab": schedule.lab_slug, "size": schedule.size}
     pools.cancel_schedule(schedule)
+    _audit("pool.cancel", cohort_id, what)
     pools.wait_refills()
     click.echo(f"schedule #{schedule_id} removed")
+
+
+def _audit(action: str, cohort_id: int, details: dict) -> None:
+    """In the audit log as the pages record it: about the cohort's centre."""
+    from sqlalchemy import select
+
+    from lms.audit.services import record
+    from lms.extensions import db
+
+    cohorts = db.metadata.tables["cohorts"]  # centres' table (labs may not import centres)
+    centre_id = db.session.scalar(select(cohorts.c.centre_id).where(cohorts.c.id == cohort_id))
+    name = db.session.scalar(select(cohorts.c.name).where(cohorts.c.id == cohort_id))
+    record(action, f"cohort {name}", details, centre_id)
 
 
 @pool.command("fill")

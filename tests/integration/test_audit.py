@@ -176,3 +176,27 @@ def test_centre_changes_exports_and_stopping_someones_lab_are_logged(lab_app):
     _sign_in(carla, "carla@example.org")
     page = carla.get("/admin/audit?person=ana@").get_data(as_text=True)
     assert "lab.stop" in page and f"lab session {session_id}" in page
+
+
+def test_an_account_made_on_the_command_line_is_logged_as_the_system_user(app, runner):
+    import getpass
+
+    made = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "ops@example.org",
+            "--role",
+            "platform_admin",
+            "--password",
+            "correct horse battery",
+        ]
+    )
+    assert made.exit_code == 0, made.output
+    with app.app_context():
+        event = db.session.scalar(db.select(AuditEvent).filter_by(action="user.create"))
+        assert (
+            event.target == "user ops@example.org" and event.detail == '{"role": "platform_admin"}'
+        )
+        assert event.actor_id is None
+        assert event.actor_email == f"{getpass.getuser()} (command line)"
