@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.integration.stix_bundles import bundle, write_command
+
 pytestmark = pytest.mark.docker
 
 FLAG = "FLAG{check-tasks}"
@@ -236,6 +238,10 @@ SOLUTIONS: dict[str, list[Solution]] = {
             f'ip=$({TOP_FAILING_IP}); grep "Accepted .* from $ip " {AUTH_LOG} '
             "| awk '{print $9}' | sort -u > ~/answer-user.txt",
         ),
+    ],
+    "stix-bundle": [
+        Solution(task, "/home/trainee/bundle.json", write_command(bundle(steps)))
+        for steps, task in enumerate(["indicator", "technique", "marking"], start=1)
     ],
 }
 
