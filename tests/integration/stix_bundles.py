@@ -35,11 +35,17 @@ def _common(kind: str, object_id: str) -> dict:
     return {"type": kind, "spec_version": "2.1", "id": object_id, "created": WHEN, "modified": WHEN}
 
 
-def bundle(steps: int = 3, pattern: str = FINDINGS_PATTERN, marking: str | None = TLP2_AMBER) -> dict:
+def bundle(
+    steps: int = 3, pattern: str = FINDINGS_PATTERN, marking: str | None = TLP2_AMBER
+) -> dict:
     """The bundle after ``steps`` of the lab's tasks (1: identity and indicator,
     2: + attack-pattern and relationship, 3: + every object marked ``marking``)."""
     objects = [
-        {**_common("identity", CENTRE), "name": "Joint Cyber Centre", "identity_class": "organization"},
+        {
+            **_common("identity", CENTRE),
+            "name": "Joint Cyber Centre",
+            "identity_class": "organization",
+        },
         {
             **_common("indicator", INDICATOR),
             "created_by_ref": CENTRE,
@@ -77,7 +83,11 @@ def bundle(steps: int = 3, pattern: str = FINDINGS_PATTERN, marking: str | None 
             one["object_marking_refs"] = [marking]
         if marking == TLP2_AMBER:
             objects.append(AMBER_DEFINITION)
-    return {"type": "bundle", "id": "bundle--7d6c5b4a-3928-4716-a5f4-e3d2c1b0a998", "objects": objects}
+    return {
+        "type": "bundle",
+        "id": "bundle--7d6c5b4a-3928-4716-a5f4-e3d2c1b0a998",
+        "objects": objects,
+    }
 
 
 def write_command(data: dict, path: str = "~/bundle.json") -> str:
