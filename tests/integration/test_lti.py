@@ -1,0 +1,258 @@
+"""The LTI 1.3 tool against a platform emulator (tests/lti_support.py) that signs launches
+with its own key and grades through Assignment and Grade Services. The tool is served for
+real too: the emulator fetches the tool's key set to check its token requests, and a
+requests.Session walks each launch as a browser would."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import uuid
+
+import pytest
+import requests
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from lms import create_app
+from lms.auth.models import User
+from lms.auth.services import create_user
+from lms.catalog.services import sync_courses
+from lms.centres.models import Centre, Cohort
+from lms.extensions import db
+from lms.lti.models import LtiContext, LtiPlatform, LtiScore
+from tests.conftest import FIXTURE_COURSES, PASSWORD, reset_schema, test_config
+from tests.lti_support import AGS_SCOPES, LTI, PlatformEmulator, launch
+
+LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+
+
+@pytest.fixture(scope="module")
+def lms_platform():
+    emulator = PlatformEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def tool(tmp_path_factory, lms_platform):
+    """The app on a free port, with the fixture courses, a centre, and the emulator
+    registered in it."""
+    instance = tmp_path_factory.mktemp("lti")
+    app = create_app(test_config(instance, LMS_LTI_KEY_FILE=str(instance / "keys" / "lti.pem")))
+    with app.app_context():
+        reset_schema()
+        sync_courses(FIXTURE_COURSES)
+        centre = Centre(slug="north", name="North Academy")
+        db.session.add(centre)
+        db.session.flush()
+        db.session.add(
+            LtiPlatform(name="Uni Moodle", centre_id=centre.id, **lms_platform.registration())
+        )
+        create_user("root@example.org", PASSWORD, role="platform_admin")
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app.base_url = f"http://127.0.0.1:{server.server_port}"
+    lms_platform.tool_jwks_url = f"{app.base_url}/lti/jwks.json"
+    yield app
+    server.shutdown()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _honest_platform(lms_platform):
+    lms_platform.forge = False
+    yield
+    lms_platform.forge = False
+
+
+def learner(**claims) -> dict:
+    sub = uuid.uuid4().hex[:12]
+    return {
+        "sub": sub,
+        "email": f"learner-{sub}@uni.example.edu",
+        "name": "Lee Learner",
+        LTI + "roles": [LEARNER],
+        LTI + "context": {"id": "course-net101", "title": "Networks 101"},
+    } | claims
+
+
+def module_target(tool, module="first-steps") -> str:
+    return f"{tool.base_url}/courses/demo-course/{module}"
+
+
+def test_the_tool_publishes_its_configuration_and_a_key_it_keeps(tool):
+    config = requests.get(f"{tool.base_url}/lti/config.json", timeout=10).json()
+    assert config["oidc_initiation_url"] == f"{tool.base_url}/lti/login"
+    assert config["target_link_uri"] == f"{tool.base_url}/lti/launch"
+    assert config["public_jwk_url"] == f"{tool.base_url}/lti/jwks.json"
+    assert config["deep_linking_url"] == f"{tool.base_url}/lti/launch"
+    keys = requests.get(config["public_jwk_url"], timeout=10).json()["keys"]
+    assert len(keys) == 1 and keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256"
+    assert requests.get(config["public_jwk_url"], timeout=10).json()["keys"] == keys  # made once
+    key_file = tool.config["LMS_LTI_KEY_FILE"]
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+
+
+def test_a_launch_signs_in_enrols_into_the_context_cohort_and_opens_the_module(tool, lms_platform):
+    lms_platform.launch = learner()
+    browser = requests.Session()
+    answer, _, _ = launch(browser, tool.base_url, lms_platform, module_target(tool))
+    assert answer.status_code == 302, answer.text
+    assert answer.headers["Location"].endswith("/courses/demo-course/first-steps")
+    page = browser.get(tool.base_url + answer.headers["Location"])
+    assert page.status_code == 200 and "First steps" in page.text
+    assert browser.get(f"{tool.base_url}/settings", allow_redirects=False).status_code == 200
+
+    # A classmate, then a teacher, of the same LMS course: one cohort, in the centre.
+    classmate = requests.Session()
+    lms_platform.launch = learner(**{LTI + "custom": {"course": "demo-course"}})
+    answer, _, _ = launch(classmate, tool.base_url, lms_platform, f"{tool.base_url}/lti/launch")
+    assert answer.headers["Location"].endswith("/courses/demo-course")
+    lms_platform.launch = teacher = learner(**{LTI + "roles": [INSTRUCTOR]})
+    launch(requests.Session(), tool.base_url, lms_platform, module_target(tool))
+    with tool.app_context():
+        context = db.session.scalar(
+            select(LtiContext).where(LtiContext.context_id == "course-net101")
+        )
+        cohort = context.cohort
+        assert cohort.centre.slug == "north" and cohort.name.startswith("Networks 101")
+        assert db.session.scalar(select(func.count(Cohort.id))) == 1
+        members = {m.user.email for m in cohort.memberships}
+        assert len(members) == 2 and all(e.startswith("learner-") for e in members)
+        assert [u.email for u in cohort.instructors] == [teacher["email"]]
+        assert (
+            db.session.scalar(select(User.role).where(User.email == teacher["email"]))
+            == "instructor"
+        )
+        assert [c.course.slug for c in cohort.courses] == ["demo-course"]
+
+
+def test_the_same_sub_signs_in_to_the_same_account(tool, lms_platform):
+    lms_platform.launch = person = learner()
+    launch(requests.Session(), tool.base_url, lms_platform, module_target(tool))
+    lms_platform.launch = person | {"email": "changed@uni.example.edu"}
+    answer, _, _ = launch(requests.Session(), tool.base_url, lms_platform, module_target(tool))
+    assert answer.status_code == 302
+    with tool.app_context():
+        assert db.session.scalar(select(User.id).where(User.email == person["email"]))
+        assert (
+            db.session.scalar(select(User.id).where(User.email == "changed@uni.example.edu"))
+            is None
+        )
+
+
+def test_a_replayed_launch_is_refused(tool, lms_platform):
+    lms_platform.launch = learner()
+    browser = requests.Session()
+    answer, action, form = launch(browser, tool.base_url, lms_platform, module_target(tool))
+    assert answer.status_code == 302
+    # The same id_token again (as someone who captured the form post would send it).
+    thief = requests.Session()
+    thief.cookies.update(browser.cookies)
+    browser.post(f"{tool.base_url}/logout")
+    replay = thief.post(action, data=form, allow_redirects=False)
+    assert replay.status_code == 400
+    assert "used already" in replay.text
+    assert thief.get(f"{tool.base_url}/settings", allow_redirects=False).status_code == 302
+
+
+def test_a_launch_signed_by_another_key_is_refused(tool, lms_platform):
+    lms_platform.launch = person = learner()
+    lms_platform.forge = True
+    browser = requests.Session()
+    answer, _, _ = launch(browser, tool.base_url, lms_platform, module_target(tool))
+    assert answer.status_code == 400
+    assert "signature did not match" in answer.text
+    assert browser.get(f"{tool.base_url}/settings", allow_redirects=False).status_code == 302
+    with tool.app_context():
+        assert db.session.scalar(select(User.id).where(User.email == person["email"])) is None
+
+
+def test_completing_a_launched_module_sends_its_score_to_the_line_item(tool, lms_platform):
+    endpoint = {"scope": AGS_SCOPES, "lineitem": lms_platform.lineitem_url("7")}
+    lms_platform.launch = person = learner(
+        **{"https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": endpoint}
+    )
+    browser = requests.Session()
+    target = module_target(tool, "next-steps")
+    answer, _, _ = launch(browser, tool.base_url, lms_platform, target)
+    assert answer.status_code == 302
+    done = browser.post(f"{target}/complete", allow_redirects=False)
+    assert done.status_code == 302
+    scores = [s for s in lms_platform.scores if s["userId"] == person["sub"]]
+    assert len(scores) == 1
+    score = scores[0]
+    assert (score["lineitem"], score["scoreGiven"], score["scoreMaximum"]) == ("7", 1.0, 1.0)
+    assert (score["activityProgress"], score["gradingProgress"]) == ("Completed", "FullyGraded")
+    with tool.app_context():
+        row = db.session.scalars(select(LtiScore).order_by(LtiScore.id.desc())).first()
+        assert row.sent_at is not None and row.attempts == 1
+
+    # Completing it again sends nothing more.
+    browser.post(f"{target}/complete")
+    assert len([s for s in lms_platform.scores if s["userId"] == person["sub"]]) == 1
+
+
+def test_a_platform_refusing_the_score_keeps_it_for_a_later_sending(tool, lms_platform):
+    endpoint = {"scope": AGS_SCOPES, "lineitem": f"{lms_platform.base_url}/nowhere/1"}
+    lms_platform.launch = learner(
+        **{"https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": endpoint}
+    )
+    browser = requests.Session()
+    target = module_target(tool, "next-steps")
+    launch(browser, tool.base_url, lms_platform, target)
+    done = browser.post(f"{target}/complete")
+    assert done.status_code == 200 and "is complete" in done.text
+    with tool.app_context():
+        row = db.session.scalars(select(LtiScore).order_by(LtiScore.id.desc())).first()
+        assert row.sent_at is None and "404" in row.last_error
+    result = tool.test_cli_runner().invoke(args=["lti", "send-scores"])
+    assert result.exit_code == 1 and "0 score(s) sent, 1 not sent" in result.output
+
+
+def test_a_platform_admin_registers_an_lms_in_the_browser(tool):
+    admin = requests.Session()
+    admin.post(f"{tool.base_url}/login", data={"email": "root@example.org", "password": PASSWORD})
+    page = admin.get(f"{tool.base_url}/lti/platforms")
+    assert page.status_code == 200 and f"{tool.base_url}/lti/login" in page.text
+    with tool.app_context():
+        centre_id = db.session.scalar(select(Centre.id))
+    form = {
+        "name": "Canvas Cloud",
+        "issuer": "https://canvas.instructure.com",
+        "client_id": "10000000000042",
+        "auth_login_url": "https://sso.canvaslms.com/api/lti/authorize_redirect",
+        "auth_token_url": "https://sso.canvaslms.com/login/oauth2/token",
+        "key_set_url": "https://sso.canvaslms.com/api/lti/security/jwks",
+        "deployment_ids": "1:abc\n\n2:def\n",
+        "centre_id": str(centre_id),
+    }
+    saved = admin.post(f"{tool.base_url}/lti/platforms", data=form)
+    assert saved.status_code == 200 and "Canvas Cloud is saved" in saved.text
+    again = admin.post(f"{tool.base_url}/lti/platforms", data=form)
+    assert "registered already" in again.text
+    with tool.app_context():
+        row = db.session.scalar(select(LtiPlatform).where(LtiPlatform.name == "Canvas Cloud"))
+        assert row.deployment_list == ["1:abc", "2:def"]
+
+    # An unknown LMS's launch is refused with a page that says so.
+    unknown = requests.post(
+        f"{tool.base_url}/lti/login",
+        data={"iss": "https://elsewhere.example", "client_id": "x", "login_hint": "1"},
+        timeout=10,
+    )
+    assert unknown.status_code == 400 and "not registered" in unknown.text
+    trainee = requests.Session()
+    with tool.app_context():
+        create_user("someone@example.org", PASSWORD)
+        db.session.commit()
+    trainee.post(
+        f"{tool.base_url}/login", data={"email": "someone@example.org", "password": PASSWORD}
+    )
+    assert trainee.get(f"{tool.base_url}/lti/platforms").status_code == 403
