@@ -59,13 +59,13 @@ run: demo-data serve
 serve:
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) 'lms:create_app()'
 
-# Installs everything and runs the whole suite: on SQLite, then the database
-# tests again on PostgreSQL.
+# Installs everything and runs the whole suite on SQLite and, at the same time, the
+# database tests again on PostgreSQL (scripts/test-both-databases.sh: its output
+# follows the SQLite pass's; fails when either pass fails).
 test: install services postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(MAKE) test-sqlite
-	$(MAKE) test-postgres
+	MAKE="$(MAKE)" bash scripts/test-both-databases.sh
 
 test-sqlite:
 	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
