@@ -45,6 +45,7 @@ LAUNCH_ERRORS = (LtiException, requests.RequestException, KeyError, ValueError, 
 @bp.get("/lti/config.json")
 def configuration():
     """The URLs and keys an LMS administrator enters when adding the tool."""
+    launch_url = url_for("lti.launch", _external=True)
     return jsonify(
         {
             "title": TOOL_TITLE,
@@ -61,7 +62,23 @@ def configuration():
             ],
             "claims": ["sub", "iss", "name", "email"],
             "messages": ["LtiResourceLinkRequest", "LtiDeepLinkingRequest"],
-            "custom_parameters": {"course": "course slug", "module": "module slug"},
+            # Canvas reads the keys above and this extension ("Paste JSON" or "Enter URL").
+            "extensions": [
+                {
+                    "platform": "canvas.instructure.com",
+                    "privacy_level": "public",  # name and e-mail in launches
+                    "settings": {
+                        "placements": [
+                            {
+                                "placement": placement,
+                                "message_type": "LtiDeepLinkingRequest",
+                                "target_link_uri": launch_url,
+                            }
+                            for placement in ("link_selection", "assignment_selection")
+                        ]
+                    },
+                }
+            ],
         }
     )
 

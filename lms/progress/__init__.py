@@ -27,6 +27,7 @@ STAFF_MENUS = {
         ("labs.admin_sessions", "Running labs", "labs.admin", {}),
         ("terminal.recordings_index", "Lab recordings", "terminal.", {}),
         ("auth.admin_users", "Users", "auth.admin", {}),
+        ("lti.platforms", "LTI", "lti.", {}),
         ("audit.audit_log", "Audit log", "audit.", {}),
     ),
 }
