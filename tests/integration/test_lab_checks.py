@@ -54,6 +54,17 @@ class Solution:
     where: str | None = None  # the container ``solve`` runs in (default: the task's)
 
 
+# pcap-hunt, solved with the tshark commands of the network-traffic-analysis course.
+DMZ, WORKSTATION = "~/captures/dmz.pcap", "~/captures/workstation.pcap"
+NEW_CONNECTIONS = "-Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0' -T fields"
+TOP = "sort | uniq -c | sort -n | tail -1 | awk '{print $2}'"
+SCANNER = f"$(tshark -r {DMZ} {NEW_CONNECTIONS} -e ip.src | {TOP})"
+C2_ADDRESS = f"$(tshark -r {WORKSTATION} {NEW_CONNECTIONS} -e ip.dst | {TOP})"
+LONGEST_QUERY = (
+    f"$(tshark -r {WORKSTATION} -Y 'dns.flags.response == 0' -T fields -e dns.qry.name "
+    "| awk '{ print length($0), $0 }' | sort -n | tail -1 | awk '{print $2}')"
+)
+
 SOLUTIONS: dict[str, list[Solution]] = {
     "shell-basics": [
         Solution(
@@ -237,6 +248,52 @@ SOLUTIONS: dict[str, list[Solution]] = {
             "/home/trainee/answer-user.txt",
             f'ip=$({TOP_FAILING_IP}); grep "Accepted .* from $ip " {AUTH_LOG} '
             "| awk '{print $9}' | sort -u > ~/answer-user.txt",
+        ),
+    ],
+    "pcap-hunt": [
+        Solution(
+            "scanner-ip",
+            "/home/trainee/answer-scanner.txt",
+            f"echo {SCANNER} > ~/answer-scanner.txt",
+        ),
+        Solution(
+            "scanner-traffic",
+            "/home/trainee/scanner.pcap",
+            f'tcpdump -r {DMZ} -w ~/scanner.pcap "host {SCANNER}"',
+        ),
+        Solution(
+            "open-ports",
+            "/home/trainee/answer-open-ports.txt",
+            f'tshark -r {DMZ} -Y "ip.dst == {SCANNER} && tcp.flags.syn == 1 && tcp.flags.ack == 1" '
+            "-T fields -e tcp.srcport | sort -nu | paste -sd, - > ~/answer-open-ports.txt",
+        ),
+        Solution(
+            "admin-password",
+            "/home/trainee/answer-password.txt",
+            f"stream=$(tshark -r {DMZ} -Y 'http.request.method == \"POST\"' -T fields -e tcp.stream); "
+            f"tshark -r {DMZ} -q -z follow,tcp,ascii,$stream | grep -o 'password=[^&]*' | cut -d= -f2 "
+            "> ~/answer-password.txt",
+        ),
+        Solution(
+            "c2-domain",
+            "/home/trainee/answer-c2-domain.txt",
+            f'tshark -r {WORKSTATION} -Y "dns.a == {C2_ADDRESS}" -T fields -e dns.qry.name '
+            "> ~/answer-c2-domain.txt",
+        ),
+        Solution(
+            "beacon-interval",
+            "/home/trainee/answer-interval.txt",
+            f'tshark -r {WORKSTATION} -Y "ip.dst == {C2_ADDRESS} && tcp.flags.syn == 1 && '
+            'tcp.flags.ack == 0" -T fields -e frame.time_epoch '
+            "| awk 'NR > 1 { s += $1 - p; n++ } { p = $1 } END { print s / n }' > ~/answer-interval.txt",
+        ),
+        Solution(
+            "exfil-file",
+            "/home/trainee/answer-exfil-file.txt",
+            f"domain=$(echo {LONGEST_QUERY} | cut -d. -f3-); "
+            f'tshark -r {WORKSTATION} -Y "dns.flags.response == 0 && dns.qry.name contains \\"$domain\\"" '
+            "-T fields -e dns.qry.name | grep '^0\\.' | cut -d. -f2 | tr a-z A-Z | base32 -d "
+            "> ~/answer-exfil-file.txt",
         ),
     ],
     "stix-bundle": [
