@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_login import login_user
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
-from pylti1p3.exception import LtiException
+from pylti1p3.exception import LtiException, OIDCException, ToolConfException
 from sqlalchemy import select
 
 from lms.audit.services import record
@@ -36,7 +36,15 @@ from lms.web import CONTENT_SECURITY_POLICY
 TOOL_TITLE = "Cyber Range LMS"
 # What can go wrong checking a launch: pylti1p3's refusals, the platform's key set not
 # answering, a malformed token.
-LAUNCH_ERRORS = (LtiException, requests.RequestException, KeyError, ValueError, TypeError)
+LAUNCH_ERRORS = (
+    LtiException,
+    OIDCException,
+    ToolConfException,
+    requests.RequestException,
+    KeyError,
+    ValueError,
+    TypeError,
+)
 
 
 # -- what an LMS is given ----------------------------------------------------------------

@@ -23,7 +23,7 @@ from lms.centres.models import Centre, Cohort
 from lms.extensions import db
 from lms.lti.models import LtiContext, LtiPlatform, LtiScore
 from tests.conftest import FIXTURE_COURSES, PASSWORD, reset_schema, test_config
-from tests.lti_support import AGS_SCOPES, LTI, PlatformEmulator, launch
+from tests.lti_support import AGS_SCOPES, CLIENT_ID, LTI, PlatformEmulator, launch
 
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
@@ -216,7 +216,7 @@ def test_a_platform_refusing_the_score_keeps_it_for_a_later_sending(tool, lms_pl
     assert result.exit_code == 1 and "0 score(s) sent, 1 not sent" in result.output
 
 
-def test_a_platform_admin_registers_an_lms_in_the_browser(tool):
+def test_a_platform_admin_registers_an_lms_in_the_browser(tool, lms_platform):
     admin = requests.Session()
     admin.post(f"{tool.base_url}/login", data={"email": "root@example.org", "password": PASSWORD})
     page = admin.get(f"{tool.base_url}/lti/platforms")
@@ -248,6 +248,15 @@ def test_a_platform_admin_registers_an_lms_in_the_browser(tool):
         timeout=10,
     )
     assert unknown.status_code == 400 and "not registered" in unknown.text
+    # A registered LMS's incomplete requests: a page that says so, never a 500.
+    incomplete = requests.post(
+        f"{tool.base_url}/lti/login",
+        data={"iss": lms_platform.issuer, "client_id": CLIENT_ID},
+        timeout=10,
+    )
+    assert incomplete.status_code == 400 and "incomplete" in incomplete.text
+    no_state = requests.post(f"{tool.base_url}/lti/launch", data={"id_token": "a.b.c"}, timeout=10)
+    assert no_state.status_code == 400 and "Open the link in your LMS again" in no_state.text
     trainee = requests.Session()
     with tool.app_context():
         create_user("someone@example.org", PASSWORD)
