@@ -6,10 +6,12 @@ requests.Session walks each launch as a browser would."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import threading
 import uuid
 
+import jwt
 import pytest
 import requests
 from sqlalchemy import func, select
@@ -265,3 +267,39 @@ def test_a_platform_admin_registers_an_lms_in_the_browser(tool, lms_platform):
         f"{tool.base_url}/login", data={"email": "someone@example.org", "password": PASSWORD}
     )
     assert trainee.get(f"{tool.base_url}/lti/platforms").status_code == 403
+
+
+def test_an_instructor_deep_links_modules_into_the_lms_course(tool, lms_platform):
+    return_url = f"{lms_platform.base_url}/deep-link-return"
+    lms_platform.launch = learner(
+        **{
+            LTI + "roles": [INSTRUCTOR],
+            LTI + "message_type": "LtiDeepLinkingRequest",
+            "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": {
+                "deep_link_return_url": return_url,
+                "accept_types": ["ltiResourceLink"],
+                "accept_presentation_document_targets": ["iframe", "window"],
+                "data": "opaque-123",
+            },
+        }
+    )
+    browser = requests.Session()
+    picker, _, _ = launch(browser, tool.base_url, lms_platform, f"{tool.base_url}/lti/launch")
+    assert picker.status_code == 200 and "Next steps" in picker.text
+    action = re.search(r'<form method="post" action="([^"]+)"', picker.text).group(1)
+    module_id = re.search(r'value="(\d+)" id="m\d+">\s*<label[^>]*>Next steps', picker.text)
+    answer = browser.post(tool.base_url + action, data={"module": module_id.group(1)})
+    assert answer.status_code == 200
+    assert (
+        f"form-action 'self' {lms_platform.base_url}" in answer.headers["Content-Security-Policy"]
+    )
+    assert f'action="{return_url}"' in answer.text
+    token = re.search(r'name="JWT" value="([^"]+)"', answer.text).group(1)
+    keys = jwt.PyJWKSet.from_dict(requests.get(f"{tool.base_url}/lti/jwks.json", timeout=10).json())
+    claims = jwt.decode(token, keys.keys[0].key, algorithms=["RS256"], audience=lms_platform.issuer)
+    assert claims[LTI + "message_type"] == "LtiDeepLinkingResponse"
+    assert claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == "opaque-123"
+    (item,) = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert item["type"] == "ltiResourceLink" and item["url"] == f"{tool.base_url}/lti/launch"
+    assert item["custom"] == {"course": "demo-course", "module": "next-steps"}
+    assert item["lineItem"]["scoreMaximum"] == 1.0
