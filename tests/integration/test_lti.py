@@ -303,3 +303,23 @@ def test_an_instructor_deep_links_modules_into_the_lms_course(tool, lms_platform
     assert item["type"] == "ltiResourceLink" and item["url"] == f"{tool.base_url}/lti/launch"
     assert item["custom"] == {"course": "demo-course", "module": "next-steps"}
     assert item["lineItem"]["scoreMaximum"] == 1.0
+
+
+def test_pages_may_be_framed_by_the_configured_lms_with_cross_site_cookies(tmp_path):
+    app = create_app(test_config(tmp_path, LMS_LTI_FRAME_ANCESTORS="https://moodle.example.edu"))
+    with app.app_context():
+        reset_schema()
+    page = app.test_client().get("/login")
+    policy = page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://moodle.example.edu" in policy
+    cookie = page.headers["Set-Cookie"]
+    assert "SameSite=None" in cookie and "Secure" in cookie
+
+    # Without the setting, nobody frames the pages.
+    (tmp_path / "plain").mkdir()
+    plain = create_app(test_config(tmp_path / "plain"))
+    with plain.app_context():
+        reset_schema()
+    page = plain.test_client().get("/login")
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
