@@ -88,7 +88,7 @@ PLANS = [
         "SOC analysts, intake A",
         30,
         90,
-        [("linux-fundamentals", -4), ("web-security-owasp", 40)],
+        [("linux-fundamentals", -4), ("web-security-owasp", 40), ("network-traffic-analysis", 60)],
         NCTC_TRAINEES,
         ["centre-admin@example.org"],
         ["instructor@example.org"],
@@ -108,6 +108,7 @@ PLANS = [
 OFFERS = [
     (NCTC[0], "linux-fundamentals", True),
     (NCTC[0], "web-security-owasp", False),
+    (NCTC[0], "network-traffic-analysis", True),
     (JEC[0], "incident-response", True),
 ]
 
