@@ -42,6 +42,27 @@ TOP_FAILING_IP = (
 )
 
 
+# ad-attack-logs, solved with evtx-xml-to-jsonl, jq and sigma-hunt as the
+# windows-ad-detection course teaches (the rule: module 5's, tuned for the lab's legacy app).
+DC_EVENTS = "evtx-xml-to-jsonl ~/case/DC01-Security.xml"
+RC4_TICKETS = 'select(.EventID == 4769 and .TicketEncryptionType == "0x17")'
+ROASTER = (
+    f"{DC_EVENTS} | jq -r '{RC4_TICKETS} | \"\\(.TargetUserName)\\t\\(.ServiceName)\"' "
+    "| sort -u | cut -f1 | uniq -c | sort -rn | head -1 | awk '{print $2}'"
+)
+KERBEROASTING_RULE = "\n".join(
+    [
+        "title: Kerberoasting - RC4 service tickets for user service accounts",
+        "logsource: {product: windows, service: security}",
+        "detection:",
+        "  selection: {EventID: 4769, TicketEncryptionType: '0x17'}",
+        "  filter_computer_accounts: {ServiceName|endswith: '$'}",
+        "  filter_legacy_app: {TargetUserName|startswith: 'svc-report@'}",
+        "  condition: selection and not 1 of filter_*",
+    ]
+)
+
+
 @dataclass(frozen=True)
 class Solution:
     """How a trainee solves one check task: ``solve`` (a shell command run as ``user``)
@@ -198,6 +219,38 @@ SOLUTIONS: dict[str, list[Solution]] = {
             "/home/trainee/answer-new-user.txt",
             f'python3 -c "{SECURITY_EVENTS}'
             "print(*[d['TargetUserName'] for i, d in E if i == '4720'])\" > ~/answer-new-user.txt",
+        ),
+    ],
+    "ad-attack-logs": [
+        Solution(
+            "roaster", "/home/trainee/answer-roaster.txt", f"{ROASTER} > ~/answer-roaster.txt"
+        ),
+        Solution(
+            "spn-count",
+            "/home/trainee/answer-spn-count.txt",
+            f'u=$({ROASTER}); {DC_EVENTS} | jq -r --arg u "$u" '
+            f"'{RC4_TICKETS} | select(.TargetUserName == $u) | .ServiceName' | sort -u | wc -l "
+            "> ~/answer-spn-count.txt",
+        ),
+        Solution(
+            "pth-host",
+            "/home/trainee/answer-pth-host.txt",
+            f'{DC_EVENTS} | jq -r \'select(.EventID == 4624 and .LogonType == "3" '
+            'and .AuthenticationPackageName == "NTLM" and .KeyLength == "0" '
+            'and .TargetUserName != "ANONYMOUS LOGON") | .WorkstationName\' | sort -u '
+            "> ~/answer-pth-host.txt",
+        ),
+        Solution(
+            "lsass-reader",
+            "/home/trainee/answer-lsass-reader.txt",
+            "evtx-xml-to-jsonl ~/case/WS-057-Sysmon.xml | jq -r 'select(.EventID == 10 "
+            'and (.TargetImage | test("lsass.exe$"; "i")) and .GrantedAccess == "0x1010") '
+            "| .SourceImage' | sort -u > ~/answer-lsass-reader.txt",
+        ),
+        Solution(
+            "sigma-rule",
+            "/home/trainee/kerberoasting.yml",
+            f"cat > ~/kerberoasting.yml <<'RULE'\n{KERBEROASTING_RULE}\nRULE",
         ),
     ],
     "misconfig": [
