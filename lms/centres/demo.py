@@ -110,6 +110,7 @@ OFFERS = [
     (NCTC[0], "web-security-owasp", False),
     (NCTC[0], "network-traffic-analysis", True),
     (JEC[0], "incident-response", True),
+    (JEC[0], "threat-intel-sharing", True),
 ]
 
 
