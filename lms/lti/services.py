@@ -13,14 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from lms.auth import services as accounts
 from lms.auth.models import Role, User, utcnow
 from lms.catalog.models import Course, Module
 from lms.centres.models import Cohort, CohortCourse, CohortMember
 from lms.extensions import db
-from lms.lti.models import LtiContext, LtiGradeLink, LtiPlatform, LtiUser
+from lms.lti.models import LtiContext, LtiGradeLink, LtiPlatform, LtiScore, LtiUser
 
 ROLES_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/roles"
 CONTEXT_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/context"
@@ -189,3 +189,14 @@ def remember_line_item(platform: LtiPlatform, user: User, module: Module, claims
         )
     else:
         link.scopes = scopes
+
+
+def forget_platform(platform: LtiPlatform) -> None:
+    """Delete the registration and what hangs on it (the caller commits). Done here, not
+    left to ON DELETE CASCADE: SQLite does not enforce foreign keys, and a new platform
+    given the same id must not inherit the old one's people. Cohorts stay."""
+    links = select(LtiGradeLink.id).where(LtiGradeLink.platform_id == platform.id)
+    db.session.execute(delete(LtiScore).where(LtiScore.grade_link_id.in_(links)))
+    for model in (LtiGradeLink, LtiContext, LtiUser):
+        db.session.execute(delete(model).where(model.platform_id == platform.id))
+    db.session.delete(platform)

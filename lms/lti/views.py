@@ -335,7 +335,7 @@ def remove_platform(platform_id: int):
     platform = db.session.get(LtiPlatform, platform_id) or abort(404)
     if forms.RemovePlatformForm(prefix="remove").validate_on_submit():
         details = {"issuer": platform.issuer, "client_id": platform.client_id}
-        db.session.delete(platform)
+        services.forget_platform(platform)
         record("lti.platform_removed", details=details, commit=False)
         db.session.commit()
         flash("The platform is removed; its launches are refused from now on.", "success")

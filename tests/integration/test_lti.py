@@ -23,7 +23,7 @@ from lms.auth.services import create_user
 from lms.catalog.services import sync_courses
 from lms.centres.models import Centre, Cohort
 from lms.extensions import db
-from lms.lti.models import LtiContext, LtiPlatform, LtiScore
+from lms.lti.models import LtiContext, LtiPlatform, LtiScore, LtiUser
 from tests.conftest import FIXTURE_COURSES, PASSWORD, reset_schema, test_config
 from tests.lti_support import AGS_SCOPES, CLIENT_ID, LTI, PlatformEmulator, launch
 
@@ -303,6 +303,34 @@ def test_an_instructor_deep_links_modules_into_the_lms_course(tool, lms_platform
     assert item["type"] == "ltiResourceLink" and item["url"] == f"{tool.base_url}/lti/launch"
     assert item["custom"] == {"course": "demo-course", "module": "next-steps"}
     assert item["lineItem"]["scoreMaximum"] == 1.0
+
+
+def test_removing_a_platform_forgets_its_people_and_refuses_its_launches(tool, lms_platform):
+    lms_platform.launch = learner()
+    launch(requests.Session(), tool.base_url, lms_platform, module_target(tool))
+    with tool.app_context():
+        platform = db.session.scalar(select(LtiPlatform).where(LtiPlatform.name == "Uni Moodle"))
+        platform_id, centre_id = platform.id, platform.centre_id
+        assert db.session.scalar(select(func.count(LtiUser.id))) > 0
+    admin = requests.Session()
+    admin.post(f"{tool.base_url}/login", data={"email": "root@example.org", "password": PASSWORD})
+    removed = admin.post(f"{tool.base_url}/lti/platforms/{platform_id}/remove")
+    assert removed.status_code == 200 and "is removed" in removed.text
+    with tool.app_context():
+        assert db.session.scalar(select(func.count(LtiUser.id))) == 0
+        assert db.session.scalar(select(func.count(LtiContext.id))) == 0
+        assert db.session.scalar(select(func.count(Cohort.id))) >= 1  # cohorts stay
+    start = requests.post(
+        f"{tool.base_url}/lti/login",
+        data={"iss": lms_platform.issuer, "client_id": CLIENT_ID, "login_hint": "1"},
+        timeout=10,
+    )
+    assert start.status_code == 400 and "not registered" in start.text
+    with tool.app_context():  # registered again for the tests that follow
+        db.session.add(
+            LtiPlatform(name="Uni Moodle", centre_id=centre_id, **lms_platform.registration())
+        )
+        db.session.commit()
 
 
 def test_pages_may_be_framed_by_the_configured_lms_with_cross_site_cookies(tmp_path):
