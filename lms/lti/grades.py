@@ -76,14 +76,21 @@ def send(score: LtiScore) -> bool:
         )
         service.put_grade(grade)
     except (LtiException, requests.RequestException, KeyError, ValueError) as exc:
-        score.last_error = _reason(exc)[:ERROR_KEPT]
-        db.session.commit()
-        log.warning("LTI score %s not sent: %s", score.id, score.last_error)
-        return False
+        return _failed(score, _reason(exc))
+    except Exception as exc:  # noqa: BLE001  the trainee's completion must not fail on it
+        log.exception("LTI score %s: unexpected error", score.id)
+        return _failed(score, f"unexpected error: {exc}")
     score.sent_at = utcnow()
     score.last_error = ""
     db.session.commit()
     return True
+
+
+def _failed(score: LtiScore, reason: str) -> bool:
+    score.last_error = reason[:ERROR_KEPT]
+    db.session.commit()
+    log.warning("LTI score %s not sent: %s", score.id, score.last_error)
+    return False
 
 
 def _reason(exc: Exception) -> str:
