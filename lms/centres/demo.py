@@ -111,6 +111,7 @@ OFFERS = [
     (NCTC[0], "network-traffic-analysis", True),
     (JEC[0], "incident-response", True),
     (JEC[0], "threat-intel-sharing", True),
+    (JEC[0], "windows-ad-detection", True),
 ]
 
 
