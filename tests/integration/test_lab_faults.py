@@ -14,6 +14,7 @@ import threading
 import time
 from contextlib import suppress
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from sqlalchemy import select
 from lms.auth.models import utcnow
 from lms.content.lab_parser import load_lab
 from lms.extensions import db
-from lms.labs import services
+from lms.labs import app_runtime, health, services
 from lms.labs.errors import NOT_ANSWERING_MESSAGE
 from lms.labs.leases import process_identity
 from lms.labs.models import LabSession
@@ -385,7 +386,15 @@ class HangingEngine:
 
 
 @pytest.fixture
-def hanging_engine(tmp_path):
+def hanging_engine(tmp_path, monkeypatch):
+    """The engine in front of the real one, found hanging sooner than in production: an
+    engine record is trusted for a second (not EngineHealth.UP_TTL), a lab worker probes
+    every second (not every health.PROBE_SECONDS), and the runtime gives up on a call that
+    answers at once (a ping) after 2 s (not 5). What the trainee and the admin are told is
+    the same; the tests wait less for it."""
+    monkeypatch.setattr(health.EngineHealth, "UP_TTL", 1.0)
+    monkeypatch.setattr(health, "PROBE_SECONDS", 1.0)
+    monkeypatch.setattr(app_runtime, "get_runtime", partial(get_runtime, quick_timeout=2.0))
     engine = HangingEngine(tmp_path / "engine.sock")
     yield engine
     engine.close()
