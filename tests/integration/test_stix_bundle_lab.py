@@ -81,3 +81,9 @@ def test_bundle_is_checked_with_stix2_and_mistakes_are_named(stix_lab):
     write(bundle(pattern="[ipv4-addr:value = 198.51.100.23]"))
     passed, output = check("indicator")
     assert not passed and "the stix2 library refuses the bundle" in output
+
+    # STIX 2.0's habit of a spec_version on the bundle is named, not left to the library's
+    # "must equal '2.0'"
+    write({**bundle(), "spec_version": "2.1"})
+    passed, output = check("indicator")
+    assert not passed and "a STIX 2.1 bundle has no spec_version of its own" in output
