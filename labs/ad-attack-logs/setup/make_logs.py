@@ -87,8 +87,12 @@ class Log:
             task = event_id if sysmon else SECURITY_TASKS[event_id]
             keywords = "0x8000000000000000" if sysmon else "0x8020000000000000"
             level = 4 if sysmon else 0
-            execution = 'ProcessID="3120" ThreadID="4312"' if sysmon else 'ProcessID="652" ThreadID="2204"'
-            security = '<Security UserID="S-1-5-18"></Security>' if sysmon else "<Security></Security>"
+            execution = (
+                'ProcessID="3120" ThreadID="4312"' if sysmon else 'ProcessID="652" ThreadID="2204"'
+            )
+            security = (
+                '<Security UserID="S-1-5-18"></Security>' if sysmon else "<Security></Security>"
+            )
             out.append(
                 '<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'
                 f'{self.provider}\n<EventID Qualifiers="">{event_id}</EventID>\n'
@@ -224,7 +228,9 @@ def domain_controller(rng: random.Random) -> Log:
     for hour in range(1, 11):  # the reporting service still asks RC4 for a legacy app
         moment = DAY + timedelta(hours=hour, minutes=5, seconds=rng.randint(0, 59))
         service_ticket(log, moment, "svc-report", "svc-legacyapp", "::ffff:10.20.1.40", "0x17")
-        service_ticket(log, moment + timedelta(seconds=2), "svc-web", "svc-sql", "::ffff:10.20.1.41")
+        service_ticket(
+            log, moment + timedelta(seconds=2), "svc-web", "svc-sql", "::ffff:10.20.1.41"
+        )
     for minute in range(60, 600, 37):  # an old file scanner: NTLM with a session key
         moment = DAY + timedelta(minutes=minute, seconds=rng.randint(0, 59))
         logon(log, moment, "svc-scan", "10.20.1.60", "SCAN01", "NTLM", "128")
@@ -236,12 +242,21 @@ def domain_controller(rng: random.Random) -> Log:
         service_ticket(log, moment, ROASTER, service, ROAST_IP, "0x17")
         moment += timedelta(seconds=rng.randint(2, 6))
     # AS-REP roastable: one account without pre-authentication (a finding, not this case's)
-    tgt(log, DAY + timedelta(hours=3, minutes=2, seconds=11), "svc-backup", "::ffff:10.20.1.12", "0", "0x17")
+    tgt(
+        log,
+        DAY + timedelta(hours=3, minutes=2, seconds=11),
+        "svc-backup",
+        "::ffff:10.20.1.12",
+        "0",
+        "0x17",
+    )
     # the admin's ordinary Kerberos logons from the helpdesk PC, then the pass-the-hash
     for hour in (2, 5, 8):
         moment = DAY + timedelta(hours=hour, minutes=rng.randint(0, 59))
         service_ticket(log, moment, PTH_USER, "DC01$", "::ffff:10.20.0.90")
-        logon(log, moment + timedelta(seconds=1), PTH_USER, "::ffff:10.20.0.90", "-", "Kerberos", "0")
+        logon(
+            log, moment + timedelta(seconds=1), PTH_USER, "::ffff:10.20.0.90", "-", "Kerberos", "0"
+        )
     moment = DAY + timedelta(hours=9, minutes=52, seconds=18)
     logon_id = logon(log, moment, PTH_USER, PTH_IP, PTH_HOST, "NTLM", "0")
     log.add(
@@ -434,10 +449,22 @@ def workstation(rng: random.Random) -> Log:
     moment = DAY + timedelta(hours=9, minutes=2, seconds=12)
     powershell = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
     word = "C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE"
-    process(moment - timedelta(minutes=1), word, f'"{word}" /n "C:\\Users\\l.goh\\Downloads\\minutes-0611.docx"', explorer)
-    process(moment, powershell, "powershell.exe -nop -w hidden -ep bypass -enc SQBFAFgAIAAoAE4AZQB3AC0A", word)
+    process(
+        moment - timedelta(minutes=1),
+        word,
+        f'"{word}" /n "C:\\Users\\l.goh\\Downloads\\minutes-0611.docx"',
+        explorer,
+    )
+    process(
+        moment,
+        powershell,
+        "powershell.exe -nop -w hidden -ep bypass -enc SQBFAFgAIAAoAE4AZQB3AC0A",
+        word,
+    )
     dns(moment + timedelta(seconds=3), powershell, "cdn-update.example.net", "198.51.100.23")
-    connect(moment + timedelta(seconds=3), powershell, "198.51.100.23", 443, "cdn-update.example.net")
+    connect(
+        moment + timedelta(seconds=3), powershell, "198.51.100.23", 443, "cdn-update.example.net"
+    )
     file_created(moment + timedelta(seconds=9), powershell, DROPPER)
     moment = DAY + timedelta(hours=9, minutes=31, seconds=40)
     process(moment, DROPPER, f'"{DROPPER}" /silent /log igfx.log', powershell, "High")
