@@ -11,10 +11,10 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 
 .PHONY: install system-deps python-deps assets services docker-engine base-images postgres \
-        session-holder run serve demo-data test test-sqlite test-postgres lint bench \
+        session-holder lab-wheels run serve demo-data test test-sqlite test-postgres lint bench \
         bench-backends clean
 
-install: system-deps python-deps assets session-holder
+install: system-deps python-deps assets session-holder lab-wheels
 
 system-deps:
 	@bash scripts/install-system-deps.sh
@@ -26,6 +26,10 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -U pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
+
+# Pinned Python wheels some lab images install (labs/*/requirements.txt): see README.
+lab-wheels: python-deps
+	@bash scripts/fetch-lab-wheels.sh
 
 # The terminal's session holder (a static dtach copied into labs): see README.
 session-holder: system-deps
