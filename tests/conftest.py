@@ -8,6 +8,7 @@ tests/browser/conftest.py.
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,25 @@ def reset_schema() -> None:
             return
         conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     db.create_all()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes():
+    """Test users' passwords are hashed with pbkdf2 of 1000 rounds, not production's scrypt
+    (a third of a second a hash, and again a sign-in, on a busy machine; hundreds of users
+    in a run). A sign-in checks with whatever method the stored hash names, so the tests
+    prove the same; test_auth.py checks that passwords are stored with scrypt."""
+    from werkzeug.security import generate_password_hash
+
+    from lms.auth import models as auth_models
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            auth_models,
+            "generate_password_hash",
+            partial(generate_password_hash, method="pbkdf2:sha256:1000"),
+        )
+        yield
 
 
 @pytest.fixture(autouse=True)

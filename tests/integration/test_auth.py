@@ -15,6 +15,20 @@ def test_sign_in_and_out(client, make_user, auth):
     assert client.get("/").status_code == 302
 
 
+def test_passwords_are_stored_with_scrypt(app, make_user, monkeypatch):
+    """Production's method: the suite hashes test passwords cheaply (tests/conftest.py)."""
+    from werkzeug.security import generate_password_hash
+
+    from lms.auth import models
+
+    monkeypatch.setattr(models, "generate_password_hash", generate_password_hash)
+    user_id = make_user("scrypt@example.org")
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user.password_hash.startswith("scrypt:")
+        assert user.check_password(PASSWORD) and not user.check_password("wrong")
+
+
 def test_wrong_password_gets_a_clear_message(client, make_user, auth):
     make_user("ana@example.org")
     page = auth.login("ana@example.org", "nope", follow=True)
