@@ -59,7 +59,8 @@ workers.run_external(app, threads=1).run_forever()
 """
 
 # A process that sweeps four times, saying when each sweep began and ended and what it
-# removed; both processes of the test begin at the same moment (argv[1]).
+# removed; both processes of the test begin at the same moment (told on stdin, once both
+# have said READY).
 SWEEPER = """
 import sys, time
 from lms import create_app
@@ -82,7 +83,8 @@ def reap(full=False):
         print("END", time.time(), flush=True)
 
 runtime.stop, reaper.reap = stop, reap
-time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
+print("READY", flush=True)
+sys.stdin.readline()
 for _ in range(4):
     reaper.run_sweep(app)
     time.sleep(0.05)
@@ -122,7 +124,7 @@ def worker_env(app) -> dict:
     }
 
 
-def spawn(app, *args) -> subprocess.Popen:
+def spawn(app, *args, **popen) -> subprocess.Popen:
     return subprocess.Popen(
         list(args),
         cwd=ROOT,
@@ -130,6 +132,7 @@ def spawn(app, *args) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        **popen,
     )
 
 
@@ -237,9 +240,24 @@ def test_two_processes_sweeping_at_once_take_turns(app, docker_client):
             internal=True,
             labels={LABEL_PLATFORM: PLATFORM_NAME, LABEL_SESSION: key},
         )
-    begin_at = str(time.time() + 8)  # both are running by then
-    sweepers = [spawn(app, sys.executable, "-c", SWEEPER, begin_at) for _ in range(2)]
-    outputs = [process.communicate(timeout=180)[0] for process in sweepers]
+    sweepers = [spawn(app, sys.executable, "-c", SWEEPER, stdin=subprocess.PIPE) for _ in range(2)]
+    preambles = []
+    for process in sweepers:  # both are running, ready to sweep
+        lines = []
+        for line in iter(process.stdout.readline, ""):
+            if line.strip() == "READY":
+                break
+            lines.append(line)
+        else:
+            raise AssertionError(f"a sweeper ended before it was ready: {''.join(lines)}")
+        preambles.append("".join(lines))
+    for process in sweepers:  # go: both at the same moment
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    outputs = [
+        preamble + process.communicate(timeout=180)[0]
+        for preamble, process in zip(preambles, sweepers, strict=True)
+    ]
     assert all(process.returncode == 0 for process in sweepers), outputs
 
     intervals, stopped = [], []
