@@ -57,6 +57,9 @@ def create_app(config: dict | type | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     sock.init_app(app)
+    from lms.web import i18n
+
+    i18n.init_app(app)
 
     # Every domain is imported before any blueprint is registered: a domain may add routes
     # to a lower one's blueprint (progress serves the catalog's pages).

@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and initialised in the application factory."""
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -20,3 +21,5 @@ csrf = CSRFProtect()
 migrate = Migrate()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 sock = Sock()
+# The interface's language and the locale of dates and numbers (lms.web.i18n).
+babel = Babel()

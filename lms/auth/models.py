@@ -8,6 +8,7 @@ import secrets
 import unicodedata
 from datetime import UTC, datetime
 
+from flask_babel import gettext, lazy_gettext
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -31,6 +32,15 @@ class Role(enum.StrEnum):
     @property
     def label(self) -> str:
         return self.value.replace("_", " ").capitalize()
+
+
+# The roles' labels, for pybabel to extract (User.role_label translates them).
+_ROLE_LABELS = (
+    lazy_gettext("Trainee"),
+    lazy_gettext("Instructor"),
+    lazy_gettext("Centre admin"),
+    lazy_gettext("Platform admin"),
+)
 
 
 def normalise_email(email: str) -> str:
@@ -68,6 +78,9 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None]
+    # The interface language the person chose (lms.web.i18n.SUPPORTED_LOCALES); None:
+    # their browser's preference decides.
+    locale: Mapped[str | None] = mapped_column(String(16))
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -92,7 +105,8 @@ class User(UserMixin, db.Model):
 
     @property
     def role_label(self) -> str:
-        return Role(self.role).label
+        """The role's name in the reader's language (the menu bar shows it)."""
+        return gettext(Role(self.role).label)
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in {r.value for r in roles}

@@ -5,7 +5,17 @@ from __future__ import annotations
 import unicodedata
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -273,3 +283,20 @@ def _invitation_made(invitation):
     else:
         flash(made, "success")
     return redirect(url_for("auth.admin_users", invited=invitation.id, _anchor="invite-h"))
+
+
+@bp.post("/language")
+def choose_language():
+    """The footer's language menu: a signed-in person's choice is kept on their account,
+    a visitor's in their session. CSRF-protected like every form (CSRFProtect)."""
+    from lms.web.i18n import SESSION_KEY, SUPPORTED_LOCALES
+
+    locale = request.form.get("locale", "")
+    if locale not in SUPPORTED_LOCALES:
+        flash(_("That language is not offered."), "error")
+    elif current_user.is_authenticated:
+        current_user.locale = locale
+        db.session.commit()
+    else:
+        session[SESSION_KEY] = locale
+    return redirect(_safe_next(request.form.get("next")))

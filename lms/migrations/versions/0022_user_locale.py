@@ -1,0 +1,24 @@
+"""Each person's chosen interface language (users.locale)
+
+Revision ID: 0022_user_locale
+Revises: 0021_lti
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0022_user_locale"
+down_revision = "0021_lti"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("locale", sa.String(length=16), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("locale")
