@@ -49,8 +49,12 @@ def reset_schema() -> None:
     Rebuilding some fifty tables for each of hundreds of tests took minutes.
     """
     if db.engine.dialect.name != "postgresql":
-        db.drop_all()
-        db.create_all()
+        # In one transaction: left to itself, SQLite commits (and syncs to disk) each of
+        # the ~100 CREATE TABLE and CREATE INDEX statements, most of a second a test.
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("BEGIN")
+            db.metadata.drop_all(conn)
+            db.metadata.create_all(conn)
         return
     tables = sorted(db.metadata.tables)
     with db.engine.begin() as conn:
