@@ -26,6 +26,8 @@ from lms.content import ContentError, ContentIssue, key_lines, yaml_error_issue
 
 LEVELS = ("beginner", "intermediate", "advanced")
 MODULE_FILE = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
+# A module in another language beside it: 01-the-shell.zh.md (docs/course-format.md).
+TRANSLATED_MODULE_FILE = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.([a-z]{2,3})\.md$")
 COURSE_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 QUIZ_FENCE = re.compile(r"^```quiz[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 # How a free-text answer is compared with the accepted ones (`match:` of a question).
@@ -76,6 +78,8 @@ class ModuleSource:
     toc_html: str = ""
     quiz: list[QuizQuestion] = field(default_factory=list)
     lab_line: int = 1
+    # locale -> {"title", "body_html", "toc_html"} of its translated file, if any
+    translations: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -287,7 +291,11 @@ def _quiz_rules(path: Path, rules, lines: dict, issues: _Collector) -> QuizRules
 def _module_files(folder: Path, meta: dict, lines: dict, issues: _Collector) -> list[Path]:
     on_disk = sorted(p for p in folder.glob("*.md") if MODULE_FILE.match(p.name))
     for stray in folder.glob("*.md"):
-        if not MODULE_FILE.match(stray.name) and stray.name.lower() != "readme.md":
+        if (
+            not MODULE_FILE.match(stray.name)
+            and not TRANSLATED_MODULE_FILE.match(stray.name)
+            and stray.name.lower() != "readme.md"
+        ):
             issues.add(stray, 1, "module file names look like 01-module-slug.md")
     listed = meta.get("modules")
     if not listed:
@@ -331,7 +339,39 @@ def _load_module(
     for image in rendered.images:
         _check_image(folder, path, image, text, issues)
     module.body_html, module.toc_html = rendered.html, rendered.toc_html
+    module.translations = _load_translations(path, course_slug, module_dir, module.title, issues)
     return module
+
+
+def _load_translations(path: Path, course_slug, module_dir, title, issues) -> dict:
+    """The module's translated files (01-the-shell.zh.md): their title (else the
+    module's) and text. Quiz, lab and the other settings stay those of the module."""
+    translations = {}
+    for translated in sorted(path.parent.glob(f"{path.stem}.*.md")):
+        match = TRANSLATED_MODULE_FILE.match(translated.name)
+        if not match:
+            continue
+        try:
+            text = translated.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            issues.add(translated, 1, "not UTF-8 text")
+            continue
+        front, body, _body_line = _split_front_matter(translated, text, issues)
+        if front is None:
+            continue
+        try:
+            meta = yaml.safe_load(front) or {}
+        except yaml.YAMLError as exc:
+            issues.issues.append(yaml_error_issue(translated, exc, first_line=2))
+            continue
+        body = QUIZ_FENCE.sub("", body)  # the quiz is the module's own
+        rendered = render_markdown(body, lambda p: asset_url(course_slug, p), module_dir)
+        translations[match.group(3)] = {
+            "title": str((meta.get("title") if isinstance(meta, dict) else None) or title),
+            "body_html": rendered.html,
+            "toc_html": rendered.toc_html,
+        }
+    return translations
 
 
 def _split_front_matter(path, text, issues):

@@ -72,6 +72,8 @@ class Module(db.Model):
     body_html: Mapped[str] = mapped_column(Text, default="")
     toc_html: Mapped[str] = mapped_column(Text, default="")
     quiz: Mapped[list] = mapped_column(JSON, default=list)
+    # Its translated files (01-the-shell.zh.md): locale -> title, body_html, toc_html.
+    translations: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     # A module removed from the course keeps its row so trainees' records stay intact.
     retired: Mapped[bool] = mapped_column(default=False)
 

@@ -117,6 +117,7 @@ def _sync_modules(course: Course, source: CourseSource) -> None:
         module.lab_slug = module_source.lab
         module.body_html = module_source.body_html
         module.toc_html = module_source.toc_html
+        module.translations = module_source.translations
         module.quiz = [q.as_dict() for q in module_source.quiz]
         if module.id is None:
             course.modules.append(module)

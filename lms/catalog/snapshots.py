@@ -40,6 +40,7 @@ class ModuleSnapshot:
     toc_html: str
     quiz: tuple[dict, ...]  # shared between requests: read, never change
     retired: bool = False
+    translations: dict = field(default_factory=dict)  # as on Module; read, never change
     course: CourseSnapshot = field(init=False, repr=False)
     # Parts of the page that are the same for every reader of this version, rendered once
     # (lms.progress.pages): name -> Markup.
@@ -114,6 +115,7 @@ def _snapshot_of(course: Course) -> CourseSnapshot:
             body_html=m.body_html,
             toc_html=m.toc_html,
             quiz=tuple(m.quiz or ()),
+            translations=dict(m.translations or {}),
         )
         for m in course.live_modules
     )
