@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import lazy_gettext
 from sqlalchemy import bindparam, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import make_transient_to_detached
@@ -21,7 +22,7 @@ from lms.auth import account_views, admin_views, views  # noqa: E402,F401  (rout
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message = lazy_gettext("Please sign in to see that page.")
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
@@ -47,7 +48,7 @@ def init_app(app: Flask) -> None:
             return error_response(
                 401, "Sign in, or send an API token as 'Authorization: Bearer ...'.", "unauthorized"
             )
-        flash(login_manager.login_message, "info")
+        flash(str(login_manager.login_message), "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
     app.session_interface = SecureWhenHttpsSessionInterface()

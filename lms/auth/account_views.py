@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from lms.auth import password_reset, throttle, two_factor
@@ -62,7 +63,7 @@ def reset_password(token: str):
         except AccountError as exc:
             form.password.errors.append(str(exc))
         else:
-            flash("Your new password is set. Sign in with it.", "success")
+            flash(_("Your new password is set. Sign in with it."), "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)
 
@@ -104,7 +105,7 @@ def login_second_factor():
     user, pending = _pending_user()
     if user is None or not two_factor.is_enabled(user):
         session.pop(PENDING_KEY, None)
-        flash("Sign in with your email and password first.", "info")
+        flash(_("Sign in with your email and password first."), "info")
         return redirect(url_for("auth.login"))
     form = SecondFactorForm()
     if form.validate_on_submit():
@@ -167,7 +168,7 @@ def two_factor_settings():
             check.password.errors.append("That is not your password.")
         elif action == "disable":
             two_factor.disable(user)
-            flash("Two-factor sign-in is off.", "info")
+            flash(_("Two-factor sign-in is off."), "info")
             return redirect(url_for("auth.two_factor_settings"))
         else:
             new_codes = two_factor.regenerate_recovery_codes(user)

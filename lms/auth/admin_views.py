@@ -4,6 +4,7 @@ and the actions on open invitations listed on the Users page."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms.audit.services import record
@@ -84,7 +85,7 @@ def deactivate_user(user_id: int):
 def reactivate_user(user_id: int):
     user = _user_or_404(user_id)
     user_admin.reactivate(user)
-    flash(f"{user.email} can sign in again.", "success")
+    flash(_("%(user_email)s can sign in again.", user_email=user.email), "success")
     return redirect(url_for("auth.admin_user", user_id=user.id))
 
 
@@ -95,7 +96,7 @@ def user_reset_link(user_id: int):
     """A one-time link to hand to the person (shown on this answer only)."""
     user = _user_or_404(user_id)
     if not user.is_active:
-        flash("Reactivate the account first.", "danger")
+        flash(_("Reactivate the account first."), "danger")
         return redirect(url_for("auth.admin_user", user_id=user.id))
     token = password_reset.issue_link(user, created_by=current_user)
     record("user.reset_link", user)
@@ -110,7 +111,13 @@ def disable_user_two_factor(user_id: int):
     user = _user_or_404(user_id)
     two_factor.disable(user)
     record("user.two_factor_off", user)
-    flash(f"Two-factor sign-in is off for {user.email}; they can switch it on again.", "info")
+    flash(
+        _(
+            "Two-factor sign-in is off for %(user_email)s; they can switch it on again.",
+            user_email=user.email,
+        ),
+        "info",
+    )
     return redirect(url_for("auth.admin_user", user_id=user.id))
 
 
@@ -128,7 +135,10 @@ def cancel_invitation(invitation_id: int):
     invitation = _invitation_or_404(invitation_id)
     email = invitation.email
     user_admin.cancel_invitation(invitation)
-    flash(f"The invitation for {email} is cancelled: its link no longer works.", "success")
+    flash(
+        _("The invitation for %(email)s is cancelled: its link no longer works.", email=email),
+        "success",
+    )
     return redirect(url_for("auth.admin_users"))
 
 

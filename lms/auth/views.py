@@ -75,7 +75,7 @@ def login():
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
         throttle.record_failure(account, address)
-        flash("That email and password do not match an active account.", "danger")
+        flash(_("That email and password do not match an active account."), "danger")
     return render_template("auth/login.html", form=form)
 
 
@@ -90,7 +90,7 @@ def logout():
     if current_user.is_authenticated and request.authorization is None:
         services.end_sessions(current_user)
     logout_user()
-    flash("You are signed out, on this and every other device.", "info")
+    flash(_("You are signed out, on this and every other device."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -98,7 +98,7 @@ def logout():
 @limiter.limit("20 per hour", methods=["POST"])
 def register():
     if not services.self_registration_open(current_app.config["LMS_SELF_REGISTRATION"]):
-        flash("Self-registration is closed. Ask your centre for an invitation.", "info")
+        flash(_("Self-registration is closed. Ask your centre for an invitation."), "info")
         return redirect(url_for("auth.login"))
     form = forms.RegisterForm()
     if form.validate_on_submit():
@@ -110,7 +110,7 @@ def register():
             form.email.errors.append(str(exc))
         else:
             login_user(user)
-            flash("Welcome! Your account is ready.", "success")
+            flash(_("Welcome! Your account is ready."), "success")
             return redirect(url_for("progress.home"))
     return render_template("auth/register.html", form=form)
 
@@ -131,7 +131,7 @@ def accept_invitation(token: str):
             form.password.errors.append(str(exc))
         else:
             login_user(user)
-            flash("Welcome! Your account is ready.", "success")
+            flash(_("Welcome! Your account is ready."), "success")
             return redirect(url_for("progress.home"))
     return render_template("auth/accept_invitation.html", form=form, invitation=invitation)
 
@@ -150,7 +150,7 @@ def settings():
     if profile.submit.data and profile.validate_on_submit():
         current_user.name = profile.name.data.strip()
         db.session.commit()
-        flash("Your profile is saved.", "success")
+        flash(_("Your profile is saved."), "success")
         return redirect(url_for("auth.settings"))
     if password.submit.data and password.validate_on_submit():
         if current_user.check_password(password.current.data):
@@ -195,7 +195,7 @@ def revoke_token(token_id: int):
         ), 404
     db.session.delete(token)
     db.session.commit()
-    flash("The token is revoked.", "success")
+    flash(_("The token is revoked."), "success")
     return redirect(url_for("auth.settings"))
 
 
@@ -219,7 +219,7 @@ def admin_users():
             db.session.flush()
             record("user.create", user, {"role": user.role}, commit=False)
             db.session.commit()
-            flash(f"Account created for {user.email}.", "success")
+            flash(_("Account created for %(user_email)s.", user_email=user.email), "success")
             return redirect(url_for("auth.admin_users"))
         except services.AccountError as exc:
             db.session.rollback()
@@ -277,9 +277,16 @@ def _invitation_made(invitation):
     if mail_enabled():
         problem = invitations.mail_invitation(invitation)
         if problem is None:
-            flash(f"{made} The link was e-mailed.", "success")
+            flash(_("%(made)s The link was e-mailed.", made=made), "success")
         else:
-            flash(f"{made} It could not be e-mailed ({problem}): copy the link.", "warning")
+            flash(
+                _(
+                    "%(made)s It could not be e-mailed (%(problem)s): copy the link.",
+                    made=made,
+                    problem=problem,
+                ),
+                "warning",
+            )
     else:
         flash(made, "success")
     return redirect(url_for("auth.admin_users", invited=invitation.id, _anchor="invite-h"))
