@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms.catalog import services as catalog
@@ -107,7 +108,7 @@ def complete_module(slug: str, module_slug: str):
         # Shown in the "Finish this module" section, where the trainee clicked.
         flash("Not yet: " + "; ".join(missing) + ".", FINISH_MESSAGE)
         return redirect(url_for("catalog.module", slug=slug, module_slug=module_slug) + "#finish")
-    flash(f"“{module.title}” is complete.", "success")
+    flash(_("“%(module_title)s” is complete.", module_title=module.title), "success")
     following = services.course_progress(current_user, course).next_module
     if following and following.id != module.id:
         return redirect(url_for("catalog.module", slug=slug, module_slug=following.slug))
