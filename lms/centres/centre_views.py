@@ -5,6 +5,7 @@ admins and the courses it offers and shares. Changes go through
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms.auth.access import role_required
@@ -43,7 +44,7 @@ def new_centre():
         except services.CentreError as exc:
             form.name.errors.append(str(exc))
         else:
-            flash(f"The centre {centre.name} is created.", "success")
+            flash(_("The centre %(centre_name)s is created.", centre_name=centre.name), "success")
             return redirect(url_for("centres.centre", slug=centre.slug))
     return render_template("centres/new_centre.html", form=form)
 
@@ -70,7 +71,7 @@ def centre(slug: str):
         except services.CentreError as exc:
             form.name.errors.append(str(exc))
         else:
-            flash("The centre is saved.", "success")
+            flash(_("The centre is saved."), "success")
             return redirect(url_for("centres.centre", slug=centre.slug))
     offer_form = forms.OfferCourseForm(prefix="offer")
     offer_form.course.choices = [(c.id, c.title) for c in services.unoffered_courses()]
@@ -96,14 +97,21 @@ def add_centre_admin(slug: str):
     centre = centre_or_abort(slug, current_user)
     form = forms.EmailForm(prefix="admin")
     if not form.validate_on_submit():
-        flash("Give the email address of a centre admin account.", "danger")
+        flash(_("Give the email address of a centre admin account."), "danger")
     else:
         try:
             user = actions.add_centre_admin(centre, form.email.data)
         except services.CentreError as exc:
             flash(str(exc), "danger")
         else:
-            flash(f"{user.display_name} now runs {centre.name}.", "success")
+            flash(
+                _(
+                    "%(display_name)s now runs %(centre_name)s.",
+                    display_name=user.display_name,
+                    centre_name=centre.name,
+                ),
+                "success",
+            )
     return redirect(url_for("centres.centre", slug=slug))
 
 
@@ -132,14 +140,14 @@ def offer_course(slug: str):
     form = forms.OfferCourseForm(prefix="offer")
     form.course.choices = [(c.id, c.title) for c in services.unoffered_courses()]
     if not form.validate_on_submit():
-        flash("Choose a course that no centre offers yet.", "danger")
+        flash(_("Choose a course that no centre offers yet."), "danger")
     else:
         try:
             actions.offer_course(centre, form.course.data, shared=form.shared.data)
         except services.CentreError as exc:
             flash(str(exc), "danger")
         else:
-            flash("The centre now offers that course.", "success")
+            flash(_("The centre now offers that course."), "success")
     return redirect(url_for("centres.centre", slug=slug))
 
 

@@ -5,6 +5,7 @@ through ``lms.centres.actions`` (one committed transaction each)."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms.auth.access import role_required
@@ -66,9 +67,16 @@ def _show_invitation(cohort: Cohort, invitation_id: int, made: str, mail_problem
     """After an invitation is made: say so (and whether it was e-mailed), then show the
     cohort page with its link to copy. A redirect, so reloading adds nobody again."""
     if mail_problem is None:
-        flash(f"{made} The link was e-mailed.", "success")
+        flash(_("%(made)s The link was e-mailed.", made=made), "success")
     elif mail_enabled():
-        flash(f"{made} It could not be e-mailed ({mail_problem}): copy the link.", "warning")
+        flash(
+            _(
+                "%(made)s It could not be e-mailed (%(mail_problem)s): copy the link.",
+                made=made,
+                mail_problem=mail_problem,
+            ),
+            "warning",
+        )
     else:
         flash(made, "success")
     return redirect(
@@ -117,7 +125,7 @@ def edit_cohort(cohort_id: int):
         except services.CentreError as exc:
             form.name.errors.append(str(exc))
         else:
-            flash("The cohort is saved.", "success")
+            flash(_("The cohort is saved."), "success")
             return _back_to(cohort)
     return render_template(
         "centres/cohort_form.html", form=form, centre=cohort.centre, cohort=cohort
@@ -147,9 +155,16 @@ def add_trainee(cohort_id: int):
             None if row.mailed else row.mail_problem,
         )
     if row.status == roster.ADDED:
-        flash(f"{row.email} joined {cohort.name}.", "success")
+        flash(
+            _(
+                "%(row_email)s joined %(cohort_name)s.",
+                row_email=row.email,
+                cohort_name=cohort.name,
+            ),
+            "success",
+        )
     else:
-        flash(f"{row.email}: {row.reason}.", "info")
+        flash(_("%(row_email)s: %(reason)s.", row_email=row.email, reason=row.reason), "info")
     return _back_to(cohort)
 
 
@@ -231,7 +246,14 @@ def remove_trainee(cohort_id: int, user_id: int):
     forms.action_or_400()
     trainee = _member_or_404(cohort, user_id)
     actions.remove_member(cohort, user_id)
-    flash(f"{trainee.display_name} left {cohort.name}. Their progress is kept.", "success")
+    flash(
+        _(
+            "%(display_name)s left %(cohort_name)s. Their progress is kept.",
+            display_name=trainee.display_name,
+            cohort_name=cohort.name,
+        ),
+        "success",
+    )
     return _back_to(cohort)
 
 
@@ -245,7 +267,7 @@ def add_instructor(cohort_id: int):
     cohort = cohort_or_abort(cohort_id, current_user, manage=True)
     form = forms.EmailForm(prefix="instructor")
     if not form.validate_on_submit():
-        flash("Give the instructor's email address.", "danger")
+        flash(_("Give the instructor's email address."), "danger")
         return _back_to(cohort)
     try:
         new = actions.add_instructor(cohort, form.email.data, current_user)
@@ -259,7 +281,7 @@ def add_instructor(cohort_id: int):
             "The instructor has no account yet: an invitation was made.",
             invitations.mail_link(new) if mail_enabled() else "",
         )
-    flash("The instructor now teaches this cohort.", "success")
+    flash(_("The instructor now teaches this cohort."), "success")
     return _back_to(cohort)
 
 
@@ -294,7 +316,14 @@ def assign_course(cohort_id: int):
             ),
         )
     assignment = actions.assign_course(cohort, form.course.data, form.due_on.data)
-    flash(f"{cohort.name} follows “{assignment.course.title}”.", "success")
+    flash(
+        _(
+            "%(cohort_name)s follows “%(course_title)s”.",
+            cohort_name=cohort.name,
+            course_title=assignment.course.title,
+        ),
+        "success",
+    )
     return _back_to(cohort)
 
 

@@ -5,6 +5,7 @@ in the cohort page; the rules are ``lms.labs.pools``'s."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms.audit.services import record
@@ -107,5 +108,5 @@ def cancel_pool_schedule(cohort_id: int, schedule_id: int):
     what = {"lab": schedule.lab_slug, "size": schedule.size}  # before the row goes
     pools.cancel_schedule(schedule)
     record("pool.cancel", cohort, what)
-    flash("The schedule was removed; its extra ready labs are being stopped.", "success")
+    flash(_("The schedule was removed; its extra ready labs are being stopped."), "success")
     return redirect(url_for("centres.cohort", cohort_id=cohort.id, _anchor="lab-pools"))

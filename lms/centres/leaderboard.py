@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -121,5 +122,8 @@ def switch_leaderboard(cohort_id: int):
     cohort.leaderboard = request.form.get("value") == "on"
     db.session.commit()
     state = "on: the cohort's trainees see it" if cohort.leaderboard else "off"
-    flash(f"The leaderboard of {cohort.name} is {state}.", "success")
+    flash(
+        _("The leaderboard of %(cohort_name)s is %(state)s.", cohort_name=cohort.name, state=state),
+        "success",
+    )
     return redirect(url_for("centres.cohort", cohort_id=cohort.id) + "#leaderboard")
