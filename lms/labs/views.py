@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms.audit.services import record
@@ -187,9 +188,16 @@ def admin_stop(session_id: int):
         record(
             "lab.stop", f"lab session {session.id}", {"lab": session.lab_slug}, lab_session=session
         )
-        flash(f"Lab session {session.id} of {session.user.display_name} was stopped.", "success")
+        flash(
+            _(
+                "Lab session %(id)s of %(display_name)s was stopped.",
+                id=session.id,
+                display_name=session.user.display_name,
+            ),
+            "success",
+        )
     else:
-        flash(f"Lab session {session.id} had already ended.", "info")
+        flash(_("Lab session %(id)s had already ended.", id=session.id), "info")
     return redirect(url_for("labs.admin_sessions"))
 
 
