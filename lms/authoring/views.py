@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms.auth.access import role_required
@@ -53,7 +54,13 @@ def course(slug: str):
         else:
             if not issues:
                 services.record_change(folder, current_user, "created", filename)
-                flash(f"{filename} created. It is live once you publish the course.", "success")
+                flash(
+                    _(
+                        "%(filename)s created. It is live once you publish the course.",
+                        filename=filename,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("authoring.edit", slug=slug, filename=filename))
             new_module.filename.errors.extend(str(i) for i in issues)
     return render_template(
@@ -91,10 +98,17 @@ def edit(slug: str, filename: str):
                 if text != before:
                     summary = services.lines_changed(before, text)
                     services.record_change(folder, current_user, "saved", filename, summary)
-                flash(f"{filename} saved. Publish the course to make the change live.", "success")
+                flash(
+                    _(
+                        "%(filename)s saved. Publish the course to make the change live.",
+                        filename=filename,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("authoring.edit", slug=slug, filename=filename))
             flash(
-                "Not saved: fix the problems listed below. The file on disk is unchanged.", "danger"
+                _("Not saved: fix the problems listed below. The file on disk is unchanged."),
+                "danger",
             )
     elif request.method == "GET":
         form.text.data = services.read_file(folder, filename)
@@ -145,8 +159,8 @@ def publish(slug: str):
     if report.issues:
         flash("Not published: " + "; ".join(str(i) for i in report.issues[:5]), "danger")
     elif report.unchanged:
-        flash("Nothing to publish: the live course is already this version.", "info")
+        flash(_("Nothing to publish: the live course is already this version."), "info")
     else:
         services.record_change(folder, current_user, "published")
-        flash("The course is published: trainees see the new version now.", "success")
+        flash(_("The course is published: trainees see the new version now."), "success")
     return redirect(url_for("authoring.course", slug=slug))

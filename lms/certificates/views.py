@@ -8,6 +8,7 @@ from uuid import UUID
 
 import segno
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms.certificates import services, signing
@@ -106,7 +107,7 @@ def revoke(certificate_id: UUID):
     except services.RevocationRefused as exc:
         flash(str(exc), "error")
     else:
-        flash("The certificate is revoked. Its verification page now says so.", "success")
+        flash(_("The certificate is revoked. Its verification page now says so."), "success")
     return redirect(url_for("certificates.certificate", certificate_id=certificate.id))
 
 
@@ -129,9 +130,9 @@ def verify_pasted():
     if request.method == "POST":
         pasted = request.form.get("credential", "").strip()
         if not pasted:
-            flash("Paste the credential (the contents of the .jwt file) to check it.", "error")
+            flash(_("Paste the credential (the contents of the .jwt file) to check it."), "error")
         elif len(pasted) > MAX_PASTED:
-            flash("That is far longer than a credential.", "error")
+            flash(_("That is far longer than a credential."), "error")
         else:
             result = services.verify(pasted)
     return render_template(

@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import login_user
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException, ToolConfException
@@ -285,7 +286,7 @@ def _platform_page(platform: LtiPlatform | None):
             )
         )
         if clash is not None and clash is not platform:
-            flash("This issuer and client ID are registered already.", "danger")
+            flash(_("This issuer and client ID are registered already."), "danger")
         else:
             created = platform is None
             platform = platform or LtiPlatform()
@@ -302,7 +303,7 @@ def _platform_page(platform: LtiPlatform | None):
                 details={"issuer": platform.issuer, "client_id": platform.client_id},
                 centre_id=platform.centre_id,
             )
-            flash(f"{platform.name} is saved.", "success")
+            flash(_("%(platform_name)s is saved.", platform_name=platform.name), "success")
             return redirect(url_for("lti.platform", platform_id=platform.id))
     registered = db.session.scalars(select(LtiPlatform).order_by(LtiPlatform.name)).all()
     failed = db.session.scalars(
@@ -338,5 +339,5 @@ def remove_platform(platform_id: int):
         services.forget_platform(platform)
         record("lti.platform_removed", details=details, commit=False)
         db.session.commit()
-        flash("The platform is removed; its launches are refused from now on.", "success")
+        flash(_("The platform is removed; its launches are refused from now on."), "success")
     return redirect(url_for("lti.platforms"))
