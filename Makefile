@@ -12,9 +12,9 @@ PYTEST_ARGS ?=
 
 .PHONY: install system-deps python-deps assets services docker-engine base-images postgres \
         session-holder lab-wheels run serve demo-data test test-sqlite test-postgres lint bench \
-        bench-backends clean
+        bench-backends clean translations
 
-install: system-deps python-deps assets session-holder lab-wheels
+install: system-deps python-deps assets session-holder lab-wheels translations
 
 system-deps:
 	@bash scripts/install-system-deps.sh
@@ -26,6 +26,11 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -U pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
+
+# The interface's languages: the .po catalogues are compiled to .mo here, not committed
+# (README, Languages).
+translations: python-deps
+	$(VENV)/bin/pybabel compile -d lms/translations
 
 # Pinned Python wheels some lab images install (labs/*/requirements.txt): see README.
 lab-wheels: python-deps
