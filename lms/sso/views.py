@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from joserfc.errors import ExpiredTokenError, InvalidClaimError, JoseError
 
@@ -70,7 +71,7 @@ def remove(slug: str):
     if forms.RemoveIssuerForm(prefix="remove").validate_on_submit() and issuer is not None:
         services.remove_issuer(issuer)
         _announce(centre, "removed", [])
-        flash("Single sign-on is removed for this centre.", "success")
+        flash(_("Single sign-on is removed for this centre."), "success")
     return redirect(url_for("sso.settings", slug=slug))
 
 
@@ -113,7 +114,10 @@ def callback(slug: str):
         return second_factor_step(user, False, next_url)
     login_user(user)
     if created:
-        flash(f"Welcome! Your account at {issuer.centre.name} is ready.", "success")
+        flash(
+            _("Welcome! Your account at %(centre_name)s is ready.", centre_name=issuer.centre.name),
+            "success",
+        )
     return redirect(next_url)
 
 
