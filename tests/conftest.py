@@ -57,11 +57,19 @@ def reset_schema() -> None:
             db.metadata.create_all(conn)
         return
     tables = sorted(db.metadata.tables)
+    columns = sorted((t.name, c.name) for t in db.metadata.tables.values() for c in t.columns)
     with db.engine.begin() as conn:
         present = conn.execute(
             text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
         ).scalars()
-        if sorted(present) == tables:
+        # Columns too: a model given a new column since the last run needs its table anew.
+        present_columns = conn.execute(
+            text(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = 'public'"
+            )
+        ).all()
+        if sorted(present) == tables and sorted(map(tuple, present_columns)) == columns:
             quoted = ", ".join(f'"{name}"' for name in tables)
             conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
             return
