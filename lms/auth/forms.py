@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
@@ -9,66 +10,66 @@ ROLE_CHOICES = [(r.value, r.label) for r in Role]
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-    remember = BooleanField("Keep me signed in on this device")
-    submit = SubmitField("Sign in")
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField(_l("Keep me signed in on this device"))
+    submit = SubmitField(_l("Sign in"))
 
 
 class NewPasswordMixin:
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)]
+        _l("Password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)]
     )
     confirm = PasswordField(
-        "Repeat the password",
+        _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
     )
 
 
 class RegisterForm(NewPasswordMixin, FlaskForm):
-    name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    submit = SubmitField("Create my account")
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    submit = SubmitField(_l("Create my account"))
 
 
 class AcceptInvitationForm(NewPasswordMixin, FlaskForm):
-    name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
-    submit = SubmitField("Create my account")
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
+    submit = SubmitField(_l("Create my account"))
 
 
 class ProfileForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
-    submit = SubmitField("Save")
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
+    submit = SubmitField(_l("Save"))
 
 
 class ChangePasswordForm(NewPasswordMixin, FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired()])
-    revoke_tokens = BooleanField("Also revoke my API tokens")
-    submit = SubmitField("Change password")
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    revoke_tokens = BooleanField(_l("Also revoke my API tokens"))
+    submit = SubmitField(_l("Change password"))
 
 
 class TokenForm(FlaskForm):
-    label = StringField("What is this token for?", validators=[Optional(), Length(max=80)])
-    submit = SubmitField("Create a token")
+    label = StringField(_l("What is this token for?"), validators=[Optional(), Length(max=80)])
+    submit = SubmitField(_l("Create a token"))
 
 
 class CreateUserForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    name = StringField("Full name", validators=[Optional(), Length(max=120)])
-    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.TRAINEE.value)
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Full name"), validators=[Optional(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=Role.TRAINEE.value)
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)]
+        _l("Password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)]
     )
-    submit = SubmitField("Create the account")
+    submit = SubmitField(_l("Create the account"))
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    name = StringField("Full name", validators=[Optional(), Length(max=120)])
-    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.TRAINEE.value)
-    submit = SubmitField("Create an invitation link")
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Full name"), validators=[Optional(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=Role.TRAINEE.value)
+    submit = SubmitField(_l("Create an invitation link"))
 
 
 class RegistrationSettingForm(FlaskForm):
-    open = BooleanField("Anyone may create a trainee account")
-    submit = SubmitField("Save")
+    open = BooleanField(_l("Anyone may create a trainee account"))
+    submit = SubmitField(_l("Save"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectField, SubmitField
 from wtforms.validators import InputRequired
@@ -14,22 +15,22 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M"
 class PoolScheduleForm(FlaskForm):
     """“Lab Y: N ready from T1 to T2” (UTC); the rules are ``pools.check_schedule``'s."""
 
-    lab = SelectField("Lab", validators=[InputRequired(message="Choose a lab.")])
+    lab = SelectField(_l("Lab"), validators=[InputRequired(message=_l("Choose a lab."))])
     size = IntegerField(
-        "Ready labs",
-        validators=[InputRequired(message="Say how many labs should be ready (a number).")],
+        _l("Ready labs"),
+        validators=[InputRequired(message=_l("Say how many labs should be ready (a number)."))],
     )
     starts_at = DateTimeLocalField(
-        "From (UTC)",
+        _l("From (UTC)"),
         format=TIME_FORMAT,
-        validators=[InputRequired(message="Give the start as a date and time.")],
+        validators=[InputRequired(message=_l("Give the start as a date and time."))],
     )
     ends_at = DateTimeLocalField(
-        "Until (UTC)",
+        _l("Until (UTC)"),
         format=TIME_FORMAT,
-        validators=[InputRequired(message="Give the end as a date and time.")],
+        validators=[InputRequired(message=_l("Give the end as a date and time."))],
     )
-    submit = SubmitField("Keep labs ready")
+    submit = SubmitField(_l("Keep labs ready"))
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -13,19 +14,19 @@ from lms.sso.services import MAPPABLE_ROLES
 
 
 class IssuerForm(FlaskForm):
-    discovery_url = StringField("Discovery URL", validators=[DataRequired(), Length(max=500)])
-    client_id = StringField("Client ID", validators=[DataRequired(), Length(max=255)])
+    discovery_url = StringField(_l("Discovery URL"), validators=[DataRequired(), Length(max=500)])
+    client_id = StringField(_l("Client ID"), validators=[DataRequired(), Length(max=255)])
     # Never filled in from the saved value: an empty field keeps the saved secret.
-    client_secret = PasswordField("Client secret", validators=[Optional(), Length(max=1000)])
-    role_claim = StringField("Role claim", validators=[Optional(), Length(max=100)])
-    role_mapping = TextAreaField("Role mapping", validators=[Optional(), Length(max=5000)])
+    client_secret = PasswordField(_l("Client secret"), validators=[Optional(), Length(max=1000)])
+    role_claim = StringField(_l("Role claim"), validators=[Optional(), Length(max=100)])
+    role_mapping = TextAreaField(_l("Role mapping"), validators=[Optional(), Length(max=5000)])
     default_role = SelectField(
-        "Role of new accounts when no value is mapped",
+        _l("Role of new accounts when no value is mapped"),
         choices=[(role.value, role.label) for role in MAPPABLE_ROLES],
     )
-    enabled = BooleanField("Offer “Sign in with this centre” on the sign-in page")
-    submit = SubmitField("Save single sign-on")
+    enabled = BooleanField(_l("Offer “Sign in with this centre” on the sign-in page"))
+    submit = SubmitField(_l("Save single sign-on"))
 
 
 class RemoveIssuerForm(FlaskForm):
-    submit = SubmitField("Remove single sign-on")
+    submit = SubmitField(_l("Remove single sign-on"))
