@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install system-deps python-deps assets services docker-engine base-images postgres \
         session-holder lab-wheels run serve demo-data test test-sqlite test-postgres lint bench \
-        bench-backends clean translations
+        bench-backends clean translations messages
 
 install: system-deps python-deps assets session-holder lab-wheels translations
 
@@ -31,6 +31,14 @@ $(VENV)/.installed: pyproject.toml
 # (README, Languages).
 translations: python-deps
 	$(VENV)/bin/pybabel compile -d lms/translations
+
+# After changing interface strings: the template (.pot) again, and each language's .po
+# updated from it (new messages untranslated: tests/unit/test_translations.py lists them).
+messages: python-deps
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location \
+	    --sort-output --project "Cyber Range LMS" -o lms/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i lms/translations/messages.pot -d lms/translations \
+	    --no-fuzzy-matching --ignore-obsolete -w 100
 
 # Pinned Python wheels some lab images install (labs/*/requirements.txt): see README.
 lab-wheels: python-deps

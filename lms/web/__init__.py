@@ -14,6 +14,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -38,18 +39,25 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+
+def N_(text: str) -> str:
+    """Marks a message for the catalogue (pybabel extract -k N_) where it is defined; it
+    is translated where it is shown to a person (the API answers in English)."""
+    return text
+
+
 ERROR_TITLES = {
-    400: "That request could not be understood",
-    401: "Please sign in",
-    403: "You do not have access to this page",
-    404: "Page not found",
-    405: "That action is not allowed here",
-    409: "That conflicts with the current state",
-    413: "That upload is too large",
-    415: "That kind of content is not accepted here",
-    429: "Too many attempts",
-    500: "Something went wrong on our side",
-    503: "A service is unavailable",
+    400: N_("That request could not be understood"),
+    401: N_("Please sign in"),
+    403: N_("You do not have access to this page"),
+    404: N_("Page not found"),
+    405: N_("That action is not allowed here"),
+    409: N_("That conflicts with the current state"),
+    413: N_("That upload is too large"),
+    415: N_("That kind of content is not accepted here"),
+    429: N_("Too many attempts"),
+    500: N_("Something went wrong on our side"),
+    503: N_("A service is unavailable"),
 }
 
 
@@ -66,8 +74,8 @@ def error_response(status: int, message: str, error: str | None = None):
         render_template(
             "errors/error.html",
             status=status,
-            title=ERROR_TITLES.get(status, "Error"),
-            message=message,
+            title=gettext(ERROR_TITLES.get(status, N_("Error"))),
+            message=gettext(message) if message else message,
         ),
         status,
     )
@@ -121,7 +129,7 @@ def _handle_http_error(exc: HTTPException):
     status = exc.code or 500
     message = exc.description or ERROR_TITLES.get(status, "")
     if status == 429:
-        message = "You tried too many times in a short while. Wait a minute, then try again."
+        message = N_("You tried too many times in a short while. Wait a minute, then try again.")
     return error_response(status, message, error=exc.name.lower().replace(" ", "_"))
 
 
@@ -152,7 +160,7 @@ def _handle_unexpected(exc: Exception):
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(
         500,
-        "The error has been logged. Try again, and tell your administrator if it persists.",
+        N_("The error has been logged. Try again, and tell your administrator if it persists."),
         error="internal_error",
     )
 
@@ -202,7 +210,9 @@ def _json_bodies_are_objects():
     if getattr(view, "passes_body_through", False):
         return None
     if not request.path.startswith("/api/") and not getattr(view, "accepts_json", False):
-        return error_response(415, "This page takes a form, not JSON.", "unsupported_media_type")
+        return error_response(
+            415, N_("This page takes a form, not JSON."), "unsupported_media_type"
+        )
     if not isinstance(request.get_json(silent=True), dict):
         return error_response(400, 'Send a JSON object, like {"task": "..."}.', "bad_request")
     return None
@@ -217,7 +227,7 @@ def _no_nul_characters():
         if request.is_json and b"\\u0000" in request.get_data():
             values.append("\x00")
     if any("\x00" in value for value in values):
-        return error_response(400, "The request contains a NUL character.", "bad_request")
+        return error_response(400, N_("The request contains a NUL character."), "bad_request")
     return None
 
 
@@ -272,7 +282,7 @@ def init_app(app: Flask) -> None:
     def _csrf_error(exc):
         return error_response(
             400,
-            "Your form expired or was sent from elsewhere. Reload the page and try again.",
+            N_("Your form expired or was sent from elsewhere. Reload the page and try again."),
             error="csrf_failed",
         )
 

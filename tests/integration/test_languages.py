@@ -125,3 +125,13 @@ def test_a_translated_module_is_read_in_chinese_and_english_falls_back(
     # A module with no Chinese file falls back to its own text in Chinese pages.
     other = client.get("/courses/demo-course/next-steps", headers={"Accept-Language": "zh"})
     assert "Plain text module" in other.get_data(as_text=True)
+
+
+def test_error_pages_speak_the_reader_s_language_and_the_api_stays_english(client):
+    page = client.get("/no-such-page", headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 404 and "找不到页面" in page.get_data(as_text=True)
+
+    api = client.get(
+        "/api/v1/no-such-thing", headers={"Accept-Language": "zh-CN", "Accept": "application/json"}
+    )
+    assert api.status_code == 404 and api.get_json()["error"] == "not_found"
