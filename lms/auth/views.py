@@ -273,7 +273,7 @@ def admin_users():
 def _invitation_made(invitation):
     """Say so (and whether it was e-mailed), then show the Users page with the link to
     copy: a redirect, so reloading invites nobody again and the form is empty."""
-    made = f"Invitation made for {invitation.email}."
+    made = _("Invitation made for %(email)s.", email=invitation.email)
     if mail_enabled():
         problem = invitations.mail_invitation(invitation)
         if problem is None:

@@ -151,7 +151,7 @@ def add_trainee(cohort_id: int):
         return _show_invitation(
             cohort,
             row.invitation_id,
-            f"Invitation made for {row.email}.",
+            _("Invitation made for %(email)s.", email=row.email),
             None if row.mailed else row.mail_problem,
         )
     if row.status == roster.ADDED:
