@@ -159,3 +159,15 @@ def running_lab(session_key: str, containers: list[dict]) -> RunningLab:
         container_names=tuple(sorted(c["Labels"].get(LABEL_CONTAINER, "") for c in containers)),
         created_at=datetime.fromtimestamp(created, UTC),
     )
+
+
+class RemovesOrphans:
+    """``remove_orphans`` for a runtime that has ``session_keys`` and ``stop`` (both
+    backends: what a sweep removes is decided the same way)."""
+
+    def remove_orphans(self, live_session_keys: set[str], *, key_prefix: str = "") -> list[str]:
+        orphans = sorted(self.session_keys(key_prefix=key_prefix) - set(live_session_keys))
+        for key in orphans:
+            log.info("removing orphaned lab session %s", key)
+            self.stop(key)
+        return orphans

@@ -42,6 +42,7 @@ from lms.labs.runtime.docker.common import (
     QUICK_TIMEOUT,
     SUBNET_POOL,
     SUBNET_PREFIX,
+    RemovesOrphans,
     SessionExists,
     check_key,
     container_name,
@@ -58,7 +59,7 @@ from lms.labs.runtime.docker.networks import NetworkMethods
 from lms.labs.runtime.docker.shells import ShellMethods
 
 
-class DockerRuntime(ImageMethods, NetworkMethods, ContainerMethods, ShellMethods):
+class DockerRuntime(ImageMethods, NetworkMethods, ContainerMethods, ShellMethods, RemovesOrphans):
     """A ``LabRuntime`` on one Docker engine. Thread-safe; connects on first use."""
 
     def __init__(
@@ -245,13 +246,6 @@ class DockerRuntime(ImageMethods, NetworkMethods, ContainerMethods, ShellMethods
         found = {c["Labels"].get(LABEL_SESSION) for c in self._containers()}
         found |= {(n.get("Labels") or {}).get(LABEL_SESSION) for n in self._networks()}
         return {k for k in found if k and k.startswith(key_prefix)}
-
-    def remove_orphans(self, live_session_keys: set[str], *, key_prefix: str = "") -> list[str]:
-        orphans = sorted(self.session_keys(key_prefix=key_prefix) - set(live_session_keys))
-        for key in orphans:
-            log.info("removing orphaned lab session %s", key)
-            self.stop(key)
-        return orphans
 
     def web_endpoint(self, session_key: str, container: str, port: int) -> WebEndpoint:
         # The lab network is a bridge on this host: the platform routes to its addresses.

@@ -39,6 +39,7 @@ from lms.labs.runtime.docker.common import (
     API_TIMEOUT,
     KEEP_ALIVE,
     QUICK_TIMEOUT,
+    RemovesOrphans,
     SessionExists,
     check_key,
     engine_errors,
@@ -65,7 +66,7 @@ from lms.labs.runtime.swarm.nodes import NodeMethods, hostname
 from lms.labs.runtime.swarm.services import ServiceMethods
 
 
-class SwarmRuntime(NodeMethods, ServiceMethods, GatewayMethods):
+class SwarmRuntime(NodeMethods, ServiceMethods, GatewayMethods, RemovesOrphans):
     """A ``LabRuntime`` on a Docker Swarm whose manager's engine is at ``docker_url``.
     Thread-safe; connects on first use."""
 
@@ -305,13 +306,6 @@ class SwarmRuntime(NodeMethods, ServiceMethods, GatewayMethods):
                 labels = item.get("Labels") or (item.get("Spec") or {}).get("Labels") or {}
                 found.add(labels.get(LABEL_SESSION))
         return {k for k in found if k and k.startswith(key_prefix)}
-
-    def remove_orphans(self, live_session_keys: set[str], *, key_prefix: str = "") -> list[str]:
-        orphans = sorted(self.session_keys(key_prefix=key_prefix) - set(live_session_keys))
-        for key in orphans:
-            log.info("removing orphaned lab session %s", key)
-            self.stop(key)
-        return orphans
 
     # -- into a task's container, through its node's engine ------------------------------
 
