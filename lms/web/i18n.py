@@ -24,6 +24,10 @@ DEFAULT_LOCALE = "en"
 # <html lang> per locale (BCP 47): the script, so browsers pick Simplified glyphs.
 HTML_LANG = {"en": "en", "zh": "zh-Hans"}
 SESSION_KEY = "locale"
+# Formats a locale writes differently from Babel's CLDR defaults. English "short" is
+# CLDR's American "12/1/26, 9:00 AM"; partners across borders read month and day either
+# way round, so English pages keep the platform's unambiguous ISO-style date and time.
+DATETIME_PATTERNS = {"en": {"short": "yyyy-MM-dd HH:mm"}}
 
 
 def select_locale() -> str:
@@ -52,6 +56,7 @@ def _datetime(value, format: str = "medium") -> str:
         return ""
     if isinstance(value, date) and not isinstance(value, datetime):
         return format_date(value, format)
+    format = DATETIME_PATTERNS.get(current_locale(), {}).get(format, format)
     return format_datetime(value, format, rebase=False)
 
 
