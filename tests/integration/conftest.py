@@ -181,9 +181,22 @@ def swarm_engine(docker_client):
     try:
         yield docker_client
     finally:
+        sweep_test_labs(docker_client)
+        _remove_unused_gateway_network(docker_client)
         if made:
-            sweep_test_labs(docker_client)
             docker_client.swarm.leave(force=True)
+
+
+def _remove_unused_gateway_network(docker_client) -> None:
+    """The swarm runtime's gateways bridge, which its first web access created, once no
+    gateway uses it (a platform's own gateways on this engine keep it)."""
+    from lms.labs.runtime.swarm.common import GATEWAY_NETWORK
+
+    for network in docker_client.api.networks(names=[GATEWAY_NETWORK]):
+        details = docker_client.api.inspect_network(network["Id"])
+        if not details.get("Containers"):
+            with suppress(docker.errors.NotFound, docker.errors.APIError):
+                docker_client.api.remove_network(network["Id"])
 
 
 @pytest.fixture(scope="session")
