@@ -32,6 +32,7 @@ DOMAINS = (
     "terminal",
     "centres",
     "authoring",
+    "exercises",
     "api",
     "sso",
     "lti",

@@ -1,0 +1,5 @@
+"""(being written)"""
+
+
+def init_app(app) -> None:
+    pass
