@@ -169,6 +169,7 @@ def settings():
         password.current.errors.append("That is not your current password.")
     if token_form.submit.data and token_form.validate_on_submit():
         new_token = services.issue_token(current_user, token_form.label.data or "")
+        record("api-token.create", current_user, {"label": token_form.label.data or ""})
     tokens = db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at)
     ).all()
@@ -195,6 +196,7 @@ def revoke_token(token_id: int):
         ), 404
     db.session.delete(token)
     db.session.commit()
+    record("api-token.revoke", current_user, {"label": token.label or "", "token": token_id})
     flash(_("The token is revoked."), "success")
     return redirect(url_for("auth.settings"))
 

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from lms.audit.services import record
 from lms.auth.access import role_required
 from lms.auth.models import User
 from lms.centres import forms
@@ -121,6 +122,7 @@ def switch_leaderboard(cohort_id: int):
     forms.action_or_400()
     cohort.leaderboard = request.form.get("value") == "on"
     db.session.commit()
+    record("cohort.leaderboard", cohort, {"leaderboard": "on" if cohort.leaderboard else "off"})
     state = "on: the cohort's trainees see it" if cohort.leaderboard else "off"
     flash(
         _("The leaderboard of %(cohort_name)s is %(state)s.", cohort_name=cohort.name, state=state),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from lms.audit.services import record
 from lms.centres import calendar_feed
 from lms.centres.blueprint import bp
 from lms.centres.trainee_home import trainee_home
@@ -40,6 +41,7 @@ def calendar_feed_ics(user_id: int, token: str):
 @login_required
 def reset_calendar_feed():
     calendar_feed.reset_feed(current_user)
+    record("calendar-feed.reset", current_user)
     flash(
         "Your calendar address is new: the old one no longer works. "
         "Add the new one to your calendar.",

@@ -200,3 +200,41 @@ def test_an_account_made_on_the_command_line_is_logged_as_the_system_user(app, r
         )
         assert event.actor_id is None
         assert event.actor_email == f"{getpass.getuser()} (command line)"
+
+
+def test_api_tokens_leaderboards_and_calendar_addresses_are_logged(app, make_user):
+    from lms.centres import services as centres
+
+    make_user("ines@example.org", role="instructor")
+    ana_id = make_user("ana@example.org")
+    with app.app_context():
+        north = centres.create_centre("North")
+        cohort = centres.create_cohort(north, "Autumn")
+        cohort.instructors.append(
+            db.session.scalar(db.select(User).filter_by(email="ines@example.org"))
+        )
+        db.session.commit()
+        cohort_id, north_id = cohort.id, north.id
+
+    trainee = app.test_client()
+    _sign_in(trainee, "ana@example.org")
+    trainee.post("/settings", data={"token-label": "my script", "token-submit": "Create"})
+    with app.app_context():
+        token_id = db.session.scalar(db.select(db.text("id FROM api_tokens")))
+    assert trainee.post(f"/settings/tokens/{token_id}/revoke").status_code == 302
+    assert trainee.post("/calendar/reset").status_code == 302
+    instructor = app.test_client()
+    _sign_in(instructor, "ines@example.org")
+    assert (
+        instructor.post(f"/cohorts/{cohort_id}/leaderboard", data={"value": "on"}).status_code
+        == 302
+    )
+
+    with app.app_context():
+        events = {e.action: e for e in db.session.scalars(db.select(AuditEvent))}
+        assert events["api-token.create"].detail == '{"label": "my script"}'
+        assert events["api-token.create"].subject_user_id == ana_id
+        assert "my script" in events["api-token.revoke"].detail
+        assert events["calendar-feed.reset"].actor_id == ana_id
+        board = events["cohort.leaderboard"]
+        assert board.detail == '{"leaderboard": "on"}' and board.centre_id == north_id
