@@ -21,7 +21,7 @@ from lms.labs.models import FAILED, LabSession
 from lms.labs.nodes import NodeCapacity, lab_node, node_capacities
 from lms.labs.pools import unclaimed_keys
 from lms.labs.runtime import EngineUnavailable, RunningLab
-from lms.labs.services import can_extend, extend_limit, key_prefix, live_sessions
+from lms.labs.services import can_extend, extend_limit, key_prefix, lab_places, live_sessions
 
 # -- views of sessions ----------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ def limits() -> dict[str, object]:
     config = current_app.config
     return {
         "per_user": int(config["LMS_MAX_LABS_PER_USER"]),
-        "total": int(config["LMS_MAX_LABS_TOTAL"]),
+        "total": lab_places(),  # LMS_MAX_LABS_TOTAL, or what the lab nodes hold when less
         "memory": config["LMS_LAB_MAX_MEMORY"],
         "cpus": config["LMS_LAB_MAX_CPUS"],
         "pids": config["LMS_LAB_MAX_PIDS"],

@@ -80,6 +80,18 @@ def test_a_platform_admin_sees_engine_capacity_pools_and_failures(app, client, l
     assert "the image could not be pulled" in errors and "Trainee t_c1" in errors
 
 
+def test_the_capacity_shown_is_what_the_lab_nodes_hold_when_less(app, client, login_as, labs):
+    from lms.labs import engine_listing
+    from lms.labs.nodes import NodeCapacity
+
+    with app.app_context():  # a swarm of two nodes labelled lms-labs-max=3 and 4
+        engine_listing.record([], [NodeCapacity("n1", 1, 3), NodeCapacity("n2", 1, 4)])
+    login_as("admin")
+    capacity = client.get("/").get_data(as_text=True)
+    capacity = capacity[capacity.index('id="home-capacity"') :]
+    assert re.search(r"2 <span[^>]*>of 7</span>", capacity)
+
+
 def test_a_trainee_keeps_the_trainee_home(client, login_as, labs):
     login_as("t_a1")
     html = client.get("/").get_data(as_text=True)

@@ -26,6 +26,7 @@ from lms.centres.reports.summaries import CohortSummary, cohort_summaries
 from lms.extensions import db
 from lms.labs.health import engine_health
 from lms.labs.models import FAILED, LIVE_STATUSES, LabSession
+from lms.labs.services import lab_places
 
 STUCK_COHORTS = 6  # cohorts whose stuck trainees the instructor's home works out
 STUCK_SHOWN = 8  # stuck trainees listed per cohort (the dashboard has them all)
@@ -185,7 +186,7 @@ def platform_state() -> PlatformState:
     return PlatformState(
         engine=engine_state(),
         labs_live=sum(live.values()),
-        labs_capacity=int(current_app.config["LMS_MAX_LABS_TOTAL"]),
+        labs_capacity=lab_places(),  # fewer than LMS_MAX_LABS_TOTAL when the nodes hold less
         labs_starting=live.get("starting", 0),
         pools=warm_pools(),
         failures=recent_failures(),
