@@ -111,6 +111,9 @@ TOP_KEYS = {
     "flag",
     "tasks",
     "pool",
+    "mode",
+    "roles",
+    "injects",
 }
 MAX_POOL = 200  # warm sessions one lab may keep ready (LMS_MAX_LABS_TOTAL caps them too)
 LIMIT_KEYS = {"memory", "cpus", "pids"}
@@ -127,8 +130,20 @@ TASK_KEYS = {
     "run",
     "timeout_seconds",
     "as",
+    "role",
 }
 CHECK_USERS = ("user", "root")  # `as:` of a check task: the container's user (default) or root
+
+# Team labs (`mode: team`): one lab session shared by a team in an exercise, each member
+# on their role's workstation; injects are events the exercise fires into it.
+LAB_MODES = ("solo", "team")
+MAX_ROLES = 8
+MAX_INJECT_MINUTE = 24 * 60
+ROLE_KEYS = {"title", "workstation", "description"}
+INJECT_KEYS = {"id", "title", "at", "message", "run", "file"}
+INJECT_RUN_KEYS = {"container", "command", "as", "timeout_seconds"}
+INJECT_FILE_KEYS = {"container", "path", "content", "mode"}
+INJECT_USERS = ("root", "user")  # `as:` of an inject's command: root (default) or the user
 
 
 @dataclass(frozen=True)
@@ -183,6 +198,50 @@ class TaskSpec:
     run: str | None = None
     timeout_seconds: int = 20
     run_as: str = "user"  # "user": the container's `user` (image default when none); "root"
+    role: str | None = None  # team labs: the role that owns it (None: the whole team)
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """A role of a team lab: its members' terminals open on ``workstation``."""
+
+    name: str
+    title: str
+    workstation: str
+    description: str = ""  # Markdown
+
+
+@dataclass(frozen=True)
+class InjectCommand:
+    """A command an inject runs in a container of the team's lab when it fires."""
+
+    container: str
+    command: str
+    as_root: bool = True  # False: as the container's `user`
+    timeout_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class InjectFile:
+    """A file an inject writes into a container of the team's lab when it fires."""
+
+    container: str
+    path: str
+    content: str
+    mode: int = 0o444
+
+
+@dataclass(frozen=True)
+class InjectSpec:
+    """An event of a team exercise: a message to the team, at a minute of the exercise's
+    clock (None: only when the white cell fires it), with an optional command and file."""
+
+    id: str
+    title: str
+    message: str  # Markdown
+    at_minute: int | None = None
+    run: InjectCommand | None = None
+    file: InjectFile | None = None
 
 
 @dataclass(frozen=True)
@@ -204,16 +263,37 @@ class LabSpec:
     max_minutes: int = 180
     pool: int = 0  # warm sessions kept started and unassigned (lms.labs.pools)
     warnings: tuple[ContentIssue, ...] = ()  # not errors: `lms courses check` prints them
+    mode: str = "solo"  # "team": run by a team in an exercise, never by a module
+    roles: tuple[RoleSpec, ...] = ()
+    injects: tuple[InjectSpec, ...] = ()
+
+    @property
+    def is_team(self) -> bool:
+        return self.mode == "team"
 
     def task(self, task_id: str) -> TaskSpec | None:
         return next((t for t in self.tasks if t.id == task_id), None)
+
+    def role(self, name: str) -> RoleSpec | None:
+        return next((r for r in self.roles if r.name == name), None)
+
+    def inject(self, inject_id: str) -> InjectSpec | None:
+        return next((i for i in self.injects if i.id == inject_id), None)
+
+    def task_container(self, task: TaskSpec) -> str:
+        """Where a check task runs: its ``container``, else its role's workstation, else
+        the lab's workstation."""
+        if task.container:
+            return task.container
+        role = self.role(task.role) if task.role else None
+        return role.workstation if role else self.workstation
 
     def check_user(self, task: TaskSpec) -> str:
         """Who a check task runs as in its container: ``"0"`` for ``as: root``, otherwise the
         container's ``user``, or ``""`` (the image's own user) when it names none."""
         if task.run_as == "root":
             return "0"
-        container = self.containers.get(task.container or self.workstation)
+        container = self.containers.get(self.task_container(task))
         return (container.user if container else None) or ""
 
     @property

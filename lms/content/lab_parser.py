@@ -25,6 +25,7 @@ from lms.content.lab_model import (
     HASH_SKIP,
     LAB_CAPABILITIES,
     LAB_FILE,
+    LAB_MODES,
     LIMIT_KEYS,
     MAX_POOL,
     MIN_MEMORY,
@@ -37,10 +38,12 @@ from lms.content.lab_model import (
     LabSpec,
     LabSpecError,
     Limits,
+    RoleSpec,
     format_size,
     parse_size,
 )
 from lms.content.lab_tasks import TaskSection
+from lms.content.lab_team import TeamSection
 
 
 def load_labs(
@@ -89,13 +92,15 @@ def content_hash(folder: Path, build_dirs: list[str]) -> str:
 
 
 @dataclass
-class _LabParser(TaskSection, ValueReader):
+class _LabParser(TaskSection, TeamSection, ValueReader):
     """Walks the plain data of lab.yaml, reporting problems through the document."""
 
     folder: Path
     doc: LabDocument
     max_limits: Limits | None
     containers: dict[str, ContainerSpec] = field(default_factory=dict)
+    mode: str = "solo"
+    roles: dict[str, RoleSpec] = field(default_factory=dict)
 
     def parse(self) -> LabSpec | None:
         data = self.doc.data
@@ -112,12 +117,16 @@ class _LabParser(TaskSection, ValueReader):
         ttl, max_minutes = self._durations(data)
         limits = self._limits(data.get("limits"))
         network = self._choice(data, "network", NETWORK_MODES, "isolated")
+        self.mode = self._choice(data, "mode", LAB_MODES, "solo")
         self.containers = self._containers(data.get("containers"))
+        self.roles = self._roles(data.get("roles"))
         workstation = self._workstation(data.get("workstation"))
         if network == "none" and len(self.containers) > 1:
             self.doc.error(("network",), "network: none allows one container only")
         flag = self._flag(data.get("flag"), workstation)
         tasks = self._tasks(data.get("tasks"), workstation, flag)
+        injects = self._injects(data.get("injects"))
+        pool = self._pool(data)
         if self.doc.issues:
             return None
         builds = [c.build for c in self.containers.values() if c.build]
@@ -127,7 +136,7 @@ class _LabParser(TaskSection, ValueReader):
             description=self._text(data, "description") or "",
             ttl_minutes=ttl,
             max_minutes=max_minutes,
-            pool=self._int(data, "pool", (), 0, 0, MAX_POOL),
+            pool=pool,
             limits=limits,
             network=network,
             workstation=workstation,
@@ -137,6 +146,9 @@ class _LabParser(TaskSection, ValueReader):
             folder=self.folder,
             content_hash=content_hash(self.folder, builds),
             warnings=tuple(self._link_warnings(tasks)),
+            mode=self.mode,
+            roles=tuple(self.roles.values()),
+            injects=injects,
         )
 
     # -- generic helpers -------------------------------------------------
@@ -289,8 +301,20 @@ class _LabParser(TaskSection, ValueReader):
                 ports.append(port)
         return tuple(ports)
 
+    def _pool(self, data: dict) -> int:
+        pool = self._int(data, "pool", (), 0, 0, MAX_POOL)
+        if pool and self.mode == "team":
+            self.doc.error(
+                ("pool",),
+                "pool: must be 0 in a team lab (an exercise starts its teams' labs itself)",
+            )
+            return 0
+        return pool
+
     def _workstation(self, value: Any) -> str:
         names = list(self.containers)
+        if value is None and self.roles:
+            return next(iter(self.roles.values())).workstation  # team labs: the first role's
         if value is None:
             if "main" in self.containers or len(names) == 1:
                 return "main" if "main" in self.containers else names[0]
@@ -329,7 +353,7 @@ class _LabParser(TaskSection, ValueReader):
         return FlagSpec(
             container=container,
             path=path,
-            mode=self._mode(data),
+            mode=self._octal_mode(data, ("flag",), 0o400),
             uid=self._owner_id(data, "uid"),
             gid=self._owner_id(data, "gid"),
         )
@@ -340,15 +364,16 @@ class _LabParser(TaskSection, ValueReader):
             return None
         return self._int(data, key, ("flag",), 0, 0, 2**31 - 1)
 
-    def _mode(self, data: dict) -> int:
+    def _octal_mode(self, data: dict, path: tuple, default: int) -> int:
         """File mode, read as octal from the YAML text: 400, 0400, "0440" and 0o440 all work."""
         if "mode" not in data:
-            return 0o400
-        raw = self._raw_scalar(("flag", "mode"))
+            return default
+        raw = self._raw_scalar((*path, "mode"))
         digits = raw.lower().removeprefix("0o").lstrip("0") or "0"
         if not re.fullmatch(r"[0-7]{1,4}", digits):
             self.doc.error(
-                ("flag", "mode"), f"flag.mode: {raw} is not an octal file mode like 0400"
+                (*path, "mode"),
+                f"{path[-1]}.mode: {raw} is not an octal file mode like {default:04o}",
             )
-            return 0o400
+            return default
         return int(digits, 8)

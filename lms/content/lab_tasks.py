@@ -59,6 +59,9 @@ class TaskSection:
             self.doc.error((*path, "type"), f"task {task_id}: type {kind!r} is not flag or check")
         points = self._int(data, "points", path, 10, 0, 10_000)
         hint = self._text(data, "hint", path)
+        role = self._task_role(data, path, task_id)
+        if role is not None:
+            workstation = self.roles[role].workstation  # a role's checks run on its workstation
         return TaskSpec(
             id=task_id,
             title=self._text(data, "title", path, required=True) or task_id,
@@ -72,7 +75,27 @@ class TaskSection:
             run=self._text(data, "run", path),
             timeout_seconds=self._int(data, "timeout_seconds", path, 20, 1, MAX_CHECK_SECONDS),
             run_as=self._run_as(data, path, task_id, kind),
+            role=role,
         )
+
+    def _task_role(self, data: dict, path: tuple, task_id: str) -> str | None:
+        """A team lab's task may name the role that owns it (default: the whole team)."""
+        if "role" not in data:
+            return None
+        value = data["role"]
+        if self.mode != "team":
+            self.doc.error(
+                (*path, "role"), f"task {task_id}: role: is only for team labs (add mode: team)"
+            )
+            return None
+        if not isinstance(value, str) or value not in self.roles:
+            names = ", ".join(self.roles) or "none"
+            self.doc.error(
+                (*path, "role"),
+                f"task {task_id}: role {value!r} is not a role of this lab ({names})",
+            )
+            return None
+        return value
 
     def _penalty(self, data: dict, path: tuple, task_id: str, points: int, hint) -> int:
         """What revealing the hint costs: at most the task's own points."""

@@ -136,7 +136,7 @@ def _check_on_engine(session: LabSession, spec: LabSpec, task: TaskSpec) -> Chec
     try:
         result = app_runtime.lab_runtime().run_check(
             session.key,
-            task.container or spec.workstation,
+            spec.task_container(task),
             task.run or "false",
             task.timeout_seconds,
             user=spec.check_user(task),  # the trainee's view, unless the lab says `as: root`

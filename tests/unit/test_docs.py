@@ -25,6 +25,16 @@ def sections(name: str) -> dict[str, str]:
     return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts), 2)}
 
 
+def subsection(name: str, heading: str) -> str:
+    """The text of ``## heading``, or of ``### sub`` below it for ``heading / sub``."""
+    top, _, sub = heading.partition(" / ")
+    text = sections(name)[top]
+    if not sub:
+        return text
+    parts = re.split(r"^### (.+)$", text, flags=re.MULTILINE)
+    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts), 2)}[sub]
+
+
 def table_keys(text: str) -> set[str]:
     """Keys described in a table's first column: | `key` | ..."""
     return set(re.findall(r"^\| `([^`]+)` \|", text, flags=re.MULTILINE))
@@ -45,10 +55,14 @@ def missing(keys, documented: set[str]) -> list[str]:
         (spec.CONTAINER_KEYS, "Containers"),
         (spec.FLAG_KEYS, "`flag`"),
         (spec.TASK_KEYS, "Tasks"),
+        (spec.ROLE_KEYS, "Team exercises (`mode: team`) / `roles`"),
+        (spec.INJECT_KEYS, "Team exercises (`mode: team`) / `injects`"),
+        (spec.INJECT_RUN_KEYS, "Team exercises (`mode: team`) / Inject `run`"),
+        (spec.INJECT_FILE_KEYS, "Team exercises (`mode: team`) / Inject `file`"),
     ],
 )
 def test_every_lab_key_is_documented(keys, section):
-    documented = table_keys(sections("lab-format.md")[section])
+    documented = table_keys(subsection("lab-format.md", section))
     assert not missing(keys, documented), f"docs/lab-format.md, {section}: add a row for each"
 
 
