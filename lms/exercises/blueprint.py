@@ -2,12 +2,13 @@
 
 from flask import Blueprint
 
-# Its own static path: a blueprint without a url_prefix would otherwise serve /static,
-# which the application's static route shadows.
+# Every page lives under /exercises (the index is the rule ""); static files under
+# /exercises/static.
 bp = Blueprint(
     "exercises",
     __name__,
+    url_prefix="/exercises",
     template_folder="templates",
     static_folder="static",
-    static_url_path="/exercises/static",
+    static_url_path="/static",
 )
