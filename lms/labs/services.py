@@ -75,7 +75,7 @@ def mark_running(session_id: int, ttl_minutes: int, node: str | None = None) -> 
         .values(
             status=RUNNING,
             started_at=now,
-            expires_at=now + timedelta(minutes=ttl_minutes),
+            expires_at=_expiry(session_id, now + timedelta(minutes=ttl_minutes)),
             lease_until=None,
             **values,
         )
@@ -86,6 +86,20 @@ def mark_running(session_id: int, ttl_minutes: int, node: str | None = None) -> 
 
 def renew_start_leases(session_ids: set[int]) -> None:
     """Kept for ``workers.background().submit_start`` callers: job leases replace it."""
+
+
+# Domains above labs whose sessions end at a time of their own (a team exercise's lab ends
+# with the exercise, lms.exercises.lifecycle) register here: (session id) -> its expiry, or
+# None when the rule does not speak about that session.
+expiry_rules: list[Callable[[int], datetime | None]] = []
+
+
+def _expiry(session_id: int, default: datetime) -> datetime:
+    for rule in expiry_rules:
+        expires = rule(session_id)
+        if expires is not None:
+            return expires
+    return default
 
 
 # Warm pools (lms.labs.pools) register here, so this module needs not know them: a start
@@ -386,7 +400,7 @@ def _start_abandoned(job: jobs.LabJob, final: bool) -> bool:
     if spec is not None and lab_is_complete(runtime, session.key, spec, on_engine):
         now = utcnow()
         session.status, session.started_at, session.lease_until = RUNNING, now, None
-        session.expires_at = now + timedelta(minutes=spec.ttl_minutes)
+        session.expires_at = _expiry(session.id, now + timedelta(minutes=spec.ttl_minutes))
         session.node = nodes.lab_node(on_engine.get(session.key))
         db.session.commit()
         log.warning("lab session %s: its worker died after starting it: running", session.key)
