@@ -30,9 +30,25 @@ def check_content(courses_dir: str | Path, labs_dir: str | Path | None = None):
     courses, issues = load_courses(Path(courses_dir), known_labs=lab_library.lab_slugs(labs_dir))
     if labs_dir.is_dir():
         used = _labs_used(courses)
-        _specs, lab_issues = load_labs(labs_dir)
+        specs, lab_issues = load_labs(labs_dir)
         issues.extend(i for i in lab_issues if _lab_of(i, labs_dir) in used)
+        issues.extend(_team_labs_named(courses, specs))
     return courses, issues
+
+
+def _team_labs_named(courses: list[CourseSource], specs: dict) -> list[ContentIssue]:
+    """A team lab (``mode: team``) is played by a team in an exercise, never from a module."""
+    return [
+        ContentIssue(
+            str(course.folder / module.filename),
+            module.lab_line,
+            f"lab '{module.lab}' is a team lab (mode: team): team labs run from the "
+            "Exercises page, not from a module",
+        )
+        for course in courses
+        for module in course.modules
+        if module.lab in specs and specs[module.lab].is_team
+    ]
 
 
 def lab_warnings(courses: list[CourseSource], labs_dir: str | Path | None = None):
