@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from flask import Flask
 from sqlalchemy import select, update
 
-from lms.audit.services import record
 from lms.auth.models import User, utcnow
 from lms.content.lab_library import get_spec
 from lms.exercises.access import can_control, can_see_person, team_of_session
@@ -31,6 +30,7 @@ from lms.exercises.models import (
     Team,
     TeamMember,
 )
+from lms.exercises.teams import audit
 from lms.extensions import db
 from lms.labs import services as lab_services
 from lms.labs import sharing
@@ -102,7 +102,7 @@ def start_exercise(exercise: Exercise, by: User | None) -> StartReport:
         raise ExerciseError("This exercise has already started.")
     db.session.refresh(exercise)
     add_event(exercise, "started", user=by)
-    _audit("exercise.start", exercise, by, {"teams": len(teams)})
+    audit("exercise.start", exercise, by, {"teams": len(teams)})
     db.session.commit()
 
     report = StartReport(skipped=[team.name for team in exercise.teams if not team.members])
@@ -130,7 +130,7 @@ def start_team_environment(exercise: Exercise, team: Team, by: User | None = Non
     except LabActionError as exc:
         db.session.rollback()
         add_event(exercise, "lab-failed", team=team, detail=exc.message)
-        _audit("exercise.team.lab_failed", exercise, by, {"team": team.name, "why": exc.message})
+        audit("exercise.team.lab_failed", exercise, by, {"team": team.name, "why": exc.message})
         db.session.commit()
         return exc.message
     session = result.session
@@ -167,7 +167,7 @@ def pause(exercise: Exercise, by: User | None) -> None:
         raise ExerciseError("Only a running exercise can be paused.")
     exercise.status, exercise.paused_at = PAUSED, utcnow()
     add_event(exercise, "paused", user=by)
-    _audit("exercise.pause", exercise, by)
+    audit("exercise.pause", exercise, by)
     db.session.commit()
 
 
@@ -180,7 +180,7 @@ def resume(exercise: Exercise, by: User | None) -> None:
     exercise.ends_at = (exercise.ends_at or utcnow()) + pause_length
     exercise.status, exercise.paused_at = RUNNING, None
     add_event(exercise, "resumed", user=by, detail=str(int(pause_length.total_seconds())))
-    _audit("exercise.resume", exercise, by, {"paused_seconds": int(pause_length.total_seconds())})
+    audit("exercise.resume", exercise, by, {"paused_seconds": int(pause_length.total_seconds())})
     _move_session_expiry(exercise)
     db.session.commit()
 
@@ -194,7 +194,7 @@ def extend(exercise: Exercise, minutes: int, by: User | None) -> None:
     exercise.ends_at += timedelta(minutes=minutes)
     exercise.duration_minutes += minutes
     add_event(exercise, "extended", user=by, detail=str(minutes))
-    _audit("exercise.extend", exercise, by, {"minutes": minutes})
+    audit("exercise.extend", exercise, by, {"minutes": minutes})
     _move_session_expiry(exercise)
     db.session.commit()
 
@@ -243,7 +243,7 @@ def end_exercise(exercise: Exercise, by: User | None = None) -> bool:
         return False
     db.session.refresh(exercise)
     add_event(exercise, "ended", user=by, detail="by hand" if by is not None else "time up")
-    _audit("exercise.end", exercise, by)
+    audit("exercise.end", exercise, by)
     db.session.commit()
     for session in _live_sessions(exercise):
         lab_services.stop_lab(session, reason=END_REASON)
@@ -267,21 +267,6 @@ def end_exercises_past_their_end() -> list[int]:
     if ended:
         log.info("exercises ended (time up): %s", ended)
     return ended
-
-
-# -- the audit log --------------------------------------------------------------------------
-
-
-def _audit(action: str, exercise: Exercise, by: User | None, details: dict | None = None) -> None:
-    centre_id = exercise.cohorts[0].centre_id if exercise.cohorts else None
-    record(
-        action,
-        f"exercise {exercise.id} {exercise.title}",
-        details,
-        centre_id=centre_id,
-        actor=by,
-        commit=False,
-    )
 
 
 # -- who works in a team's lab ----------------------------------------------------------------

@@ -51,6 +51,8 @@ def init_app(app: Flask) -> None:
                 ("catalog.catalogue", _l("Catalogue"), "catalog.", {}),
                 *STAFF_MENUS.get(role, ()),
             ]
+            if role is not None:  # team exercises: staff run them, trainees take part
+                items.append(("exercises.index", _l("Exercises"), "exercises.", {}))
             if role == "trainee":
                 items.append(("progress.my_points", _l("My points"), "progress.my_points", {}))
                 report = ("centres.trainee", _l("My report"), "centres.trainee")
