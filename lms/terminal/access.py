@@ -5,6 +5,11 @@ opened: a signed-in user, the Origin of the page that opened it, and the lab
 session's owner. Staff (instructors and admins of a cohort the trainee is in)
 may watch a terminal read-only and review recordings; every such access by
 someone other than the trainee is written to the audit log (``lms.audit``).
+
+A lab session may be shared (a team exercise's environment, ``lms.labs.sharing``):
+its members each open their own terminal on their role's workstation, and the
+registered rule may let more staff watch a member's terminal. Watching and reviewing
+go by the person whose terminal it is, not by the session's owner.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from lms.audit.services import record
 from lms.auth.models import User
 from lms.auth.visibility import can_view_trainee
 from lms.extensions import db
+from lms.labs import sharing
 from lms.labs.models import LabSession
 
 log = logging.getLogger(__name__)
@@ -73,6 +79,28 @@ def can_follow(user, trainee: User) -> bool:
 def can_review(user, lab_session: LabSession) -> bool:
     """The trainee themselves, or staff who follow them."""
     return is_owner(user, lab_session) or can_follow(user, lab_session.user)
+
+
+def works_in(user, lab_session: LabSession) -> bool:
+    """The session's owner, or a member the sharing rule lets in (a team exercise)."""
+    return is_owner(user, lab_session) or sharing.workstation_for(user, lab_session) is not None
+
+
+def may_watch(viewer, lab_session: LabSession, terminal_user: User) -> bool:
+    """May ``viewer`` watch (or replay) ``terminal_user``'s terminals in this session:
+    staff who follow that person, or whom the session's sharing rule allows."""
+    if not viewer.is_authenticated:
+        return False
+    return can_follow(viewer, terminal_user) or (
+        sharing.may_watch(viewer, lab_session, terminal_user) is True
+    )
+
+
+def may_see_recording(viewer, lab_session: LabSession, terminal_user: User) -> bool:
+    """A recording (replay, commands) of ``terminal_user``'s: theirs, or a watcher's."""
+    return bool(viewer.is_authenticated and viewer.id == terminal_user.id) or may_watch(
+        viewer, lab_session, terminal_user
+    )
 
 
 def audit(

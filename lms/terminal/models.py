@@ -28,6 +28,11 @@ class TerminalRecording(db.Model):
     new one at each attach: a process whose token was replaced lets go), when
     that process last vouched for it (``heartbeat_at``) and the last keystroke
     it saw (``last_input_at``, both written at most every HEARTBEAT_SECONDS).
+
+    ``container`` is the lab container the shell runs in, chosen when it opened
+    (``lms.labs.sharing.workstation_for``: the lab's workstation for its owner, a
+    team member's role workstation); None (rows older than team exercises): the
+    lab's workstation.
     """
 
     __tablename__ = "terminal_recordings"
@@ -38,6 +43,7 @@ class TerminalRecording(db.Model):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     terminal_key: Mapped[str] = mapped_column(String(32))  # the browser tab's terminal id
+    container: Mapped[str | None] = mapped_column(String(30))  # None: the lab's workstation
     path: Mapped[str] = mapped_column(String(255))
     width: Mapped[int] = mapped_column(default=80)
     height: Mapped[int] = mapped_column(default=24)

@@ -70,8 +70,17 @@ class SessionReview:
     recordings: list[TerminalRecording]
 
 
-def review_session(lab_session: LabSession) -> SessionReview:
-    """The session's tasks with the commands and web requests attributed to each."""
+def review_session(lab_session: LabSession, user_ids: set[int] | None = None) -> SessionReview:
+    """The session's tasks with the commands and web requests attributed to each.
+
+    ``user_ids``: only the terminals (recordings and commands typed) of these people (a
+    shared session: those the reader may see); None: everyone's."""
+    recordings = [
+        r
+        for r in _rows(TerminalRecording, TerminalRecording.started_at, lab_session.id)
+        if user_ids is None or r.user_id in user_ids
+    ]
+    shown = {r.id for r in recordings}
     spec = lab_library.get_spec(lab_session.lab_slug)
     specs: tuple[TaskSpec, ...] = spec.tasks if spec else ()
     tasks = {t.id: TaskReview(t.id, t.title, t.type) for t in specs}
@@ -93,6 +102,7 @@ def review_session(lab_session: LabSession) -> SessionReview:
         [
             TimelineEntry(c.at, command=c)
             for c in _rows(TerminalCommand, TerminalCommand.at, lab_session.id)
+            if c.recording_id in shown
         ]
         + [
             TimelineEntry(r.at, web_request=r)
@@ -103,7 +113,6 @@ def review_session(lab_session: LabSession) -> SessionReview:
     done = sorted((t for t in tasks.values() if t.completed_at), key=lambda t: t.completed_at)
     working_on = next((t for t in tasks.values() if t.completed_at is None), None)
     unattributed = _attribute(timeline, done, working_on)
-    recordings = list(_rows(TerminalRecording, TerminalRecording.started_at, lab_session.id))
     return SessionReview(
         lab_session, spec, list(tasks.values()), working_on, unattributed, recordings
     )

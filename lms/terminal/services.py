@@ -76,8 +76,10 @@ def open_terminal(
     rows: int,
     slot: Slot | None = None,
     seen: int = 0,
+    container: str | None = None,
 ) -> Terminal:
-    """The terminal ``terminal_key`` of the lab's workstation, recorded; raise
+    """The terminal ``terminal_key`` of ``user`` on the lab container ``container`` (None:
+    the lab's workstation; a team member's is their role's), recorded; raise
     TerminalUnavailable.
 
     Its held shell when it has one running (opened through any process: it is
@@ -89,6 +91,11 @@ def open_terminal(
     spec = lab_library.get_spec(lab_session.lab_slug)
     if spec is None:
         raise TerminalUnavailable("This lab's definition cannot be read: tell your instructor.")
+    container = container or spec.workstation
+    if container not in spec.containers:
+        raise TerminalUnavailable(
+            f"This lab has no container {container!r} for your terminal: tell your instructor."
+        )
     limits = _limits()
     live = db.session.scalar(
         select(TerminalRecording).where(
@@ -98,14 +105,26 @@ def open_terminal(
             TerminalRecording.ended_at.is_(None),
         )
     )
+    if live is not None and shell_container(spec, live) != container:
+        # The person's workstation changed (another role): that shell is not theirs now.
+        _end_held_shell(lab_session, spec, live)
+        _finish(live.id, "Your workstation in this lab changed.")
+        live = None
     if live is not None:
         terminal = _reattach(lab_session, spec, live, limits, cols, rows, slot, seen)
         if terminal is not None:
             return terminal
-    return _open_new(lab_session, spec, user, terminal_key, limits, cols, rows, slot)
+    return _open_new(lab_session, spec, user, terminal_key, container, limits, cols, rows, slot)
 
 
-def _open_new(lab_session, spec, user, terminal_key, limits, cols, rows, slot) -> Terminal:
+def shell_container(spec: LabSpec | None, recording: TerminalRecording) -> str | None:
+    """The lab container a terminal's shell runs in (older rows: the lab's workstation)."""
+    return recording.container or (spec.workstation if spec is not None else None)
+
+
+def _open_new(
+    lab_session, spec, user, terminal_key, container, limits, cols, rows, slot
+) -> Terminal:
     config = current_app.config
     if _open_terminals(lab_session.id, user.id, limits) >= config["LMS_TERMINAL_MAX_TABS"]:
         raise TerminalUnavailable(
@@ -113,13 +132,14 @@ def _open_new(lab_session, spec, user, terminal_key, limits, cols, rows, slot) -
             "close one first."
         )
     name = f"{terminal_key[:24]}-{secrets.token_hex(4)}"
-    shell = _open_shell(lab_session, spec, cols, rows, name=name)
+    shell = _open_shell(lab_session, spec, container, cols, rows, name=name)
     try:
         now = utcnow()
         recording = TerminalRecording(
             session_id=lab_session.id,
             user_id=user.id,
             terminal_key=terminal_key,
+            container=container,
             path="",
             width=cols,
             height=rows,
@@ -168,7 +188,15 @@ def _reattach(lab_session, spec, live, limits, cols, rows, slot, seen) -> Termin
     )
     db.session.commit()
     try:
-        shell = _open_shell(lab_session, spec, cols, rows, name=live.shell_name, pid=live.shell_pid)
+        shell = _open_shell(
+            lab_session,
+            spec,
+            shell_container(spec, live),
+            cols,
+            rows,
+            name=live.shell_name,
+            pid=live.shell_pid,
+        )
     except ShellGone:
         _finish(live.id, "The shell has exited.")
         return None
@@ -204,12 +232,13 @@ def _reattach(lab_session, spec, live, limits, cols, rows, slot, seen) -> Termin
     )
 
 
-def _open_shell(lab_session, spec, cols, rows, **held) -> ShellChannel:
-    workstation = spec.containers[spec.workstation]
+def _open_shell(lab_session, spec, container, cols, rows, **held) -> ShellChannel:
+    """A shell in the lab container ``container``, as its user, in its workdir."""
+    workstation = spec.containers[container]
     try:
         return lab_runtime().open_shell(
             lab_session.key,
-            spec.workstation,
+            container,
             workstation.user,
             workstation.workdir,
             cols,
@@ -328,11 +357,12 @@ def _stale_before(limits: TerminalLimits, now) -> datetime:
 def _end_held_shell(lab_session: LabSession, spec: LabSpec, recording: TerminalRecording) -> None:
     if recording.shell_name is None or recording.shell_pid is None:
         return
-    workstation = spec.containers.get(spec.workstation)
+    container = shell_container(spec, recording)
+    workstation = spec.containers.get(container)
     with suppress(LabError):
         lab_runtime().end_shell(
             lab_session.key,
-            spec.workstation,
+            container,
             workstation.user if workstation else None,
             recording.shell_name,
             recording.shell_pid,
@@ -496,6 +526,17 @@ def live_recordings(session_id: int) -> list[TerminalRecording]:
             .where(TerminalRecording.session_id == session_id, TerminalRecording.ended_at.is_(None))
             .order_by(TerminalRecording.id)
         )
+    )
+
+
+def session_people(lab_session: LabSession) -> list[User]:
+    """The session's owner, then everyone else who opened a terminal in it (team members)."""
+    others = select(TerminalRecording.user_id).where(
+        TerminalRecording.session_id == lab_session.id,
+        TerminalRecording.user_id != lab_session.user_id,
+    )
+    return [lab_session.user] + list(
+        db.session.scalars(select(User).where(User.id.in_(others)).order_by(User.id))
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flask import (
     Response,
+    abort,
     current_app,
     jsonify,
     request,
@@ -18,13 +19,15 @@ from simple_websocket import ConnectionClosed
 
 from lms.content import lab_library
 from lms.extensions import db
-from lms.labs.models import RUNNING, LabSession
+from lms.labs import sharing
+from lms.labs.models import LIVE_STATUSES, RUNNING, LabSession
 from lms.labs.services import live_session
 from lms.terminal import services
 from lms.terminal.access import (
     audit,
-    can_follow,
     is_owner,
+    lab_session_or_404,
+    may_watch,
     same_origin,
 )
 from lms.terminal.asciicast import AsciicastTail
@@ -56,30 +59,48 @@ def terminal_capacity() -> dict[str, int]:
 @login_required
 def panel_state(lab_slug: str):
     """What the terminal panel needs: the user's live session of this lab, if any."""
-    lab_session = live_session(current_user.id, lab_slug)
+    return jsonify(_panel_json(lab_slug, live_session(current_user.id, lab_slug)))
+
+
+@bp.get("/labs/sessions/<int:session_id>/terminal/state")
+@login_required
+def session_panel_state(session_id: int):
+    """The terminal panel's state for one lab session (a team's, on the exercise page):
+    for its owner and the members the sharing rule lets in; ``session`` is None while
+    the session is not live. The same shape as ``panel_state``."""
+    lab_session = lab_session_or_404(session_id)
+    workstation = sharing.workstation_for(current_user, lab_session)
+    if workstation is None and not is_owner(current_user, lab_session):
+        abort(403, description="This lab session is not yours.")
+    live = lab_session if lab_session.status in LIVE_STATUSES else None
+    return jsonify(_panel_json(lab_session.lab_slug, live, workstation))
+
+
+def _panel_json(lab_slug: str, lab_session: LabSession | None, workstation: str | None = None):
     if lab_session is None:
-        return jsonify({"lab": lab_slug, "session": None})
+        return {"lab": lab_slug, "session": None}
+    spec = lab_library.get_spec(lab_slug)
     web = [
         {
             "container": name,
             "port": port,
             "url": url_for(".web_access", session_id=lab_session.id, port=port, path=""),
         }
-        for name, port in services.web_ports(lab_library.get_spec(lab_slug))
+        for name, port in services.web_ports(spec)
     ]
-    return jsonify(
-        {
-            "lab": lab_slug,
-            "session": {
-                "id": lab_session.id,
-                "status": lab_session.status,
-                "socket": url_for(".terminal_socket", session_id=lab_session.id),
-                "check": url_for(".terminal_check", session_id=lab_session.id),
-                "review": url_for(".session_review", session_id=lab_session.id),
-                "web": web,
-            },
-        }
-    )
+    return {
+        "lab": lab_slug,
+        "session": {
+            "id": lab_session.id,
+            "status": lab_session.status,
+            "socket": url_for(".terminal_socket", session_id=lab_session.id),
+            "check": url_for(".terminal_check", session_id=lab_session.id),
+            "review": url_for(".session_review", session_id=lab_session.id),
+            "web": web,
+            # the container the user's terminal opens on
+            "workstation": workstation or (spec.workstation if spec else None),
+        },
+    }
 
 
 # -- the WebSocket ---------------------------------------------------------------------------------
@@ -98,7 +119,8 @@ class SocketCheck:
     refusal: tuple[int, str] | None = None
     lab_session: LabSession | None = None
     recording: TerminalRecording | None = None  # a live watch of this terminal
-    key: TerminalKey | None = None  # the owner's shell (None for a watch)
+    key: TerminalKey | None = None  # the user's shell (None for a watch)
+    container: str | None = None  # the lab container the user's shell opens on
 
 
 def _check_socket(session_id: int) -> SocketCheck:
@@ -111,7 +133,10 @@ def _check_socket(session_id: int) -> SocketCheck:
     watch = request.args.get("watch", type=int)
     if watch is not None:
         return _check_watch(lab_session, watch)
-    if not is_owner(current_user, lab_session):
+    # The owner's on the lab's workstation, a team member's on their role's; else none.
+    # (An owner whose lab cannot be read is told so when the shell opens.)
+    container = sharing.workstation_for(current_user, lab_session)
+    if container is None and not is_owner(current_user, lab_session):
         return SocketCheck((403, "This lab session is not yours."))
     if lab_session.status != RUNNING:
         return SocketCheck((409, "The lab is not running."))
@@ -122,14 +147,18 @@ def _check_socket(session_id: int) -> SocketCheck:
     # Re-attaching to a shell this process holds takes no new room.
     if hub.get(key) is None and not hub.has_room(_capacity()):
         return SocketCheck((503, PLATFORM_FULL))
-    return SocketCheck(lab_session=lab_session, key=key)
+    return SocketCheck(lab_session=lab_session, key=key, container=container)
 
 
 def _check_watch(lab_session: LabSession, recording_id: int) -> SocketCheck:
-    if not can_follow(current_user, lab_session.user):
-        return SocketCheck((403, "You do not follow this trainee."))
+    """A live watch: by whose terminal it is (a team member's, in a shared session)."""
     recording = db.session.get(TerminalRecording, recording_id)
-    if recording is None or recording.session_id != lab_session.id or not recording.is_live:
+    if recording is None or recording.session_id != lab_session.id:
+        recording = None
+    watched = recording.user if recording is not None else lab_session.user
+    if not may_watch(current_user, lab_session, watched):
+        return SocketCheck((403, "You do not follow this trainee."))
+    if recording is None or not recording.is_live:
         return SocketCheck((404, "This terminal is not running."))
     if not services.recording_file(recording).exists():
         return SocketCheck((404, "This terminal is not recorded."))
@@ -178,10 +207,10 @@ def terminal_socket(session_id: int):
         return _refuse(*check.refusal)
     if check.recording is not None:
         return _watch_socket(check.lab_session, check.recording)
-    return _shell_socket(check.lab_session, check.key)
+    return _shell_socket(check.lab_session, check.key, check.container)
 
 
-def _shell_socket(lab_session: LabSession, key: TerminalKey):
+def _shell_socket(lab_session: LabSession, key: TerminalKey, container: str | None):
     cols = max(2, min(request.args.get("cols", 80, type=int), 500))
     rows = max(2, min(request.args.get("rows", 24, type=int), 200))
     seen = request.args.get("seen", 0, type=int)
@@ -199,7 +228,7 @@ def _shell_socket(lab_session: LabSession, key: TerminalKey):
     if terminal is None:
         try:
             terminal = services.open_terminal(
-                lab_session, user, key.terminal, cols, rows, slot, seen=seen
+                lab_session, user, key.terminal, cols, rows, slot, seen=seen, container=container
             )
             reattached = terminal.shell.reattached  # taken over from another process
         except services.TerminalUnavailable as exc:
@@ -229,7 +258,13 @@ def _watch_socket(lab_session: LabSession, recording: TerminalRecording):
     if slot is None:
         return _refuse(503, PLATFORM_FULL)
     try:
-        audit("terminal.watch", lab_session, detail=f"recording {recording.id}")
+        # about the person whose terminal it is (a team member's, in a shared session)
+        audit(
+            "terminal.watch",
+            lab_session,
+            subject=recording.user,
+            detail=f"recording {recording.id}",
+        )
         app = current_app._get_current_object()
         recording_id, lab_session_id = recording.id, lab_session.id
         tail = AsciicastTail(services.recording_file(recording))

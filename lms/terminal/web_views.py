@@ -19,10 +19,10 @@ from lms.labs.models import LIVE_STATUSES
 from lms.labs.runtime.base import LabError
 from lms.terminal import services
 from lms.terminal.access import (
-    is_owner,
     lab_session_or_404,
     platform_origin,
     proxy_request_allowed,
+    works_in,
 )
 from lms.terminal.blueprint import bp
 from lms.terminal.proxy import ProxyRequest, UpstreamError, forward
@@ -52,7 +52,7 @@ def web_root(session_id: int, port: int):
 @csrf.exempt  # the lab app's forms carry no platform token: the Origin is checked instead
 @passes_body_through
 def web_access(session_id: int, port: int, path: str):
-    """A lab web service, for the lab's owner only."""
+    """A lab web service, for the lab's owner only (and, in a shared session, its members)."""
     if not proxy_request_allowed():
         return error_response(403, "Lab web services open only from the platform's own pages.")
     if not current_user.is_authenticated:
@@ -60,7 +60,7 @@ def web_access(session_id: int, port: int, path: str):
             return login_manager.unauthorized()
         return error_response(403, "Sign in first.")
     lab_session = lab_session_or_404(session_id)
-    if not is_owner(current_user, lab_session):
+    if not works_in(current_user, lab_session):
         return error_response(403, "Only the trainee running this lab can open its services.")
     if lab_session.status not in LIVE_STATUSES:
         return error_response(409, "This lab has stopped: start it again from its module.")

@@ -4,8 +4,8 @@ Revision ID: 0024_terminal_container
 Revises: 0023_exercises
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0024_terminal_container"
@@ -15,8 +15,11 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # the lab container a terminal's shell runs in; NULL (older rows): the lab's workstation
+    with op.batch_alter_table("terminal_recordings") as batch:
+        batch.add_column(sa.Column("container", sa.String(length=30), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("terminal_recordings") as batch:
+        batch.drop_column("container")

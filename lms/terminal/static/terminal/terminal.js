@@ -8,6 +8,9 @@
  *   reconnects with the same terminal id and the server sends what was missed.
  *   A page reload re-attaches too (the ids are kept in sessionStorage).
  * - window.lmsTerminals lists the open tabs (tests read the screen through it).
+ * - It mounts on #lab-terminal-launcher's data-state-url: a module page's
+ *   /labs/<lab>/terminal/state (the user's own session of the lab) or, on another page,
+ *   /labs/sessions/<id>/terminal/state (one given session: a team exercise's).
  */
 (function () {
   "use strict";
@@ -393,6 +396,7 @@
   // -- the lab's state ---------------------------------------------------------------------
 
   async function refreshState() {
+    if (!launcher.dataset.stateUrl) return;  // no session to mount on (yet)
     try {
       const answer = await fetch(launcher.dataset.stateUrl, {
         headers: {Accept: "application/json"}, credentials: "same-origin",
