@@ -275,3 +275,22 @@ def _eventually(check, timeout: float = 15.0, every: float = 0.3):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(every)
+
+
+def test_the_terminal_panel_mounts_on_a_given_session(team):
+    """The partial another page (the team exercise page) includes, as its docstring says."""
+    base, app, people, session_id, _ = team
+    from flask import render_template_string
+
+    from lms.labs.models import LabSession
+
+    page = (
+        "{% with terminal_session=lab_session %}"
+        '{% include "terminal/_terminal.html" %}{% endwith %}'
+    )
+    with app.test_request_context("/"):
+        html = render_template_string(page, lab_session=db.session.get(LabSession, session_id))
+        idle = render_template_string(page, lab_session=None)
+    assert f'data-state-url="/labs/sessions/{session_id}/terminal/state"' in html
+    assert 'data-web-port="8080"' in html  # the lab's web service's button
+    assert 'data-state-url=""' in idle and "data-terminal-open" in idle
