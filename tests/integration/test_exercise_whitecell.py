@@ -358,3 +358,31 @@ def test_a_member_sees_the_scoreboard_only_as_the_exercise_says(app, setting, ru
         db.session.commit()
     assert member.get(world.url("/scoreboard")).status_code == ended
     assert signed_in(app, world.emails["inst_b"]).get(world.url("/scoreboard")).status_code == 200
+
+
+def page_form(page: str, action: str) -> dict[str, str]:
+    """The fields of the page's form posting to ``action`` (names and values)."""
+    form = re.search(rf'<form method="post" action="{re.escape(action)}".*?</form>', page, re.S)[0]
+    return dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form))
+
+
+def test_the_pages_controls_pause_and_extend_the_exercise(app):
+    world = make_exercise(app, status="running")
+    client = signed_in(app, world.emails["inst_a"])
+    app.config["WTF_CSRF_ENABLED"] = True
+    with app.app_context():
+        ends_at = db.session.get(Exercise, world.exercise_id).ends_at
+    page = client.get(world.url()).get_data(as_text=True)
+    extend = client.post(
+        world.url("/extend"), data=page_form(page, world.url("/extend")), follow_redirects=True
+    )
+    assert "The exercise has 15 more minutes." in extend.get_data(as_text=True)
+    pause = client.post(
+        world.url("/pause"), data=page_form(page, world.url("/pause")), follow_redirects=True
+    )
+    paused = pause.get_data(as_text=True)
+    assert 'data-exercise-status="paused"' in paused and world.url("/resume") in paused
+    with app.app_context():
+        exercise = db.session.get(Exercise, world.exercise_id)
+        assert exercise.ends_at == ends_at + timedelta(minutes=15)
+        assert exercise.status == "paused"
