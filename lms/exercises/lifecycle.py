@@ -30,7 +30,7 @@ from lms.exercises.models import (
     Team,
     TeamMember,
 )
-from lms.exercises.teams import audit
+from lms.exercises.teams import _, audit
 from lms.extensions import db
 from lms.labs import services as lab_services
 from lms.labs import sharing
@@ -74,13 +74,15 @@ def start_exercise(exercise: Exercise, by: User | None) -> StartReport:
     the others still start.
     """
     if exercise.status != DRAFT:
-        raise ExerciseError("This exercise has already started.")
+        raise ExerciseError(_("This exercise has already started."))
     spec = get_spec(exercise.lab_slug)
     if spec is None or not spec.is_team:
-        raise ExerciseError(f"The team lab “{exercise.lab_slug}” is not on this platform.")
+        raise ExerciseError(
+            _("The team lab “%(lab)s” is not on this platform.", lab=exercise.lab_slug)
+        )
     teams = [team for team in exercise.teams if team.members]
     if not teams:
-        raise ExerciseError("Put trainees into at least one team before starting.")
+        raise ExerciseError(_("Put trainees into at least one team before starting."))
     engine = engine_health()
     if not engine.is_up():
         raise ServiceUnavailable(engine.unavailable_message())
@@ -99,7 +101,7 @@ def start_exercise(exercise: Exercise, by: User | None) -> StartReport:
     ).rowcount
     if not started:  # a second click got there first
         db.session.rollback()
-        raise ExerciseError("This exercise has already started.")
+        raise ExerciseError(_("This exercise has already started."))
     db.session.refresh(exercise)
     add_event(exercise, "started", user=by)
     audit("exercise.start", exercise, by, {"teams": len(teams)})
@@ -123,8 +125,10 @@ def start_team_environment(exercise: Exercise, team: Team, by: User | None = Non
     try:
         if anchor is None:
             raise LabActionError(
-                "Every member of this team has another lab running: one of them must stop "
-                "it before the team's environment can start."
+                _(
+                    "Every member of this team has another lab running: one of them must "
+                    "stop it before the team's environment can start."
+                )
             )
         result = lab_services.start_lab(anchor, exercise.lab_slug)
     except LabActionError as exc:
@@ -164,7 +168,7 @@ def _anchor(team: Team) -> User | None:
 def pause(exercise: Exercise, by: User | None) -> None:
     """Stop the clock (the labs keep running; the end moves by the pause on resume)."""
     if exercise.status != RUNNING:
-        raise ExerciseError("Only a running exercise can be paused.")
+        raise ExerciseError(_("Only a running exercise can be paused."))
     exercise.status, exercise.paused_at = PAUSED, utcnow()
     add_event(exercise, "paused", user=by)
     audit("exercise.pause", exercise, by)
@@ -174,7 +178,7 @@ def pause(exercise: Exercise, by: User | None) -> None:
 def resume(exercise: Exercise, by: User | None) -> None:
     """Run the clock again: the end and the teams' labs' expiry move by the pause."""
     if exercise.status != PAUSED or exercise.paused_at is None:
-        raise ExerciseError("Only a paused exercise can be resumed.")
+        raise ExerciseError(_("Only a paused exercise can be resumed."))
     pause_length = utcnow() - exercise.paused_at
     exercise.paused_seconds += int(pause_length.total_seconds())
     exercise.ends_at = (exercise.ends_at or utcnow()) + pause_length
@@ -188,9 +192,9 @@ def resume(exercise: Exercise, by: User | None) -> None:
 def extend(exercise: Exercise, minutes: int, by: User | None) -> None:
     """Give the exercise ``minutes`` more (its end and the teams' labs' expiry)."""
     if exercise.status not in ACTIVE_STATUSES or exercise.ends_at is None:
-        raise ExerciseError("Only a running or paused exercise can be extended.")
+        raise ExerciseError(_("Only a running or paused exercise can be extended."))
     if not 1 <= minutes <= MAX_EXTEND_MINUTES:
-        raise ExerciseError(f"Extend by 1 to {MAX_EXTEND_MINUTES} minutes.")
+        raise ExerciseError(_("Extend by 1 to %(n)d minutes.", n=MAX_EXTEND_MINUTES))
     exercise.ends_at += timedelta(minutes=minutes)
     exercise.duration_minutes += minutes
     add_event(exercise, "extended", user=by, detail=str(minutes))

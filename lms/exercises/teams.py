@@ -11,8 +11,9 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from flask import has_request_context
+from flask_babel import gettext
+from sqlalchemy import delete, or_, select
 
 from lms.audit.services import record
 from lms.auth.models import Role, User, normalise_email
@@ -37,6 +38,13 @@ MAX_TEAM_SIZE = 8 * 4  # four people per role of the largest team lab
 MAX_CSV_BYTES = 512 * 1024
 MAX_CSV_LINES = 2000
 MAX_DURATION_MINUTES = 24 * 60
+
+
+def _(text: str, **values) -> str:
+    """In the reader's language within a request; English outside one (commands, sweeps)."""
+    if has_request_context():
+        return gettext(text, **values)
+    return text % values if values else text
 
 
 class TeamError(Exception):
@@ -449,10 +457,9 @@ def mix_teams(exercise: Exercise, team_size: int, by: User) -> list[Team]:
     for person in people:
         by_centre[person.cohort.centre_id].append(person)
     dealt = [p for group in sorted(by_centre.values(), key=len, reverse=True) for p in group]
-    for team in list(exercise.teams):
-        exercise.teams.remove(team)
-        db.session.delete(team)
-    db.session.flush()
+    db.session.execute(delete(TeamMember).where(TeamMember.exercise_id == exercise.id))
+    db.session.execute(delete(Team).where(Team.exercise_id == exercise.id))
+    db.session.expire(exercise, ["teams"])
     teams = [Team(exercise=exercise, name=_("Team %(n)d", n=n + 1)) for n in range(count)]
     db.session.add_all(teams)
     db.session.flush()

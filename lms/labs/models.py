@@ -53,6 +53,7 @@ class LabSession(db.Model):
     lease_until: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(200))  # lms.labs.leases
     # stopped | expired | restarted | admin | vanished | capacity | start-timeout | interrupted
+    # | exercise-ended (a team exercise's end stopped it, lms.exercises.lifecycle)
     end_reason: Mapped[str | None] = mapped_column(String(32))
     # Where its containers run (lms.labs.nodes.node_name): a swarm's node(s), or the one
     # engine's host ("local"); set when its start or claim completes.
