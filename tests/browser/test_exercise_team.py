@@ -1,0 +1,104 @@
+"""A member's team page in the browser: the inject arrives, their terminal on their role's
+workstation, a team check done and shown done.
+
+The team's environment (team-mini) runs on the real engine under this module's own
+session-key prefix and is swept afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from lms.extensions import db
+from tests.browser.test_terminal import type_command, wait_screen
+from tests.exercise_support import FIXTURE_LABS
+from tests.lab_support import own_lab_prefix
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def team_exercise(live_app, docker_client):
+    """A running exercise on team-mini with one team (blue, red) whose environment runs:
+    (exercise id, blue member's e-mail). The live app reads the fixture labs meanwhile."""
+    from lms.auth.models import utcnow
+    from lms.auth.services import create_user
+    from lms.content.lab_library import clear_spec_cache, get_spec
+    from lms.exercises import lifecycle
+    from lms.exercises.models import RUNNING, Exercise, Team, TeamMember
+    from lms.labs import app_runtime
+    from tests.conftest import PASSWORD
+
+    labs_dir = live_app.config["LMS_LABS_DIR"]
+    live_app.config["LMS_LABS_DIR"] = str(FIXTURE_LABS)
+    with own_lab_prefix(live_app), live_app.app_context():
+        clear_spec_cache()
+        app_runtime.lab_image_builder().build(get_spec("team-mini"))
+        stamp = int(time.time() * 1000)
+        blue = create_user(f"blue{stamp}@example.org", PASSWORD, name="Bea Blue")
+        red = create_user(f"red{stamp}@example.org", PASSWORD, name="Rui Red")
+        now = utcnow()
+        exercise = Exercise(
+            title="Morning incident",
+            lab_slug="team-mini",
+            status=RUNNING,
+            started_at=now,
+            ends_at=now + timedelta(minutes=60),
+        )
+        db.session.add(exercise)
+        db.session.flush()
+        team = Team(exercise_id=exercise.id, name="Falcons")
+        db.session.add(team)
+        db.session.flush()
+        for user, role in ((blue, "blue"), (red, "red")):
+            db.session.add(
+                TeamMember(team_id=team.id, exercise_id=exercise.id, user_id=user.id, role=role)
+            )
+        db.session.commit()
+        assert lifecycle.start_team_environment(exercise, team) is None
+        deadline = time.monotonic() + 120
+        while team.lab_session.status != "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            db.session.refresh(team.lab_session)
+        assert team.lab_session.status == "running", team.lab_session.error
+        yield exercise.id, blue.email
+    with live_app.app_context():
+        live_app.config["LMS_LABS_DIR"] = labs_dir
+        clear_spec_cache()
+
+
+def test_a_member_sees_the_inject_works_in_their_terminal_and_completes_a_task(
+    page, sign_in, live_app, team_exercise
+):
+    from lms.exercises import play
+    from lms.exercises.models import Exercise
+
+    exercise_id, email = team_exercise
+    sign_in(page, email=email)
+    page.goto(f"/exercises/{exercise_id}/team")
+
+    # the minute-0 inject is there, its Markdown rendered
+    injects = page.locator("#team-injects")
+    expect(injects.locator("strong", has_text="Briefing")).to_be_visible()
+    expect(page.locator("#team-role-h")).to_have_text("Your role: Blue analyst")
+
+    # one fired by hand meanwhile appears without reloading
+    with live_app.app_context():
+        play.fire_inject(db.session.get(Exercise, exercise_id), "alarm")
+    expect(injects.locator(".team-inject").first).to_contain_text("An alarm on the target")
+
+    # the member's own terminal, on the blue workstation
+    wait_screen(page, r"~ \$ ")  # busybox sh in /home/blue
+    type_command(page, "cp briefing.txt report.txt && echo copied-$((6*7))")
+    wait_screen(page, "copied-42")
+
+    task = page.locator("#team-task-blue-report")
+    task.get_by_role("button", name="Check our work").click()
+    expect(task.locator(".team-task-state")).to_have_text("Done")
+    expect(task.locator(".team-task-by")).to_have_text(re.compile(r"Done by Bea Blue at \d\d:\d\d"))
+    expect(page.locator("#team-members")).to_contain_text("Bea Blue (you)")
