@@ -271,6 +271,18 @@ def _event_text(event: ExerciseEvent, people: People) -> str:
         return _("Notes saved")
     if kind == "lab-failed":
         return _("The team's lab did not start: %(why)s", why=event.detail)
+    if kind == "started":
+        if event.team_id is not None:
+            return _("The team's environment is starting")
+        return _("The exercise started")
+    if kind == "paused":
+        return _("The exercise is paused")
+    if kind == "resumed":
+        return _("The exercise runs again")
+    if kind == "ended":
+        if event.detail == "time up":
+            return _("The exercise ended: time is up")
+        return _("The exercise ended")
     return event.detail
 
 
