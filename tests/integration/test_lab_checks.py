@@ -375,11 +375,12 @@ def wait_ready(lab_exec, key: str, slug: str, container: str, timeout: float = 3
 
 
 def test_every_check_task_of_every_shipped_lab_has_a_solution_here(shipped_labs):
+    # team labs are solved role by role in their own tests (test_web_breach_lab.py)
     checks = {
         (slug, task.id)
         for slug, spec in shipped_labs.items()
         for task in spec.tasks
-        if task.type == "check"
+        if task.type == "check" and not spec.is_team
     }
     assert checks == {(slug, s.task) for slug, found in SOLUTIONS.items() for s in found}
 
