@@ -25,7 +25,8 @@ pytestmark = pytest.mark.docker
 @pytest.fixture(scope="module")
 def team_exercise(live_app, docker_client):
     """A running exercise on team-mini with one team (blue, red) whose environment runs:
-    (exercise id, blue member's e-mail). The live app reads the fixture labs meanwhile."""
+    (exercise id, red member's e-mail). Blue's is the session the team's environment
+    belongs to; red gets a terminal in it too. The live app reads the fixture labs meanwhile."""
     from lms.auth.models import utcnow
     from lms.auth.services import create_user
     from lms.content.lab_library import clear_spec_cache, get_spec
@@ -66,7 +67,7 @@ def team_exercise(live_app, docker_client):
             time.sleep(0.2)
             db.session.refresh(team.lab_session)
         assert team.lab_session.status == "running", team.lab_session.error
-        yield exercise.id, blue.email
+        yield exercise.id, red.email
     with live_app.app_context():
         live_app.config["LMS_LABS_DIR"] = labs_dir
         clear_spec_cache()
@@ -85,20 +86,21 @@ def test_a_member_sees_the_inject_works_in_their_terminal_and_completes_a_task(
     # the minute-0 inject is there, its Markdown rendered
     injects = page.locator("#team-injects")
     expect(injects.locator("strong", has_text="Briefing")).to_be_visible()
-    expect(page.locator("#team-role-h")).to_have_text("Your role: Blue analyst")
+    expect(page.locator("#team-role-h")).to_have_text("Your role: Red operator")
 
     # one fired by hand meanwhile appears without reloading
     with live_app.app_context():
         play.fire_inject(db.session.get(Exercise, exercise_id), "alarm")
     expect(injects.locator(".team-inject").first).to_contain_text("An alarm on the target")
 
-    # the member's own terminal, on the blue workstation
-    wait_screen(page, r"~ \$ ")  # busybox sh in /home/blue
-    type_command(page, "cp briefing.txt report.txt && echo copied-$((6*7))")
-    wait_screen(page, "copied-42")
+    # the member's own terminal, on the red workstation (the session is blue's)
+    wait_screen(page, r"~ \$ ")  # busybox sh in /home/red
+    type_command(page, "ls ~ /home && echo 203.0.113.7 > recon.txt && echo saved-$((6*7))")
+    screen = wait_screen(page, "saved-42").string
+    assert "flag.txt" in screen and "briefing.txt" not in screen
 
-    task = page.locator("#team-task-blue-report")
+    task = page.locator("#team-task-red-recon")
     task.get_by_role("button", name="Check our work").click()
     expect(task.locator(".team-task-state")).to_have_text("Done")
-    expect(task.locator(".team-task-by")).to_have_text(re.compile(r"Done by Bea Blue at \d\d:\d\d"))
-    expect(page.locator("#team-members")).to_contain_text("Bea Blue (you)")
+    expect(task.locator(".team-task-by")).to_have_text(re.compile(r"Done by Rui Red at \d\d:\d\d"))
+    expect(page.locator("#team-members")).to_contain_text("Rui Red (you)")

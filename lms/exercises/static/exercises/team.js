@@ -59,6 +59,8 @@
     applyNotes(state.notes);
     applyScoreboard(state.scoreboard);
     if (state.environment !== environment) {
+      // the team's environment was made after this page: the terminal mounts on a reload
+      if (!document.getElementById("lab-terminal-launcher") && state.environment) window.location.reload();
       environment = state.environment;
       // the terminal refreshes its session at once (it listens to the lab panel's event)
       document.dispatchEvent(new CustomEvent("lab:session"));
