@@ -119,9 +119,10 @@ def fire_inject(exercise_id: int, inject_id: str):
     """Fire an inject now, for every team or one (``team_id``): each team gets it once."""
     exercise = access.control_or_abort(exercise_id)
     back = redirect(url_for("exercises.whitecell", exercise_id=exercise.id) + "#injects")
-    team_id = request.form.get("team_id", type=int)
+    chosen = request.form.get("team_id", "").strip()  # "": every team
+    team_id = int(chosen) if chosen.isdigit() else None
     teams = {team.id: team for team in exercise.teams}
-    if team_id is not None and team_id not in teams:
+    if chosen and team_id not in teams:  # never "all teams" by mistake
         return _refuse(back, _("That team is not in this exercise."), 400)
     if exercise.status not in ACTIVE_STATUSES:
         return _refuse(back, _("Injects can be fired only while the exercise runs."), 409)

@@ -240,6 +240,8 @@ def test_firing_an_inject_by_hand_needs_the_white_cell_and_a_csrf_token(app):
         alarms = select(InjectDelivery).where(InjectDelivery.inject_id == "alarm")
         assert db.session.scalars(alarms).all() == []
 
+    response = client.post(fire, data={"csrf_token": token, "team_id": "Blue"})
+    assert response.status_code == 302  # back with "That team is not in this exercise."
     response = client.post(fire, data={"csrf_token": token, "team_id": world.teams["Blue"]})
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
