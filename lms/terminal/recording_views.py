@@ -89,6 +89,7 @@ def session_review(session_id: int):
             review=review,
             lab_session=lab_session,
             can_watch=can_watch,
+            follows_owner=can_review(current_user, lab_session),
         )
     )
     response.headers["Content-Security-Policy"] = PLAYER_CSP
@@ -135,4 +136,9 @@ def watch(session_id: int):
         for r in live
         if may_watch(current_user, lab_session, r.user)
     ]
-    return render_template("terminal/watch.html", lab_session=lab_session, terminals=terminals)
+    return render_template(
+        "terminal/watch.html",
+        lab_session=lab_session,
+        terminals=terminals,
+        follows_owner=can_follow(current_user, lab_session.user),
+    )
