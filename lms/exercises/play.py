@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from flask import Flask
 from flask_babel import gettext as _
@@ -184,7 +185,7 @@ def delivered_injects(team: Team) -> list[dict]:
                 "id": delivery.inject_id,
                 "delivery_id": delivery.id,
                 "title": inject.title if inject else delivery.inject_id,
-                "message_html": render_markdown(inject.message).html if inject else "",
+                "message_html": _markdown_html(inject.message) if inject else "",
                 "fired_at": delivery.fired_at.isoformat(),
                 "by_hand": delivery.fired_by_id is not None,
                 "status": delivery.status,
@@ -192,6 +193,17 @@ def delivered_injects(team: Team) -> list[dict]:
             }
         )
     return shown
+
+
+@lru_cache(maxsize=512)
+def _markdown_html(text: str) -> str:
+    # every member's page asks every few seconds: render each message once per process
+    return render_markdown(text).html
+
+
+@lru_cache(maxsize=1024)
+def _inline_html(text: str) -> str:
+    return render_inline(text)
 
 
 @jobs.handler("exercise-inject", max_attempts=INJECT_JOB_ATTEMPTS)
@@ -514,7 +526,7 @@ def team_tasks(team: Team) -> list[dict]:
             {
                 "id": task.id,
                 "title": task.title,
-                "title_html": render_inline(task.title),
+                "title_html": _inline_html(task.title),
                 "type": task.type,
                 "role": task.role,
                 "role_title": role.title if role else None,
@@ -525,7 +537,7 @@ def team_tasks(team: Team) -> list[dict]:
                 "done_at": completion.completed_at.isoformat() if completion else None,
                 "has_hint": bool(task.hint),
                 "hint_penalty": task.penalty if task.hint else 0,
-                "hint_html": render_inline(task.hint) if task.hint and task.id in hints else None,
+                "hint_html": _inline_html(task.hint) if task.hint and task.id in hints else None,
                 "last_output": failed.detail if failed is not None and completion is None else None,
             }
         )

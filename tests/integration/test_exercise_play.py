@@ -173,6 +173,16 @@ def test_a_flag_of_another_team_is_refused(played):
     right = member.post(flag, data={"flag": own}, headers=JSON).get_json()
     assert right["ok"] is True, (own, right["message"])
 
+    # wrong flags are limited per team: ten in a minute, then a wait
+    teammate = signed_in(app, world.emails["t_b1"])
+    for n in range(9):
+        assert (
+            teammate.post(flag, data={"flag": f"FLAG{{guess{n}}}"}, headers=JSON).status_code == 200
+        )
+    limited = member.post(flag, data={"flag": "FLAG{one-more}"}, headers=JSON)
+    assert limited.status_code == 429
+    assert "Too many wrong flags" in limited.get_json()["message"]
+
 
 def test_a_stale_notes_save_is_refused_with_the_current_text(played):
     app, world = played
