@@ -107,8 +107,25 @@ def start_exercise(exercise: Exercise, by: User | None) -> StartReport:
     audit("exercise.start", exercise, by, {"teams": len(teams)})
     db.session.commit()
 
+    return _start_environments(exercise, by)
+
+
+def start_missing_environments(exercise: Exercise, by: User | None) -> StartReport:
+    """While the exercise runs: start the environment of every team with members and no
+    live lab (one that failed to start, or a team formed after the start)."""
+    if exercise.status not in ACTIVE_STATUSES:
+        raise ExerciseError(_("Only a running or paused exercise has team environments."))
+    engine = engine_health()
+    if not engine.is_up():
+        raise ServiceUnavailable(engine.unavailable_message())
+    return _start_environments(exercise, by)
+
+
+def _start_environments(exercise: Exercise, by: User | None) -> StartReport:
     report = StartReport(skipped=[team.name for team in exercise.teams if not team.members])
-    for team in teams:
+    for team in exercise.teams:
+        if not team.members or has_live_environment(team):
+            continue
         problem = start_team_environment(exercise, team, by)
         if problem is None:
             report.started.append(team.name)
@@ -117,9 +134,13 @@ def start_exercise(exercise: Exercise, by: User | None) -> StartReport:
     return report
 
 
+def has_live_environment(team: Team) -> bool:
+    return team.lab_session is not None and team.lab_session.status in LIVE_STATUSES
+
+
 def start_team_environment(exercise: Exercise, team: Team, by: User | None = None) -> str | None:
     """Start the team's lab session (when it has no live one); None, or why it could not."""
-    if team.lab_session is not None and team.lab_session.status in LIVE_STATUSES:
+    if has_live_environment(team):
         return None
     anchor = _anchor(team)
     try:

@@ -224,6 +224,10 @@ def _render_teams(exercise, csv_form, mix_form, add_form, put_form, problems):
         extend_form=forms.ExtendForm(prefix="extend"),
         problems=problems,
         draft=exercise.status == DRAFT,
+        missing_environments=exercise.is_active
+        and any(
+            team.members and not lifecycle.has_live_environment(team) for team in exercise.teams
+        ),
         ended=exercise.status == ENDED,
         whitecell=whitecell_url(exercise),
     )
@@ -250,21 +254,26 @@ def _clock_action(exercise_id: int, act, done: str):
 def start(exercise_id: int):
     exercise = control_or_abort(exercise_id)
     action_or_400()
+    first_start = exercise.status == DRAFT
     try:
-        report = lifecycle.start_exercise(exercise, current_user)
+        if first_start:
+            report = lifecycle.start_exercise(exercise, current_user)
+        else:  # teams whose environment failed or that were formed since
+            report = lifecycle.start_missing_environments(exercise, current_user)
     except lifecycle.ExerciseError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("exercises.teams", exercise_id=exercise.id))
     except ServiceUnavailable as exc:
         flash(exc.message, "danger")
         return redirect(url_for("exercises.teams", exercise_id=exercise.id))
-    flash(
-        _(
+    if first_start:
+        message = _(
             "The exercise has started: %(count)d team environments are starting.",
             count=len(report.started),
-        ),
-        "success",
-    )
+        )
+    else:
+        message = _("%(count)d team environments are starting.", count=len(report.started))
+    flash(message, "success")
     for name, why in report.failed.items():
         flash(_("Team “%(team)s” could not start: %(why)s", team=name, why=why), "danger")
     if report.skipped:

@@ -265,6 +265,21 @@ def _check_role(exercise: Exercise, role: str) -> str:
     return role
 
 
+def _check_not_anchor(member: TeamMember) -> None:
+    """The member whose account owns the team's running lab stays in the team while it
+    runs (leaving would keep them in that lab as its owner)."""
+    session = member.team.lab_session
+    if session is not None and session.is_live and session.user_id == member.user_id:
+        raise TeamError(
+            _(
+                "%(name)s owns team “%(team)s”'s running lab: they stay in it until the "
+                "exercise ends.",
+                name=member.user.display_name,
+                team=member.team.name,
+            )
+        )
+
+
 def put_member(exercise: Exercise, team: Team, user: User, role: str, by: User) -> TeamMember:
     """Put a trainee of the exercise's cohorts into ``team`` in ``role``; a trainee in
     another team of the exercise moves (one team per exercise)."""
@@ -275,6 +290,8 @@ def put_member(exercise: Exercise, team: Team, user: User, role: str, by: User) 
         raise TeamError(_("Only trainees of the exercise's cohorts can be in its teams."))
     role = _check_role(exercise, role)
     member = _members_by_user(exercise).get(user.id)
+    if member is not None and member.team_id != team.id:
+        _check_not_anchor(member)
     moved_from = None
     if member is None:
         member = TeamMember(team_id=team.id, exercise_id=exercise.id, user_id=user.id, role=role)
@@ -294,6 +311,7 @@ def put_member(exercise: Exercise, team: Team, user: User, role: str, by: User) 
 def remove_member(member: TeamMember, by: User) -> None:
     exercise = db.session.get(Exercise, member.exercise_id)
     _check_changeable(exercise)
+    _check_not_anchor(member)
     audit("exercise.member.remove", exercise, by, {"team": member.team.name}, subject=member.user)
     db.session.delete(member)
     db.session.commit()
@@ -412,10 +430,17 @@ def import_csv(exercise: Exercise, data: bytes, by: User) -> tuple[int, list[Csv
     in the file stay where they are."""
     _check_changeable(exercise)
     placements, problems = plan_csv(exercise, data)
-    if problems:
-        return 0, problems
     teams = {team.name.casefold(): team for team in exercise.teams}
     members = _members_by_user(exercise)
+    for placement in placements:
+        member = members.get(placement.user.id)
+        if member is not None and member.team.name.casefold() != placement.team.casefold():
+            try:
+                _check_not_anchor(member)
+            except TeamError as exc:
+                problems.append(CsvProblem(placement.line, exc.message))
+    if problems:
+        return 0, sorted(problems, key=lambda problem: problem.line)
     for placement in placements:
         team = teams.get(placement.team.casefold())
         if team is None:

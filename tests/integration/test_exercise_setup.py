@@ -348,36 +348,38 @@ def test_the_sweep_ends_an_exercise_past_its_end_and_spares_a_paused_one(app):
 def test_start_pause_extend_end_move_and_stop_the_teams_labs(tmp_path, docker_client):
     from lms.auth.models import utcnow
     from lms.content.lab_parser import load_lab
-    from lms.exercises.models import Exercise, ExerciseEvent, Team
+    from lms.exercises.models import Exercise, ExerciseEvent, Team, TeamMember
     from lms.labs.models import RUNNING, LabSession
     from lms.labs.runtime import get_image_builder
 
     get_image_builder().build(load_lab(FIXTURE_LABS / "team-mini"))
     app = exercise_app(tmp_path, LMS_LAB_SESSION_PREFIX=new_prefix())
     try:
-        # Red: t_a1 has a lab of their own running, so t_b1 anchors Red's environment;
-        # Empty has no member and is left out.
-        world = make_exercise(app, teams={"Red": ["t_a1", "t_b1"], "Empty": []})
+        # t_a1 and t_a2 have a lab of their own running: t_b1 anchors Red's environment,
+        # Blue (t_a2 alone) cannot start; Empty has no member and is left out.
+        world = make_exercise(app, teams={"Red": ["t_a1", "t_b1"], "Blue": ["t_a2"], "Empty": []})
         with app.app_context():
-            db.session.add(
-                LabSession(
-                    key="other-lab",
-                    user_id=world.users["t_a1"],
-                    lab_slug="tiny-lab",
-                    status=RUNNING,
-                    expires_at=utcnow() + timedelta(hours=1),
+            for key in ("t_a1", "t_a2"):
+                db.session.add(
+                    LabSession(
+                        key=f"own-lab-{key}",
+                        user_id=world.users[key],
+                        lab_slug="tiny-lab",
+                        status=RUNNING,
+                        expires_at=utcnow() + timedelta(hours=1),
+                    )
                 )
-            )
             db.session.commit()
         client = signed_in(app, world.emails["inst_b"])
         started = client.post(world.url("/start"), follow_redirects=True)
         text = started.get_data(as_text=True)
         assert "The exercise has started: 1 team environments are starting." in text
+        assert "Team “Blue” could not start: Every member of this team has another lab" in text
         assert "Teams without members were left out: Empty" in text
 
-        def session():
+        def session(team="Red"):
             db.session.expire_all()
-            return db.session.get(Team, world.teams["Red"]).lab_session
+            return db.session.get(Team, world.teams[team]).lab_session
 
         def exercise():
             return db.session.get(Exercise, world.exercise_id)
@@ -388,10 +390,33 @@ def test_start_pause_extend_end_move_and_stop_the_teams_labs(tmp_path, docker_cl
                 time.sleep(0.2)
             assert session().status == RUNNING, session().error
             assert session().user_id == world.users["t_b1"]
-            key = session().key
             assert exercise().ends_at == exercise().started_at + timedelta(minutes=60)
             # marked running after the start: it still keeps the exercise's end + 15 min
             assert session().expires_at == exercise().ends_at + timedelta(minutes=15)
+            assert session("Blue") is None
+            # the anchor stays in their team while its lab runs
+            anchor = db.session.scalar(
+                select(TeamMember.id).where(TeamMember.user_id == world.users["t_b1"])
+            )
+            own_lab = db.session.scalar(select(LabSession).where(LabSession.key == "own-lab-t_a2"))
+            own_lab.status = "stopped"  # t_a2 stops their own lab: Blue can start now
+            db.session.commit()
+        teams_page = client.get(world.url("/teams")).get_data(as_text=True)
+        assert "Lab running" in teams_page and "Start the missing team environments" in teams_page
+        move = {"action": "move-member", "member_id": anchor, "team_id": world.teams["Blue"]}
+        refused = client.post(world.url("/teams"), data={**move, "role": "blue"})
+        assert refused.status_code == 400
+        assert "owns team “Red”&#39;s running lab" in refused.get_data(as_text=True)
+        again = client.post(world.url("/start"), follow_redirects=True)
+        assert "1 team environments are starting." in again.get_data(as_text=True)
+
+        with app.app_context():
+            deadline = time.monotonic() + 120
+            while session("Blue").status != RUNNING and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert session("Blue").status == RUNNING, session("Blue").error
+            assert session("Blue").expires_at == exercise().ends_at + timedelta(minutes=15)
+            keys = [session().key, session("Blue").key]
 
         assert client.post(world.url("/extend"), data={"extend-minutes": 20}).status_code == 302
         with app.app_context():
@@ -410,16 +435,31 @@ def test_start_pause_extend_end_move_and_stop_the_teams_labs(tmp_path, docker_cl
             assert timedelta(minutes=10) <= moved < timedelta(minutes=11)
             assert exercise().paused_seconds >= 600
             assert session().expires_at == exercise().ends_at + timedelta(minutes=15)
+            assert session("Blue").expires_at == exercise().ends_at + timedelta(minutes=15)
 
         assert client.post(world.url("/end")).status_code == 302
         with app.app_context():
             assert exercise().status == "ended"
-            assert session().status == "stopped" and session().end_reason == "exercise-ended"
-            kinds = [
-                e.kind for e in db.session.scalars(select(ExerciseEvent).order_by(ExerciseEvent.id))
+            for team in ("Red", "Blue"):
+                assert session(team).status == "stopped"
+                assert session(team).end_reason == "exercise-ended"
+            events = db.session.execute(
+                select(ExerciseEvent.kind, ExerciseEvent.team_id)
+                .where(ExerciseEvent.kind != "inject")  # the briefing (play's)
+                .order_by(ExerciseEvent.id)
+            ).all()
+            red, blue = world.teams["Red"], world.teams["Blue"]
+            assert [tuple(e) for e in events] == [
+                ("started", None),
+                ("lab-failed", blue),
+                ("started", red),
+                ("started", blue),
+                ("extended", None),
+                ("paused", None),
+                ("resumed", None),
+                ("ended", None),
             ]
-            assert kinds == ["started", "started", "extended", "paused", "resumed", "ended"]
-        containers, networks = wait_removed(docker_client, key)
-        assert containers == [] and networks == []
+        for key in keys:  # no container or network left behind
+            assert wait_removed(docker_client, key) == ([], [])
     finally:
         close_lab_app(app)
