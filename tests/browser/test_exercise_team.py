@@ -33,6 +33,7 @@ def team_exercise(live_app, docker_client):
     from lms.exercises import lifecycle
     from lms.exercises.models import RUNNING, Exercise, Team, TeamMember
     from lms.labs import app_runtime
+    from lms.labs import services as lab_services
     from tests.conftest import PASSWORD
 
     labs_dir = live_app.config["LMS_LABS_DIR"]
@@ -68,6 +69,7 @@ def team_exercise(live_app, docker_client):
             db.session.refresh(team.lab_session)
         assert team.lab_session.status == "running", team.lab_session.error
         yield exercise.id, red.email
+        lab_services.stop_lab(db.session.get(Team, team.id).lab_session, reason="exercise-ended")
     with live_app.app_context():
         live_app.config["LMS_LABS_DIR"] = labs_dir
         clear_spec_cache()
