@@ -28,17 +28,20 @@ def init_command():
 @click.command("demo")
 @with_appcontext
 def demo_command():
-    """Create demo users (one per role), a centre and a cohort; sync shipped courses."""
+    """Create demo users (one per role), a centre and a cohort, a team exercise; sync
+    shipped courses."""
     from lms.centres.demo import (
         DEMO_PASSWORD,
         DEMO_USERS,
         create_demo_programme,
         create_demo_users,
     )
+    from lms.exercises.demo import create_demo_exercise
 
     report = _sync(current_app.config["LMS_COURSES_DIR"])
     create_demo_users()
     create_demo_programme()
+    click.echo(create_demo_exercise())
     click.echo(f"demo accounts ready (password '{DEMO_PASSWORD}'):")
     for email, _name, role in DEMO_USERS:
         click.echo(f"  {role:15} {email}")

@@ -463,3 +463,33 @@ def test_start_pause_extend_end_move_and_stop_the_teams_labs(tmp_path, docker_cl
             assert wait_removed(docker_client, key) == ([], [])
     finally:
         close_lab_app(app)
+
+
+# -- the demo data ------------------------------------------------------------------------------------
+
+
+def test_lms_demo_adds_a_draft_exercise_mixing_both_demo_centres(tmp_path):
+    from lms import create_app
+    from lms.exercises.models import Exercise
+    from tests.conftest import ROOT, reset_schema, test_config
+
+    app = create_app(test_config(tmp_path, LMS_LABS_DIR=str(ROOT / "labs")))
+    with app.app_context():
+        reset_schema()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    assert "demo exercise: “Joint drill: compromised web server” on web-breach" in first.output
+    again = runner.invoke(args=["demo"])
+    assert "is there already" in again.output
+    with app.app_context():
+        (exercise,) = db.session.scalars(select(Exercise)).all()
+        assert exercise.status == "draft" and exercise.created_by.email == "instructor@example.org"
+        assert len(exercise.teams) == 6  # 16 trainees in teams of at most 3
+        for team in exercise.teams:
+            centres = {m.user.centre_id for m in team.members}
+            assert len(centres) == 2, team.name
+            assert team.members[0].role == "analyst"
+        members = [m.user.email for team in exercise.teams for m in team.members]
+        assert "trainee@example.org" in members
+        db.session.remove()
+        db.engine.dispose()
