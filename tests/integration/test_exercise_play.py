@@ -127,6 +127,21 @@ def test_an_inject_fired_by_hand_runs_its_command(played):
     assert wait_delivered(app, delivery_id) == "done"
     assert in_lab(app, world, "target", "cat /tmp/alarm").output.strip() == "compromised"
 
+    # Blue has no environment: its message is delivered, its command fails on the timeline
+    with app.app_context():
+        exercise = db.session.get(Exercise, world.exercise_id)
+        blue = [world.teams["Blue"]]
+        [to_blue] = play.fire_inject(exercise, "alarm", team_ids=blue)
+        delivery_id = to_blue.id
+    assert wait_delivered(app, delivery_id) == "failed"
+    with app.app_context():
+        failed = db.session.scalar(
+            select(ExerciseEvent).where(ExerciseEvent.kind == "inject-failed")
+        )
+        assert failed.team_id == world.teams["Blue"] and "not running" in failed.detail
+    blue_page = signed_in(app, world.emails["t_a2"]).get(world.url("/team/state.json"))
+    assert [i["id"] for i in blue_page.get_json()["injects"]] == ["alarm"]
+
 
 def test_a_team_check_fails_then_passes_once_the_work_is_done(played):
     from lms.exercises.models import Exercise
@@ -200,6 +215,12 @@ def test_a_stale_notes_save_is_refused_with_the_current_text(played):
     assert body["notes"] == "IP 203.0.113.7" and body["saved_by"] == "Trainee a1"
     assert body["version"] == version + 1
 
+    # without JavaScript: the page again, with both texts
+    page = second.post(world.url("/team/notes"), data={"version": version, "notes": "web01 owned"})
+    assert page.status_code == 409
+    assert "web01 owned" in page.get_data(as_text=True)
+    assert "IP 203.0.113.7" in page.get_data(as_text=True)
+
 
 def test_people_outside_the_team_get_404(played):
     app, world = played
@@ -208,3 +229,6 @@ def test_people_outside_the_team_get_404(played):
     assert outsider.get(world.url("/team/state.json")).status_code == 404
     check = outsider.post(world.url("/team/tasks/red-recon/check"), headers=JSON)
     assert check.status_code == 404
+    # the white cell lands on its control room
+    staff = signed_in(app, world.emails["inst_a"]).get(world.url("/team"))
+    assert staff.status_code == 302 and staff.headers["Location"] == world.url()
