@@ -17,6 +17,7 @@ from sqlalchemy import delete, or_, select
 
 from lms.audit.services import record
 from lms.auth.models import Role, User, normalise_email
+from lms.centres.access import managed_centre_ids
 from lms.centres.csv_files import CsvFileError, decode_upload
 from lms.centres.models import Cohort, CohortMember, centre_partners
 from lms.content.lab_library import get_spec, lab_slugs
@@ -85,9 +86,7 @@ def eligible_cohorts(user: User) -> list[Cohort]:
     if user.is_platform_admin:
         return sorted(everyone, key=lambda c: (c.centre.name, c.name))
     own = [cohort for cohort in everyone if can_run_for_cohort(user, cohort)]
-    centres = {cohort.centre_id for cohort in own}
-    if user.role == Role.CENTRE_ADMIN.value and user.centre_id:
-        centres.add(user.centre_id)
+    centres = {cohort.centre_id for cohort in own} | (managed_centre_ids(user) or set())
     partners = set()
     if centres:
         for centre_id, partner_id in db.session.execute(
