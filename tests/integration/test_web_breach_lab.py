@@ -145,9 +145,11 @@ def test_web_breach_is_solved_by_the_team(breach, docker_client, docker_runtime)
 
 def deliver(runtime, spec: LabSpec, key: str, inject: InjectSpec) -> str:
     """Deliver an inject's file and command as the exercise does; the command's output."""
-    if inject.file is not None:
+    if inject.file is not None:  # owned by the container's user, as lms.exercises.play does
         f = inject.file
-        runtime.write_files(key, [SecretFile(f.container, f.path, f.content.encode(), f.mode)])
+        owner = spec.containers[f.container].user
+        secret = SecretFile(f.container, f.path, f.content.encode(), mode=f.mode, owner=owner)
+        runtime.write_files(key, [secret])
     if inject.run is None:
         return ""
     run = inject.run
