@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from lms.extensions import db
+from tests.browser.test_accessibility import AXE
 from tests.browser.test_terminal import type_command, wait_screen
 from tests.exercise_support import FIXTURE_LABS
 from tests.lab_support import own_lab_prefix
@@ -106,3 +107,13 @@ def test_a_member_sees_the_inject_works_in_their_terminal_and_completes_a_task(
     expect(task.locator(".team-task-state")).to_have_text("Done")
     expect(task.locator(".team-task-by")).to_have_text(re.compile(r"Done by Rui Red at \d\d:\d\d"))
     expect(page.locator("#team-members")).to_contain_text("Rui Red (you)")
+
+    # the page as it is now passes axe-core (the terminal's dock is the terminal's own)
+    page.evaluate(AXE.read_text())
+    violations = page.evaluate(
+        "async () => (await axe.run({exclude: [['.term-dock']]}, {resultTypes: ['violations'],"
+        " runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}))"
+        ".violations.filter(v => v.impact === 'serious' || v.impact === 'critical')"
+        ".map(v => v.id + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+    )
+    assert violations == []
