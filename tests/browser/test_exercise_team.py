@@ -108,6 +108,23 @@ def test_a_member_sees_the_inject_works_in_their_terminal_and_completes_a_task(
     expect(task.locator(".team-task-by")).to_have_text(re.compile(r"Done by Rui Red at \d\d:\d\d"))
     expect(page.locator("#team-members")).to_contain_text("Rui Red (you)")
 
+    # a teammate saves the notes while the member types: nothing is overwritten
+    page.locator("#team-notes").fill("recon: 203.0.113.7 scanned us")
+    with live_app.app_context():
+        team = db.session.get(Exercise, exercise_id).teams[0]
+        teammate = next(m.user for m in team.members if m.role == "blue")
+        play.save_notes(team, teammate, "blue: briefing read", team.notes_version)
+    conflict = page.locator("#team-notes-conflict")
+    expect(conflict).to_be_visible()
+    expect(page.locator("#team-notes-theirs")).to_have_value("blue: briefing read")
+    expect(page.locator("#team-notes")).to_have_value("recon: 203.0.113.7 scanned us")
+    conflict.get_by_role("button", name="Add theirs below mine").click()
+    page.get_by_role("button", name="Save notes").click()
+    expect(page.locator("#team-notes-status")).to_have_text("Notes saved.")
+    with live_app.app_context():
+        saved = db.session.get(Exercise, exercise_id).teams[0].notes
+    assert saved == "recon: 203.0.113.7 scanned us\n\nblue: briefing read"
+
     # the page as it is now passes axe-core (the terminal's dock is the terminal's own)
     page.evaluate(AXE.read_text())
     violations = page.evaluate(
