@@ -287,8 +287,8 @@ def require_playing(team: Team) -> LabSession:
     return session
 
 
-def _task(spec: LabSpec, task_id: str, kind: str) -> TaskSpec:
-    task = spec.task(task_id or "")
+def _task(spec: LabSpec | None, task_id: str, kind: str) -> TaskSpec:
+    task = spec.task(task_id or "") if spec is not None else None
     if task is None or task.type != kind:
         raise TaskUnknown(_("This exercise has no such task."))
     return task
