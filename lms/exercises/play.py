@@ -206,7 +206,17 @@ def _inline_html(text: str) -> str:
     return render_inline(text)
 
 
-@jobs.handler("exercise-inject", max_attempts=INJECT_JOB_ATTEMPTS)
+def _inject_abandoned(job: jobs.LabJob, final: bool) -> bool:
+    """Its worker died: on the last attempt, the delivery is marked failed and the white
+    cell's timeline says so (an "inject-failed" event); the job fails as usual."""
+    delivery = db.session.get(InjectDelivery, job.payload.get("delivery"))
+    if final and delivery is not None and delivery.status == PENDING:
+        team = db.session.get(Team, delivery.team_id)
+        _settle(delivery, team, FAILED, jobs.WORKER_DIED_MESSAGE)
+    return False
+
+
+@jobs.handler("exercise-inject", max_attempts=INJECT_JOB_ATTEMPTS, abandoned=_inject_abandoned)
 def _deliver_inject_job(job: jobs.LabJob) -> None:
     """On a lab worker: write the inject's file, then run its command, in the team's lab."""
     delivery = db.session.get(InjectDelivery, job.payload["delivery"])
