@@ -341,6 +341,40 @@ def test_the_sweep_ends_an_exercise_past_its_end_and_spares_a_paused_one(app):
         assert end_exercises_past_their_end() == []  # once
 
 
+def test_team_members_work_in_the_team_lab_on_their_role_s_workstation(app):
+    """The rule registered with lms.labs.sharing: members open their role's workstation in
+    the team's lab; the white cell watches only the terminals of trainees it may see."""
+    from lms.auth.models import User, utcnow
+    from lms.exercises.models import Team
+    from lms.labs import sharing
+    from lms.labs.models import RUNNING, LabSession
+
+    world = make_exercise(app, status="running")
+    with app.app_context():
+        session = LabSession(
+            key="team-red",
+            user_id=world.users["t_b1"],
+            lab_slug="team-mini",
+            status=RUNNING,
+            expires_at=utcnow() + timedelta(hours=1),
+        )
+        db.session.add(session)
+        db.session.flush()
+        db.session.get(Team, world.teams["Red"]).lab_session_id = session.id
+        db.session.commit()
+        person = {key: db.session.get(User, uid) for key, uid in world.users.items()}
+        # Red = t_a1 (blue), t_b1 (red, the session's owner); Blue's members are not in it
+        assert sharing.workstation_for(person["t_a1"], session) == "blue"
+        assert sharing.workstation_for(person["t_b1"], session) == "red"
+        assert sharing.workstation_for(person["t_a2"], session) is None
+        assert sharing.workstation_for(person["inst_a"], session) is None
+        assert sharing.may_watch(person["inst_a"], session, person["t_a1"])
+        assert not sharing.may_watch(person["inst_a"], session, person["t_b1"])  # beta's
+        assert sharing.may_watch(person["inst_b"], session, person["t_b1"])
+        assert not sharing.may_watch(person["admin_c"], session, person["t_a1"])
+        assert not sharing.may_watch(person["t_a1"], session, person["t_b1"])
+
+
 # -- the life of an exercise on the real engine --------------------------------------------------------
 
 
