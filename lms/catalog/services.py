@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from sqlalchemy import select
 
 from lms.auth.models import utcnow
@@ -12,6 +13,7 @@ from lms.catalog import search
 from lms.catalog.loader import CourseSource, load_courses
 from lms.catalog.models import Course, Module
 from lms.content import ContentIssue, lab_library
+from lms.content.lab_model import LAB_FILE
 from lms.content.lab_parser import load_labs
 from lms.extensions import db
 
@@ -25,11 +27,12 @@ class SyncReport:
 
 
 def check_content(courses_dir: str | Path, labs_dir: str | Path | None = None):
-    """Validate courses and the labs they name: (valid courses, every issue)."""
+    """Validate courses, the labs they name and every team lab (no module names those:
+    exercises run them): (valid courses, every issue)."""
     labs_dir = Path(labs_dir or lab_library.labs_dir())
     courses, issues = load_courses(Path(courses_dir), known_labs=lab_library.lab_slugs(labs_dir))
     if labs_dir.is_dir():
-        used = _labs_used(courses)
+        used = _labs_used(courses) | _team_lab_folders(labs_dir)
         specs, lab_issues = load_labs(labs_dir)
         issues.extend(i for i in lab_issues if _lab_of(i, labs_dir) in used)
         issues.extend(_team_labs_named(courses, specs))
@@ -52,13 +55,29 @@ def _team_labs_named(courses: list[CourseSource], specs: dict) -> list[ContentIs
 
 
 def lab_warnings(courses: list[CourseSource], labs_dir: str | Path | None = None):
-    """Warnings (not errors) about the labs these courses use, such as check tasks that
-    a symbolic link could fool; each a ContentIssue whose message starts with "warning:"."""
+    """Warnings (not errors) about the labs these courses use and the team labs, such as
+    check tasks that a symbolic link could fool; each a ContentIssue whose message starts
+    with "warning:"."""
     labs_dir = Path(labs_dir or lab_library.labs_dir())
     if not labs_dir.is_dir():
         return []
     specs, _issues = load_labs(labs_dir)
-    return [w for slug in sorted(_labs_used(courses) & set(specs)) for w in specs[slug].warnings]
+    checked = (_labs_used(courses) | _team_lab_folders(labs_dir)) & set(specs)
+    return [w for slug in sorted(checked) for w in specs[slug].warnings]
+
+
+def _team_lab_folders(labs_dir: Path) -> set[str]:
+    """Lab folders whose lab.yaml says ``mode: team``, valid or not (a broken one is
+    reported even though no module names it)."""
+    found = set()
+    for slug in lab_library.lab_slugs(labs_dir):
+        try:
+            data = yaml.safe_load((labs_dir / slug / LAB_FILE).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and data.get("mode") == "team":
+            found.add(slug)
+    return found
 
 
 def _labs_used(courses: list[CourseSource]) -> set[str]:

@@ -239,3 +239,16 @@ def test_courses_check_refuses_a_module_naming_a_team_lab(tmp_path):
     _courses, issues = check_content(course.parent, labs)
     assert [(Path(i.path), i.line) for i in issues] == [(module, 3)]
     assert "team labs run from the Exercises page" in issues[0].message
+
+
+def test_the_content_check_reports_a_broken_team_lab_no_module_names(tmp_path):
+    """No module names a team lab, so `lms courses check` looks at every one by itself."""
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    make_lab(labs, TEAM_LAB + "injects:\n  - {id: late, title: Late, message: M, at: 5000}\n")
+    make_lab(labs, "title: Unused solo lab\nbogus: 1\n", slug="unused-solo")
+    courses = tmp_path / "courses"
+    courses.mkdir()
+    _courses, issues = check_content(courses, labs)
+    assert [Path(i.path).parent.name for i in issues] == ["team-lab"]
+    assert "1440" in issues[0].message
