@@ -515,8 +515,12 @@ def mix_teams(exercise: Exercise, team_size: int, by: User) -> list[Team]:
 def audit(
     action: str, exercise: Exercise, by: User | None, details=None, subject: User | None = None
 ) -> None:
-    """An audit record about the exercise (in its first cohort's centre); the caller commits."""
-    centre_id = exercise.cohorts[0].centre_id if exercise.cohorts else None
+    """An audit record about the exercise, the caller commits. It belongs to the centre of
+    whoever acted when that centre takes part (a partner centre's admins read what their
+    staff did), else to the first cohort's centre."""
+    centres = [cohort.centre_id for cohort in exercise.cohorts]
+    actor_centre = by.centre_id if by is not None else None
+    centre_id = actor_centre if actor_centre in centres else (centres[0] if centres else None)
     record(
         action,
         f"exercise {exercise.id} {exercise.title}",

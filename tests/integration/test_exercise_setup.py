@@ -280,6 +280,12 @@ def test_mixing_gives_every_team_both_centres_and_the_roles_in_order(app):
     page = client.get(world.url("/teams")).get_data(as_text=True)
     assert "Trainees not in a team" not in page
 
+    with app.app_context():  # in the audit log of the centre of who did it
+        from lms.audit.models import AuditEvent
+
+        mix = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "exercise.teams.mix"))
+        assert mix.centre_id == world.centres["beta"] and mix.actor_email == world.emails["inst_b"]
+
     uneven = client.post(world.url("/teams"), data={"action": "mix", "mix-team_size": 4})
     assert uneven.status_code == 302
     assert sorted(len(m) for m in _teams(app, world).values()) == [3, 3]
