@@ -32,7 +32,7 @@ from lms.catalog.loader import (
 )
 from lms.catalog.models import Course
 from lms.catalog.rendering import render_markdown
-from lms.catalog.services import SyncReport, sync_courses
+from lms.catalog.services import SyncReport, sync_courses, team_lab_issue
 from lms.content import ContentError, ContentIssue, lab_library
 from lms.extensions import db
 
@@ -203,7 +203,7 @@ def validate_change(folder: CourseFolder, filename: str, text: str) -> list[Cont
         shutil.copytree(folder.path, copy)
         (copy / filename).write_text(text, encoding="utf-8")
         try:
-            load_course(copy, known_labs=lab_library.lab_slugs())
+            course = load_course(copy, known_labs=lab_library.lab_slugs())
         except ContentError as exc:
             return [
                 ContentIssue(str(folder.path / Path(i.path).relative_to(copy)), i.line, i.message)
@@ -211,7 +211,11 @@ def validate_change(folder: CourseFolder, filename: str, text: str) -> list[Cont
                 else i
                 for i in exc.issues
             ]
-    return []
+    return [
+        team_lab_issue(folder.path / module.filename, module)
+        for module in course.modules
+        if module.lab and (spec := lab_library.get_spec(module.lab)) and spec.is_team
+    ]
 
 
 def save_file(folder: CourseFolder, filename: str, text: str) -> list[ContentIssue]:

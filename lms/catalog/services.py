@@ -42,16 +42,21 @@ def check_content(courses_dir: str | Path, labs_dir: str | Path | None = None):
 def _team_labs_named(courses: list[CourseSource], specs: dict) -> list[ContentIssue]:
     """A team lab (``mode: team``) is played by a team in an exercise, never from a module."""
     return [
-        ContentIssue(
-            str(course.folder / module.filename),
-            module.lab_line,
-            f"lab '{module.lab}' is a team lab (mode: team): team labs run from the "
-            "Exercises page, not from a module",
-        )
+        team_lab_issue(course.folder / module.filename, module)
         for course in courses
         for module in course.modules
         if module.lab in specs and specs[module.lab].is_team
     ]
+
+
+def team_lab_issue(path: Path, module) -> ContentIssue:
+    """The refusal of a module (at ``path``) whose ``lab:`` names a team lab."""
+    return ContentIssue(
+        str(path),
+        module.lab_line,
+        f"lab '{module.lab}' is a team lab (mode: team): team labs run from the "
+        "Exercises page, not from a module",
+    )
 
 
 def lab_warnings(courses: list[CourseSource], labs_dir: str | Path | None = None):

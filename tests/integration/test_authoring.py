@@ -252,3 +252,12 @@ def test_courses_listed_by_title_with_state_and_history(app, client, instructor)
     assert 'data-state="published"' in course
     history = course.split('id="course-history"')[1]
     assert history.index("published by Ada Author") < history.index("02-next-steps.md saved by")
+
+
+def test_a_module_naming_a_team_lab_is_refused_and_the_file_kept(app, client, instructor):
+    before = (app.courses_folder / "demo-course" / "02-next-steps.md").read_text()
+    text = "---\ntitle: Next steps\nlab: web-breach\n---\nPlay the breach.\n"
+    response = client.post(EDIT_URL, data={"text": text})
+    assert response.status_code == 422
+    assert b"team labs run from the Exercises page" in response.data
+    assert (app.courses_folder / "demo-course" / "02-next-steps.md").read_text() == before
