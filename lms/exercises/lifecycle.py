@@ -151,7 +151,7 @@ def start_team_environment(exercise: Exercise, team: Team, by: User | None = Non
                     "stop it before the team's environment can start."
                 )
             )
-        result = lab_services.start_lab(anchor, exercise.lab_slug)
+        result = lab_services.start_lab(anchor, exercise.lab_slug, for_team=True)
     except LabActionError as exc:
         db.session.rollback()
         add_event(exercise, "lab-failed", team=team, detail=exc.message)

@@ -13,7 +13,13 @@ from lms.api import bp, openapi
 from lms.audit.services import record
 from lms.content import lab_library
 from lms.labs import flags, grading, overview, services
-from lms.labs.errors import BadLabRequest, LabActionError, SessionNotFound, TooManyAttempts
+from lms.labs.errors import (
+    BadLabRequest,
+    LabActionError,
+    SessionNotFound,
+    TooManyAttempts,
+    refuse_team_lab,
+)
 from lms.labs.models import STARTING, LabSession
 from lms.web import error_response, wants_json
 
@@ -159,6 +165,8 @@ def labs_stop(session_id: int):
     if session is None:
         raise SessionNotFound(f"You have no lab session {session_id}.")
     reason = "stopped" if session.user_id == current_user.id else "admin"
+    if reason == "stopped":
+        refuse_team_lab(lab_library.get_spec(session.lab_slug))  # the white cell ends it
     was_live = session.is_live
     stopped = services.stop_lab(session, reason)
     if reason == "admin" and was_live:

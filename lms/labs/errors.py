@@ -87,3 +87,17 @@ class ServiceUnavailable(LabActionError):
 
     def __init__(self, message: str = UNAVAILABLE_MESSAGE, **extra):
         super().__init__(message, **extra)
+
+
+class TeamLabOnly(LabActionError):
+    status, error = 409, "team_lab"
+
+
+def refuse_team_lab(spec) -> None:
+    """A team lab (lab.yaml ``mode: team``) is started, graded, extended and stopped by its
+    exercise (lms.exercises), never through a trainee's own lab actions."""
+    if spec is not None and spec.is_team:
+        raise TeamLabOnly(
+            f"“{spec.title}” is a team exercise: it runs from the Exercises page, where "
+            "your team works it and the white cell starts and stops it."
+        )

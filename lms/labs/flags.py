@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from lms.auth.models import utcnow
 from lms.content.lab_model import LabSpec
 from lms.extensions import db
-from lms.labs.errors import BadLabRequest, TaskUnknown, TooManyAttempts
+from lms.labs.errors import BadLabRequest, TaskUnknown, TooManyAttempts, refuse_team_lab
 from lms.labs.grading import complete_task, record_attempt
 from lms.labs.models import FLAG, FlagShare, LabSession, TaskAttempt
 from lms.labs.runtime import SecretFile
@@ -60,6 +60,7 @@ def submit_flag(session: LabSession, spec: LabSpec, task_id: str, submitted: str
     Raises TaskUnknown, BadLabRequest, or TooManyAttempts after
     ``WRONG_FLAGS_PER_MINUTE`` wrong flags in a minute for this trainee and lab.
     """
+    refuse_team_lab(spec)  # graded per team by lms.exercises
     task = spec.task(task_id or "")
     if task is None or task.type != "flag":
         raise TaskUnknown(f"This lab has no flag task “{task_id}”.")

@@ -20,6 +20,7 @@ from lms.labs.errors import (
     ServiceUnavailable,
     TaskUnknown,
     TooManyAttempts,
+    refuse_team_lab,
 )
 from lms.labs.models import (
     CHECK,
@@ -90,6 +91,7 @@ def run_check(session: LabSession, spec: LabSpec, task_id: str) -> CheckOutcome:
     (the runtime kills it). Raises TaskUnknown, NotRunning, TooManyAttempts or
     ServiceUnavailable.
     """
+    refuse_team_lab(spec)  # graded per team by lms.exercises
     task = spec.task(task_id or "")
     if task is None or task.type != "check":
         raise TaskUnknown(f"This lab has no check task “{task_id}”.")
@@ -213,6 +215,7 @@ def reveal_hint(
     """The task's hint (safe HTML); the first reveal is recorded for instructors, with
     what it costs (the task's ``penalty``). A hint that costs points is revealed only
     when the caller says the trainee accepted the cost (``accept_penalty``)."""
+    refuse_team_lab(spec)  # graded per team by lms.exercises
     task = spec.task(task_id or "")
     if task is None or not task.hint:
         raise TaskUnknown(f"Task “{task_id}” of this lab has no hint.")

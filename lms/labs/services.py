@@ -40,6 +40,7 @@ from lms.labs.errors import (
     LabUnknown,
     NotRunning,
     ServiceUnavailable,
+    refuse_team_lab,
 )
 from lms.labs.flags import flag_secrets
 from lms.labs.health import engine_health
@@ -205,12 +206,18 @@ class StartResult:
     created: bool  # False: the live session that already existed
 
 
-def start_lab(user: User, lab_slug: str, module_id: int | None = None) -> StartResult:
-    """Start ``lab_slug`` for ``user``, or return their live session of it.
+def start_lab(
+    user: User, lab_slug: str, module_id: int | None = None, *, for_team: bool = False
+) -> StartResult:
+    """Start ``lab_slug`` for ``user``, or return their live session of it. A team lab
+    starts only ``for_team`` (by its exercise, for the team's anchor).
 
-    Raises LabUnknown, CapacityReached or ServiceUnavailable; never waits on a start.
+    Raises LabUnknown, TeamLabOnly, CapacityReached or ServiceUnavailable; never waits on
+    a start.
     """
     spec = require_spec(lab_slug)
+    if not for_team:
+        refuse_team_lab(spec)
     existing = live_session(user.id, lab_slug)
     if existing is not None:
         return StartResult(existing, created=False)
@@ -475,6 +482,7 @@ def _remove_in_background(key: str) -> None:
 def restart_lab(user: User, session: LabSession) -> StartResult:
     """Stop the session and start the same lab afresh (new containers, same flag)."""
     module_id = session.module_id
+    refuse_team_lab(get_spec(session.lab_slug))
     stop_lab(session, reason="restarted")
     return start_lab(user, session.lab_slug, module_id)
 
@@ -496,6 +504,7 @@ def can_extend(session: LabSession, spec: LabSpec | None) -> bool:
 def extend_lab(session: LabSession) -> LabSession:
     """Add the lab's ``ttl_minutes`` to the time left, up to ``max_minutes`` from its start."""
     spec = require_spec(session.lab_slug)
+    refuse_team_lab(spec)  # its exercise's end decides
     if session.status != RUNNING:
         raise NotRunning("Only a running lab can be extended.")
     limit = extend_limit(session, spec)

@@ -17,7 +17,7 @@ from lms.content import lab_library
 from lms.extensions import db
 from lms.labs import flags, grading, overview, services
 from lms.labs.blueprint import bp
-from lms.labs.errors import LabActionError
+from lms.labs.errors import LabActionError, refuse_team_lab
 from lms.labs.forms import FlagForm, LabActionForm, TaskForm
 from lms.labs.models import LabSession
 
@@ -87,7 +87,11 @@ def _session_action(session_id: int, action, done: str):
 @bp.post("/sessions/<int:session_id>/stop")
 @login_required
 def stop(session_id: int):
-    return _session_action(session_id, services.stop_lab, "Your lab was stopped.")
+    def stop_own(session):
+        refuse_team_lab(lab_library.get_spec(session.lab_slug))  # the white cell ends a team's lab
+        return services.stop_lab(session)
+
+    return _session_action(session_id, stop_own, "Your lab was stopped.")
 
 
 @bp.post("/sessions/<int:session_id>/extend")
