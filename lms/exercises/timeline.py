@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from lms.auth.models import User
+from lms.auth.models import User, utcnow
 from lms.centres.models import Centre
 from lms.content.lab_library import get_spec
 from lms.exercises.models import Exercise, ExerciseEvent, Team, TeamMember
@@ -30,6 +30,7 @@ from lms.terminal.models import TerminalCommand, TerminalRecording
 
 DEFAULT_LIMIT = 300
 MAX_LIMIT = 2000
+LATE_ROWS = timedelta(seconds=20)  # rows of this age are sent again to a polling page
 CURSOR_RE = re.compile(r"^e(\d{1,18})-c(\d{1,18})$")
 COMMAND = "command"  # the kind of a timeline row that is a command typed
 
@@ -400,24 +401,31 @@ def timeline(
         event_cursor = max((e.id for e in events), default=0)
         command_cursor = max((c.id for c, _user in found), default=0)
     else:
+        # Ids are handed out before commit: a row committed late can carry an id below the
+        # cursor. The last LATE_ROWS of rows are sent again (pages skip rows they hold).
+        recent = utcnow() - LATE_ROWS
         events = list(
             db.session.scalars(
-                events_query.where(ExerciseEvent.id > after.event_id)
+                events_query.where(
+                    (ExerciseEvent.id > after.event_id) | (ExerciseEvent.at >= recent)
+                )
                 .order_by(ExerciseEvent.id)
                 .limit(limit)
             )
         )
         found = (
             db.session.execute(
-                commands_query.where(TerminalCommand.id > after.command_id)
+                commands_query.where(
+                    (TerminalCommand.id > after.command_id) | (TerminalCommand.at >= recent)
+                )
                 .order_by(TerminalCommand.id)
                 .limit(limit)
             ).all()
             if commands and sessions
             else []
         )
-        event_cursor = max((e.id for e in events), default=after.event_id)
-        command_cursor = max((c.id for c, _user in found), default=after.command_id)
+        event_cursor = max([after.event_id, *(e.id for e in events)])
+        command_cursor = max([after.command_id, *(c.id for c, _user in found)])
 
     clock = ExerciseClock(exercise)
     rows = [_event_row(event, teams, people) for event in events]
