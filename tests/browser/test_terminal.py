@@ -196,8 +196,8 @@ def test_trainee_works_in_the_lab_terminal(
     type_command(page, "sleep 901 &")
     wait_screen(page, r"\[1\] \d+")
     assert "sleep 901" in shell_processes(docker_client, lab.key)
-    for _ in range(2):
-        page.locator(".term-tab-close").first.click()
+    page.locator(".term-tab-close").first.click()  # the mouse's ×
+    page.get_by_role("tab").first.press("Delete")  # the keyboard's way
     expect(dock).to_be_hidden()
     deadline_ok = False
     for _ in range(50):

@@ -208,8 +208,12 @@
         type: "button", role: "tab", id: "term-tab-" + id, "aria-controls": "term-pane-" + id,
       });
       this.button.textContent = "Terminal " + number;
+      this.button.setAttribute("aria-keyshortcuts", "Delete");
+      this.button.title = "Delete closes this terminal";
+      // A tab list holds tabs only (ARIA): the × is for the mouse, kept out of the
+      // accessibility tree and the tab order; keyboards close a tab with Delete.
       const close = element("button", "term-tab-close", {
-        type: "button", "aria-label": "Close terminal " + number, title: "Close this terminal",
+        type: "button", tabindex: "-1", "aria-hidden": "true", title: "Close this terminal",
       });
       close.textContent = "×";
       this.tab.append(this.button, close);
@@ -236,6 +240,7 @@
         const i = tabs.indexOf(this);
         if (event.key === "ArrowRight" && tabs[i + 1]) select(tabs[i + 1]);
         else if (event.key === "ArrowLeft" && tabs[i - 1]) select(tabs[i - 1]);
+        else if (event.key === "Delete") { event.preventDefault(); this.close(); return; }
         else return;
         active.button.focus();
         event.preventDefault();
