@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install system-deps python-deps assets services docker-engine base-images postgres \
         session-holder lab-wheels run serve demo-data test test-sqlite test-postgres lint bench \
-        bench-backends clean translations messages
+        bench-backends bench-exercise clean translations messages
 
 install: system-deps python-deps assets session-holder lab-wheels translations
 
@@ -102,6 +102,10 @@ bench: install services
 # Lab starts on the docker and swarm backends against a bare docker run (bench/lab_backends.py).
 bench-backends: install services
 	$(PY) bench/lab_backends.py
+
+# A team exercise's Start (4 teams of web-breach) against bare docker run (bench/exercise_start.py).
+bench-exercise: install services
+	$(PY) bench/exercise_start.py
 
 clean:
 	rm -rf $(VENV) node_modules lms/static/vendor
