@@ -465,11 +465,15 @@ def leftovers() -> list[str]:
     return found
 
 
-def interrupt_on_sigterm() -> None:
+def interrupt_on_signals() -> None:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt, so the clean-up runs (also when started
+    in the background, where a shell leaves SIGINT ignored)."""
+
     def handler(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def main() -> None:
@@ -483,7 +487,7 @@ def main() -> None:
     if args.teams < 1 or args.rounds < 1:
         parser.error("--teams and --rounds must be at least 1")
     logging.basicConfig(level=logging.WARNING)
-    interrupt_on_sigterm()
+    interrupt_on_signals()
     cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     print(f"{cores} cores, {load()} at the start", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
