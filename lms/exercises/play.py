@@ -45,7 +45,12 @@ from lms.labs.errors import (
     TooManyAttempts,
 )
 from lms.labs.flags import MAX_FLAG_LENGTH, WRONG_FLAGS_PER_MINUTE, flag_for
-from lms.labs.grading import CHECK_QUEUE_SLACK, CHECKS_PER_MINUTE, OUTPUT_SHOWN
+from lms.labs.grading import (
+    CHECK_QUEUE_SLACK,
+    CHECKS_PER_MINUTE,
+    OUTPUT_SHOWN,
+    run_check_command,
+)
 from lms.labs.models import RUNNING as SESSION_RUNNING
 from lms.labs.models import LabSession
 from lms.labs.runtime import EngineUnavailable, LabError, LabNotFound, SecretFile
@@ -392,13 +397,7 @@ def _run_team_check_job(job: jobs.LabJob) -> None:
         job.result = {"error": "vanished"}
         return
     try:
-        result = app_runtime.lab_runtime().run_check(
-            session.key,
-            spec.task_container(task),
-            task.run or "false",
-            task.timeout_seconds,
-            user=spec.check_user(task),
-        )
+        outcome = run_check_command(session, spec, task)
     except LabNotFound:
         job.result = {"error": "vanished"}
         return
@@ -406,20 +405,20 @@ def _run_team_check_job(job: jobs.LabJob) -> None:
         health.engine_health().mark_failure(exc)
         job.result = {"error": "unavailable"}
         return
-    output = result.output.strip()[-OUTPUT_SHOWN:]
-    if result.timed_out:
-        output = (output + "\n" if output else "") + (
-            f"(the check was stopped after {task.timeout_seconds} s)"
-        )
     user = db.session.get(User, job.payload["user"])
-    if result.passed:
+    if outcome.passed:
         complete_team_task(team, task, user)
     else:
         add_event(
-            team.exercise, "check-failed", team=team, user=user, task_id=task.id, detail=output
+            team.exercise,
+            "check-failed",
+            team=team,
+            user=user,
+            task_id=task.id,
+            detail=outcome.output,
         )
         db.session.commit()
-    job.result = {"passed": result.passed, "output": output}
+    job.result = {"passed": outcome.passed, "output": outcome.output}
 
 
 def submit_flag(team: Team, user: User, task_id: str, submitted: str) -> TaskOutcome:

@@ -134,31 +134,38 @@ def _run_check_job(job: jobs.LabJob) -> None:
     job.result = {"passed": outcome.passed, "output": outcome.output}
 
 
+def run_check_command(session: LabSession, spec: LabSpec, task: TaskSpec) -> CheckOutcome:
+    """Run a check task's command in the session's lab (on a lab worker): whether it passed
+    and the output to show. Raises the runtime's LabNotFound or EngineUnavailable."""
+    result = app_runtime.lab_runtime().run_check(
+        session.key,
+        spec.task_container(task),
+        task.run or "false",
+        task.timeout_seconds,
+        user=spec.check_user(task),  # the trainee's view, unless the lab says `as: root`
+    )
+    output = result.output.strip()[-OUTPUT_SHOWN:]
+    if result.timed_out:
+        output = (output + "\n" if output else "") + (
+            f"(the check was stopped after {task.timeout_seconds} s)"
+        )
+    return CheckOutcome(result.passed, output)
+
+
 def _check_on_engine(session: LabSession, spec: LabSpec, task: TaskSpec) -> CheckOutcome:
     try:
-        result = app_runtime.lab_runtime().run_check(
-            session.key,
-            spec.task_container(task),
-            task.run or "false",
-            task.timeout_seconds,
-            user=spec.check_user(task),  # the trainee's view, unless the lab says `as: root`
-        )
+        outcome = run_check_command(session, spec, task)
     except LabNotFound as exc:
         _mark_vanished(session)
         raise NotRunning("Your lab is no longer running. Start it again, then check.") from exc
     except EngineUnavailable as exc:
         health.engine_health().mark_failure(exc)
         raise ServiceUnavailable() from exc
-    output = result.output.strip()[-OUTPUT_SHOWN:]
-    if result.timed_out:
-        output = (output + "\n" if output else "") + (
-            f"(the check was stopped after {task.timeout_seconds} s)"
-        )
-    record_attempt(session, spec, task, kind=CHECK, success=result.passed, output=output)
-    if result.passed:
+    record_attempt(session, spec, task, kind=CHECK, success=outcome.passed, output=outcome.output)
+    if outcome.passed:
         complete_task(session.user_id, spec.slug, task, session.id)
     db.session.commit()
-    return CheckOutcome(result.passed, output)
+    return outcome
 
 
 def record_attempt(
