@@ -44,7 +44,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
@@ -69,6 +69,7 @@ class StartTimes:
     """Seconds from Start until each team was ready."""
 
     teams: list[float]
+    engine: list[float] = field(default_factory=list)  # the platform's runtime.start calls
 
     @property
     def first(self) -> float:
@@ -118,6 +119,7 @@ class ExercisePlatform:
                 raise SystemExit(f"labs/{lab} is not a valid team lab")
             self.spec: LabSpec = spec
             self.images = lab_image_builder(self.app).build(spec)  # a no-op once built
+            self.engine_seconds = self._time_runtime_starts()
             white_cell = create_user(
                 "white-cell@example.org", None, role="platform_admin", name="White cell"
             )
@@ -143,6 +145,22 @@ class ExercisePlatform:
         from lms.labs.app_runtime import lab_runtime
 
         return lab_runtime(self.app)
+
+    def _time_runtime_starts(self) -> list[float]:
+        """The app's runtime (one per app) times its starts: the engine's share of a team's
+        wait, the rest being the platform's (the start request, the job, the database)."""
+        runtime, seconds = self.runtime(), []
+        start = runtime.start
+
+        def timed_start(*args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return start(*args, **kwargs)
+            finally:
+                seconds.append(time.perf_counter() - began)
+
+        runtime.start = timed_start
+        return seconds
 
     def start(self) -> tuple[int, StartTimes]:
         """A new draft exercise with the teams, started; (its id, when each team ran)."""
@@ -172,6 +190,7 @@ class ExercisePlatform:
                     )
             db.session.commit()
             exercise_id = exercise.id
+            self.engine_seconds.clear()
             white_cell = db.session.get(User, self.white_cell_id)
 
             began = time.perf_counter()  # the white cell presses Start
@@ -195,7 +214,7 @@ class ExercisePlatform:
                     raise RuntimeError("the teams' labs did not run within 10 minutes")
                 time.sleep(POLL)
             db.session.remove()
-        return exercise_id, StartTimes(list(ready.values()))
+        return exercise_id, StartTimes(list(ready.values()), list(self.engine_seconds))
 
     def fire_inject(self, exercise_id: int, inject_id: str) -> float:
         """Fire ``inject_id`` by hand to every team; seconds until every delivery is done."""
@@ -433,6 +452,11 @@ def print_figures(figures: Figures, args, containers: int) -> None:
         print(f"   {label:28}{first:11.2f}s{last:11.2f}s{median:12.2f}s")
     first, last, median = (p / b for p, b in zip(rows[PLATFORM], rows[BARE], strict=True))
     print(f"   {'ratio platform / bare':28}{first:11.2f}x{last:11.2f}x{median:12.2f}x")
+    engine = med([med(t.engine) for t in figures.starts[PLATFORM]])
+    print(
+        f"   platform's median team: {engine:.2f} s in runtime.start (engine calls), "
+        f"{rows[PLATFORM][2] - engine:.2f} s its own (request, job, database)"
+    )
     inject_p, inject_b = med(figures.injects[PLATFORM]), med(figures.injects[BARE])
     print(
         f"\n2. Inject '{args.inject}' fired by hand to {args.teams} teams, until every "
