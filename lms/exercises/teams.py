@@ -366,7 +366,15 @@ def plan_csv(exercise: Exercise, data: bytes) -> tuple[list[CsvPlacement], list[
     for line, cells in records:
         cells = [c.strip() for c in cells]
         if len(cells) < 2 or len(cells) > 3:
-            problems.append(CsvProblem(line, _("expected email,team,role")))
+            problems.append(
+                CsvProblem(
+                    line,
+                    _(
+                        "expected the 3 fields email,team,role; this line has %(count)d",
+                        count=len(cells),
+                    ),
+                )
+            )
             continue
         email, team, role = normalise_email(cells[0]), " ".join(cells[1].split()), ""
         if len(cells) == 3:

@@ -100,6 +100,19 @@ def test_an_instructor_creates_an_exercise_and_forms_mixed_teams(fixture_labs, p
     row.get_by_role("button", name="Save").click()
     expect(page.locator(".alert-success")).to_contain_text(f"{moving} is in team “Team 1”")
     expect(page.locator('[data-team="Team 1"] tbody tr')).to_have_count(3)
+    # Every member's Remove button shows inside the team's card (not scrolled off its side),
+    # on a phone too.
+    page.set_viewport_size({"width": 600, "height": 900})
+    for team_name in ("Team 1", "Team 2"):
+        card = page.locator(f'[data-team="{team_name}"]').bounding_box()
+        for remove in (
+            page.locator(f'[data-team="{team_name}"] tbody')
+            .get_by_role("button", name="Remove")
+            .all()
+        ):
+            box = remove.bounding_box()
+            assert box["x"] + box["width"] <= card["x"] + card["width"], team_name
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # A file with a bad line: every problem listed, nothing moved.
     bad = f"{people['e1']},Team 2,blue\nnobody-{tag}@example.org,Team 2,red\n"

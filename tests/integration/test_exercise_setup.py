@@ -243,7 +243,7 @@ def test_a_csv_with_bad_lines_reports_each_and_changes_nothing(app):
     assert "Line 4: no trainee of the exercise" in html
     assert "Line 5: “wizard” is not a role of this lab (its roles: blue, red)" in html
     assert "Line 7: t-a2@example.org is already on line 2" in html
-    assert "Line 8: expected email,team,role" in html
+    assert "Line 8: expected the 3 fields email,team,role; this line has 1" in html
     assert "Line 2:" not in html
     assert _teams(app, world) == {"Red": [("t-a1@example.org", "blue")]}
 
