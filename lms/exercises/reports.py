@@ -31,6 +31,7 @@ from lms.exercises.timeline import (
     timeline,
 )
 from lms.extensions import db
+from lms.labs.models import RUNNING
 from lms.terminal import services as terminal_services
 
 REPORT_ROWS = 5000  # timeline rows per report (a 2-hour exercise of 8 teams stays far below)
@@ -121,7 +122,9 @@ class InjectView:
 
 def _members(team: Team, people: People, count_terminals: bool) -> list[MemberView]:
     live: dict[int, int] = {}
-    if count_terminals and team.lab_session_id is not None:
+    lab = team.lab_session
+    # a stopped lab's shells are gone even when their recordings were not closed yet
+    if count_terminals and lab is not None and lab.status == RUNNING:
         for recording in terminal_services.live_recordings(team.lab_session_id):
             live[recording.user_id] = live.get(recording.user_id, 0) + 1
     views = []

@@ -58,6 +58,10 @@ def _page(
         role_description_html=render_markdown(role.description).html
         if role and role.description
         else "",
+        # the lab's story (who is who, what happened): the role text alone leaves it out
+        scenario_html=render_markdown(spec.description).html
+        if spec is not None and spec.description
+        else "",
         state=team_state_data(exercise, member),
         notes_max=play.NOTES_MAX_CHARS,
         notes_draft=notes_draft,
@@ -102,7 +106,8 @@ def _clock(exercise: Exercise) -> dict:
     return {
         "status": exercise.status,
         "elapsed_seconds": elapsed,
-        "left_seconds": max(0, total - elapsed),
+        # an exercise ended early has no time left, whatever its planned end
+        "left_seconds": 0 if exercise.status == ENDED else max(0, total - elapsed),
         "paused": exercise.status == PAUSED,
         "ended": exercise.status == ENDED,
         "report_url": report_url,

@@ -263,7 +263,7 @@ def _event_text(event: ExerciseEvent, people: People) -> str:
     if kind == "inject":
         if event.detail == "by hand":
             return _("%(inject)s (fired by hand)", inject=inject)
-        return _("%(inject)s (timeline)", inject=inject)
+        return _("%(inject)s (on schedule)", inject=inject)
     if kind == "inject-failed":
         return _("%(inject)s could not be delivered: %(why)s", inject=inject, why=event.detail)
     if kind == "extended":

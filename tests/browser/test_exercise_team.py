@@ -90,6 +90,8 @@ def test_a_member_sees_the_inject_works_in_their_terminal_and_completes_a_task(
     injects = page.locator("#team-injects")
     expect(injects.locator("strong", has_text="Briefing")).to_be_visible()
     expect(page.locator("#team-role-h")).to_have_text("Your role: Red operator")
+    # the lab's scenario, not only the role's text
+    expect(page.locator("[data-scenario]")).to_contain_text("Blue defends, red probes.")
 
     # one fired by hand meanwhile appears without reloading
     with live_app.app_context():
@@ -107,6 +109,19 @@ def test_a_member_sees_the_inject_works_in_their_terminal_and_completes_a_task(
     expect(task.locator(".team-task-state")).to_have_text("Done")
     expect(task.locator(".team-task-by")).to_have_text(re.compile(r"Done by Rui Red at \d\d:\d\d"))
     expect(page.locator("#team-members")).to_contain_text("Rui Red (you)")
+    # beside the docked terminal the page is one column: the members table is not cut off
+    members_table = page.locator("#team-members").locator("xpath=..")
+    assert members_table.evaluate(
+        "table => table.scrollWidth <= table.closest('.card-body').clientWidth"
+    )
+
+    # once the team's flag task is done, its hint is no longer offered (it would only cost)
+    flag = page.locator("#team-task-team-flag")
+    expect(flag.get_by_role("button", name=re.compile("Show a hint"))).to_be_visible()
+    flag.get_by_label("Flag").fill(_team_flag(live_app, exercise_id))
+    flag.get_by_role("button", name="Submit flag").click()
+    expect(flag.locator(".team-task-state")).to_have_text("Done")
+    expect(flag.get_by_role("button", name=re.compile("Show a hint"))).to_be_hidden()
 
     # a teammate saves the notes while the member types: nothing is overwritten
     page.locator("#team-notes").fill("recon: 203.0.113.7 scanned us")
@@ -134,3 +149,13 @@ def test_a_member_sees_the_inject_works_in_their_terminal_and_completes_a_task(
         ".map(v => v.id + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
     )
     assert violations == []
+
+
+def _team_flag(live_app, exercise_id: int) -> str:
+    """The flag of the exercise's one team: derived from the member who owns its lab."""
+    from lms.exercises.models import Exercise
+    from lms.labs.flags import flag_for
+
+    with live_app.app_context():
+        team = db.session.get(Exercise, exercise_id).teams[0]
+        return flag_for(team.lab_session.user_id, "team-mini")

@@ -184,6 +184,7 @@ def test_the_timeline_merges_commands_and_shows_their_text_only_to_the_trainees_
         ("inject", "Blue", "00:00"),
         ("inject", "Red", "00:00"),
     ]
+    assert rows[0]["text"] == "The morning briefing (on schedule)"  # fired by the clock
     kinds = [(r["kind"], r["team"], r["clock"]) for r in without_briefing(rows)]
     assert kinds == [
         ("inject", "Red", "00:05"),
@@ -353,7 +354,10 @@ def test_members_read_their_own_teams_report_after_the_end_and_strangers_nothing
         exercise.status, exercise.ended_at = "ended", utcnow()
         db.session.commit()
     assert member.get(world.url("/scoreboard")).status_code == 200
+    # ended before its planned end: no time left on the member's page
+    assert member.get(world.url("/team/state.json")).get_json()["exercise"]["left_seconds"] == 0
     report = member.get(world.url("/report")).get_data(as_text=True)
+    assert 'href="/exercises"' in report  # the way back to the list of exercises
     assert f'data-report-team="{world.teams["Red"]}"' in report
     assert f'data-report-team="{world.teams["Blue"]}"' not in report
     csv_text = member.get(world.url("/report.csv")).get_data(as_text=True)

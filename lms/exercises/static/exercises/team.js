@@ -79,6 +79,9 @@
         ? msg.msgDoneBy.replace("{name}", task.done_by || "").replace("{time}", localTime(task.done_at))
         : "";
       $(".team-task-actions", item).hidden = task.done || !running;
+      // a done task's hint would only cost points: its button goes with the check's
+      const hintForm = $('[data-team-action="hint"]', item);
+      if (hintForm) hintForm.hidden = task.done || Boolean(task.hint_html);
       if (task.hint_html) {
         const hint = $(".team-hint", item);
         $(".team-hint-text", item).innerHTML = task.hint_html; // sanitised by the server
