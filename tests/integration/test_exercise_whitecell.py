@@ -358,6 +358,8 @@ def test_members_read_their_own_teams_report_after_the_end_and_strangers_nothing
     assert member.get(world.url("/team/state.json")).get_json()["exercise"]["left_seconds"] == 0
     report = member.get(world.url("/report")).get_data(as_text=True)
     assert 'href="/exercises"' in report  # the way back to the list of exercises
+    teams_page = signed_in(app, world.emails["inst_a"]).get(world.url("/teams"))
+    assert "data-report-link" in teams_page.get_data(as_text=True)  # the ended teams page leads on
     assert f'data-report-team="{world.teams["Red"]}"' in report
     assert f'data-report-team="{world.teams["Blue"]}"' not in report
     csv_text = member.get(world.url("/report.csv")).get_data(as_text=True)
