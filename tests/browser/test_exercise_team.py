@@ -89,6 +89,7 @@ def test_a_member_sees_the_inject_works_in_their_terminal_and_completes_a_task(
     # the minute-0 inject is there, its Markdown rendered
     injects = page.locator("#team-injects")
     expect(injects.locator("strong", has_text="Briefing")).to_be_visible()
+    expect(page.locator("#team-new-inject")).to_be_hidden()  # nothing new since the page came
     expect(page.locator("#team-role-h")).to_have_text("Your role: Red operator")
     # the lab's scenario, not only the role's text
     expect(page.locator("[data-scenario]")).to_contain_text("Blue defends, red probes.")
@@ -97,6 +98,12 @@ def test_a_member_sees_the_inject_works_in_their_terminal_and_completes_a_task(
     with live_app.app_context():
         play.fire_inject(db.session.get(Exercise, exercise_id), "alarm")
     expect(injects.locator(".team-inject").first).to_contain_text("An alarm on the target")
+    # announced at the top of the window, where the member working in the terminal sees it
+    banner = page.locator("#team-new-inject")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("New inject: An alarm on the target")
+    banner.get_by_role("link", name="Read it").click()
+    expect(banner).to_be_hidden()
 
     # the member's own terminal, on the red workstation (the session is blue's)
     wait_screen(page, r"~ \$ ")  # busybox sh in /home/red

@@ -123,8 +123,23 @@
       body.innerHTML = inject.message_html; // Markdown rendered and sanitised by the server
       article.append(title, body);
       list.prepend(article);
+      announceInject(inject.title);
     }
     $("#team-no-injects").hidden = injects.length > 0;
+  }
+
+  // The injects list sits below the fold while the member works in the terminal: a new
+  // one is announced in a banner that stays at the top of the window until read.
+  function announceInject(title) {
+    const banner = $("#team-new-inject");
+    if (!banner) return;
+    $("#team-new-inject-title", banner).textContent = title;
+    banner.hidden = false;
+  }
+
+  function dismissInjectBanner() {
+    const banner = $("#team-new-inject");
+    if (banner) banner.hidden = true;
   }
 
   function applyMembers(members) {
@@ -284,6 +299,11 @@
       }
     }
     setTimeout(poll, POLL_MS);
+  }
+
+  const injectBanner = $("#team-new-inject");
+  if (injectBanner) {
+    injectBanner.querySelectorAll("a, button").forEach((el) => el.addEventListener("click", dismissInjectBanner));
   }
 
   setInterval(tick, 1000);
