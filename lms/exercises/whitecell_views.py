@@ -162,7 +162,7 @@ def _refuse(back, message: str, status: int):
 @bp.get("/<int:exercise_id>/scoreboard")
 @login_required
 def scoreboard(exercise_id: int):
-    """The scoreboard: JSON for scripts, else the table alone (the pages include it)."""
+    """The scoreboard: JSON for scripts, the table alone with ``?fragment=1``, else a page."""
     exercise = access.exercise_or_404(exercise_id)
     if not scoring.scoreboard_visible(exercise, current_user):
         abort(404, description="There is no scoreboard to show.")
@@ -186,7 +186,16 @@ def scoreboard(exercise_id: int):
                 ],
             }
         )
-    return render_template("exercises/_scoreboard.html", scores=scores, exercise=exercise)
+    if request.args.get("fragment"):
+        return render_template("exercises/_scoreboard.html", scores=scores, exercise=exercise)
+    # opened in a browser: a page of the site, leading back to where this person works
+    back = "exercises.whitecell" if access.can_control(current_user, exercise) else "exercises.team"
+    return render_template(
+        "exercises/scoreboard.html",
+        scores=scores,
+        exercise=exercise,
+        back_url=url_for(back, exercise_id=exercise.id),
+    )
 
 
 # -- the after-action report ---------------------------------------------------------------

@@ -378,7 +378,15 @@ def test_a_member_sees_the_scoreboard_only_as_the_exercise_says(app, setting, ru
         exercise.status, exercise.ended_at = "ended", utcnow()
         db.session.commit()
     assert member.get(world.url("/scoreboard")).status_code == ended
-    assert signed_in(app, world.emails["inst_b"]).get(world.url("/scoreboard")).status_code == 200
+    staff = signed_in(app, world.emails["inst_b"])
+    board = staff.get(world.url("/scoreboard"))
+    assert board.status_code == 200
+    # opened in a browser it is a page of the site leading back to the control room
+    html = board.get_data(as_text=True)
+    assert "<title>" in html and f'href="{world.url()}"' in html and "data-scoreboard" in html
+    assert f'href="{world.url("/scoreboard")}"' in staff.get(world.url()).get_data(as_text=True)
+    fragment = staff.get(world.url("/scoreboard?fragment=1")).get_data(as_text=True)
+    assert "<title>" not in fragment and "data-scoreboard" in fragment
 
 
 def page_form(page: str, action: str) -> dict[str, str]:
