@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from lms.exercises.events import add_event
-from lms.exercises.models import Exercise, Team
+from lms.exercises.models import Exercise, Team, TeamTaskCompletion
 from lms.extensions import db
 from tests.conftest import PASSWORD
 from tests.exercise_support import exercise_app, make_exercise
@@ -77,6 +77,28 @@ def test_the_white_cell_sees_new_events_live_and_fires_an_inject_by_hand(browser
             "not yet"
         )
         expect(timeline).to_contain_text("An alarm on the target (fired by hand)")
+
+        # a task done meanwhile: its team's card and points follow without a reload
+        page.evaluate("window.__samePage = true")
+        red_card = page.locator(f'[data-team-card="{world.teams["Red"]}"]')
+        expect(red_card.locator('[data-task="red-recon"]')).not_to_contain_text("by ")
+        with app.app_context():
+            exercise = db.session.get(Exercise, world.exercise_id)
+            red = db.session.get(Team, world.teams["Red"])
+            db.session.add(
+                TeamTaskCompletion(
+                    team_id=red.id, task_id="red-recon", user_id=world.users["t_a1"], points=10
+                )
+            )
+            add_event(exercise, "task", team=red, task_id="red-recon", points=10)
+            db.session.commit()
+        expect(red_card.locator('[data-task="red-recon"]')).to_contain_text(
+            "by Trainee a1", timeout=30_000
+        )
+        expect(page.locator(f'[data-team-card="{world.teams["Red"]}"]')).to_contain_text(
+            "10 points"
+        )
+        assert page.evaluate("window.__samePage") is True
     finally:
         context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

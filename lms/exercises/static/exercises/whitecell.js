@@ -45,15 +45,49 @@
   }
 
   function appendRows(html) {
-    if (!html || !html.trim()) return;
+    if (!html || !html.trim()) return false;
     const follow = nearBottom();
     const holder = document.createElement("tbody");
     holder.innerHTML = html; // server-rendered and escaped rows
     applyFilter(holder);
+    let changesCards = false;
     Array.from(holder.children).forEach(function (row) {
-      if (!rows.querySelector('tr[data-key="' + row.dataset.key + '"]')) rows.appendChild(row);
+      if (rows.querySelector('tr[data-key="' + row.dataset.key + '"]')) return;
+      if (row.dataset.kind !== "command") changesCards = true;
+      rows.appendChild(row);
     });
     if (follow) box.scrollTop = box.scrollHeight;
+    return changesCards;
+  }
+
+  // The team cards (tasks done, points, lab state, open terminals) and the injects'
+  // deliveries are rendered by the server: after an event that changes them, or while a
+  // team's lab is starting, they are taken from a fresh copy of this page (at most every
+  // CARDS_MS), so the white cell never watches stale cards.
+  const CARDS_MS = 6000;
+  let cardsAt = Date.now();
+  let cardsWanted = false;
+
+  async function refreshCards() {
+    cardsAt = Date.now();
+    cardsWanted = false;
+    const response = await fetch(window.location.pathname, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    fresh.querySelectorAll("[data-team-card]").forEach(function (card) {
+      const mine = root.querySelector('[data-team-card="' + card.dataset.teamCard + '"]');
+      if (mine) mine.replaceWith(document.importNode(card, true));
+    });
+    fresh.querySelectorAll("tr[data-inject]").forEach(function (row) {
+      const mine = root.querySelector('tr[data-inject="' + row.dataset.inject + '"]');
+      if (mine && mine.cells[2] && row.cells[2]) mine.cells[2].replaceWith(document.importNode(row.cells[2], true));
+    });
+  }
+
+  function maybeRefreshCards() {
+    if (root.querySelector('[data-team-card] [data-environment="starting"]')) cardsWanted = true;
+    if (cardsWanted && Date.now() - cardsAt >= CARDS_MS) return refreshCards();
+    return null;
   }
 
   async function poll() {
@@ -66,7 +100,7 @@
       if (!response.ok) throw new Error(String(response.status));
       const data = await response.json();
       cursor = data.cursor || cursor;
-      appendRows(data.html);
+      if (appendRows(data.html)) cardsWanted = true;
       if (data.scoreboard_html) {
         const board = root.querySelector("[data-scoreboard-box]");
         if (board) board.innerHTML = data.scoreboard_html;
@@ -82,6 +116,7 @@
         }
         showClock();
       }
+      await maybeRefreshCards();
       failures = 0;
       status.textContent = "";
     } catch (error) {
