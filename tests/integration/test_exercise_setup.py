@@ -79,7 +79,7 @@ def test_an_exercise_is_seen_by_its_centres_staff_and_members_only(app):
     assert member.get(teams_page).headers["Location"].endswith(world.url("/team"))
     assert member.post(world.url("/start")).status_code == 403
     mine = member.get("/exercises").get_data(as_text=True)
-    assert "team Red" in mine and world.url("/team") in mine and "Gamma drill" not in mine
+    assert "Team: Red" in mine and world.url("/team") in mine and "Gamma drill" not in mine
 
 
 def test_e_mails_show_only_to_staff_who_may_see_that_trainee(app):

@@ -356,6 +356,8 @@ def test_members_read_their_own_teams_report_after_the_end_and_strangers_nothing
     assert member.get(world.url("/scoreboard")).status_code == 200
     # ended before its planned end: no time left on the member's page
     assert member.get(world.url("/team/state.json")).get_json()["exercise"]["left_seconds"] == 0
+    # and its page says the environment is gone, not that a terminal will open
+    assert "data-environment-ended" in member.get(world.url("/team")).get_data(as_text=True)
     report = member.get(world.url("/report")).get_data(as_text=True)
     assert 'href="/exercises"' in report  # the way back to the list of exercises
     teams_page = signed_in(app, world.emails["inst_a"]).get(world.url("/teams"))
