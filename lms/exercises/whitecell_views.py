@@ -47,8 +47,14 @@ def _clock(exercise: Exercise) -> dict:
         "elapsed": elapsed,
         "clock": format_clock(elapsed),
         "left": left,
-        "left_clock": format_clock(left) if left is not None else "",
+        "left_clock": _time_left(left) if left is not None else "",
     }
+
+
+def _time_left(seconds: int) -> str:
+    """Time left as h:mm:ss from an hour up ("112:38" read as hours), else mm:ss."""
+    hours, rest = divmod(max(0, seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else format_clock(seconds)
 
 
 def _fire_due(exercise: Exercise) -> None:

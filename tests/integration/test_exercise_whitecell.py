@@ -413,6 +413,7 @@ def test_the_pages_controls_pause_and_extend_the_exercise(app):
     )
     paused = pause.get_data(as_text=True)
     assert 'data-exercise-status="paused"' in paused and world.url("/resume") in paused
+    assert re.search(r"data-left>1:1[45]:\d\d<", paused)  # 75 minutes left, not "74:59"
     with app.app_context():
         exercise = db.session.get(Exercise, world.exercise_id)
         assert exercise.ends_at == ends_at + timedelta(minutes=15)

@@ -25,11 +25,17 @@
     seconds = Math.max(0, Math.floor(seconds));
     return pad(Math.floor(seconds / 60)) + ":" + pad(seconds % 60);
   }
+  // time left from an hour up as h:mm:ss, like the server's (mm:ss would read as hours)
+  function leftText(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    if (seconds < 3600) return clockText(seconds);
+    return Math.floor(seconds / 3600) + ":" + pad(Math.floor(seconds / 60) % 60) + ":" + pad(seconds % 60);
+  }
   function showClock() {
     const clock = root.querySelector("[data-clock]");
     if (clock) clock.textContent = clockText(elapsed);
     const leftBox = root.querySelector("[data-left]");
-    if (leftBox && left !== null) leftBox.textContent = clockText(left);
+    if (leftBox && left !== null) leftBox.textContent = leftText(left);
   }
 
   function applyFilter(scope) {
