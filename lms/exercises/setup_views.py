@@ -271,9 +271,11 @@ def start(exercise_id: int):
             "The exercise has started: %(count)d team environments are starting.",
             count=len(report.started),
         )
-    else:
+    elif report.started:
         message = _("%(count)d team environments are starting.", count=len(report.started))
-    flash(message, "success")
+    else:  # Start again (a double click, or a second tab) with nothing missing
+        message = _("Every team with members has its environment already: nothing to start.")
+    flash(message, "success" if report.started or first_start else "info")
     for name, why in report.failed.items():
         flash(_("Team “%(team)s” could not start: %(why)s", team=name, why=why), "danger")
     if report.skipped:

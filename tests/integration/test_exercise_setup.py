@@ -449,6 +449,9 @@ def test_start_pause_extend_end_move_and_stop_the_teams_labs(tmp_path, docker_cl
         assert "owns team “Red”&#39;s running lab" in refused.get_data(as_text=True)
         again = client.post(world.url("/start"), follow_redirects=True)
         assert "1 team environments are starting." in again.get_data(as_text=True)
+        # a second click finds nothing missing, and says so (not "0 ... are starting")
+        twice = client.post(world.url("/start"), follow_redirects=True).get_data(as_text=True)
+        assert "nothing to start" in twice and "0 team environments" not in twice
 
         with app.app_context():
             deadline = time.monotonic() + 120
