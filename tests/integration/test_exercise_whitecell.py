@@ -360,6 +360,7 @@ def test_members_read_their_own_teams_report_after_the_end_and_strangers_nothing
     assert "data-environment-ended" in member.get(world.url("/team")).get_data(as_text=True)
     report = member.get(world.url("/report")).get_data(as_text=True)
     assert 'href="/exercises"' in report  # the way back to the list of exercises
+    assert "<li>Submit the flag from red&#39;s home</li>" in report  # not done: one a line
     teams_page = signed_in(app, world.emails["inst_a"]).get(world.url("/teams"))
     assert "data-report-link" in teams_page.get_data(as_text=True)  # the ended teams page leads on
     assert f'data-report-team="{world.teams["Red"]}"' in report
