@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from lms.extensions import db
 from tests.browser.test_accessibility import AXE
@@ -77,10 +78,10 @@ def team_exercise(live_app, docker_client):
 
 
 def test_a_member_sees_the_inject_works_in_their_terminal_and_completes_a_task(
-    page, sign_in, live_app, team_exercise
+    page, sign_in, live_app, team_exercise, browser, live_server
 ):
     from lms.exercises import play
-    from lms.exercises.models import Exercise
+    from lms.exercises.models import Exercise, InjectDelivery
 
     exercise_id, email = team_exercise
     sign_in(page, email=email)
@@ -146,6 +147,23 @@ def test_a_member_sees_the_inject_works_in_their_terminal_and_completes_a_task(
     with live_app.app_context():
         saved = db.session.get(Exercise, exercise_id).teams[0].notes
     assert saved == "recon: 203.0.113.7 scanned us\n\nblue: briefing read"
+
+    # a partner centre's member reads the injects' times in their own time zone
+    with live_app.app_context():
+        team = db.session.get(Exercise, exercise_id).teams[0]
+        briefing = db.session.scalars(
+            select(InjectDelivery).filter_by(team_id=team.id, inject_id="briefing")
+        ).one()
+        singapore_time = (briefing.fired_at + timedelta(hours=8)).strftime("%H:%M")
+    far = browser.new_context(base_url=live_server, timezone_id="Asia/Singapore")
+    try:
+        far_page = far.new_page()
+        sign_in(far_page, email=email)
+        far_page.goto(f"/exercises/{exercise_id}/team")
+        briefing_at = far_page.locator('[data-inject-id="briefing"] [data-utc]')
+        expect(briefing_at).to_have_text(singapore_time)
+    finally:
+        far.close()
 
     # the page as it is now, its open terminal included, passes axe-core
     page.evaluate(AXE.read_text())

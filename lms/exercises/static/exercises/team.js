@@ -97,10 +97,19 @@
     }
   }
 
+  // The server's times are UTC (naive ISO); partner centres sit in other time zones, so each
+  // member reads them in their own (hh:mm).
   function localTime(iso) {
     if (!iso) return "";
-    return iso.slice(11, 16);
+    const when = new Date(/[Zz]|[+-]\d\d:\d\d$/.test(iso) ? iso : `${iso}Z`);
+    if (Number.isNaN(when.getTime())) return iso.slice(11, 16);
+    return when.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", hour12: false});
   }
+
+  // the times rendered by the server (UTC) shown in the member's time zone too
+  $$("[data-utc]").forEach((el) => {
+    el.textContent = localTime(el.dataset.utc);
+  });
 
   function applyInjects(injects) {
     const list = $("#team-injects");
