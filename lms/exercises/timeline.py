@@ -255,6 +255,8 @@ def _event_text(event: ExerciseEvent, people: People) -> str:
     if kind == "task":
         return _("%(task)s (+%(points)s points)", task=task, points=event.points)
     if kind == "hint":
+        if not event.points:  # a free hint: "−0 points" read like a mistake
+            return _("Hint for %(task)s", task=task)
         return _("Hint for %(task)s (−%(points)s points)", task=task, points=abs(event.points))
     if kind == "check-failed":
         return _("Check of %(task)s did not pass", task=task)

@@ -232,6 +232,13 @@ def test_the_timeline_merges_commands_and_shows_their_text_only_to_the_trainees_
     late = add_event(app, world, "Red", "hint", now, task_id="team-flag", points=5)
     ahead = timeline_rows(client, world, f"e{late + 10}-c{late + 10}")
     assert [r["kind"] for r in fresh(ahead)] == ["hint"]
+    assert fresh(ahead)[0]["text"] == "Hint for Submit the flag from red's home (−5 points)"
+    free = add_event(app, world, "Red", "hint", now, task_id="red-recon", points=0)
+    free_rows = timeline_rows(client, world, f"e{free - 1}-c{free + 10}")["rows"]
+    # a free hint is not "−0 points"
+    assert [r["text"] for r in free_rows if r["kind"] == "hint"][-1] == (
+        "Hint for Save your notes to ~/recon.txt"
+    )
 
 
 def csrf_token(client, world) -> str:
