@@ -272,8 +272,8 @@ class EngineHealth:
         ``wait`` seconds); otherwise no worker reported lately, and the answer is no.
         """
         record = self._record()
+        age = (utcnow() - record.engine_checked_at).total_seconds() if record else None
         if record is not None:
-            age = (utcnow() - record.engine_checked_at).total_seconds()
             ttl = self.UP_TTL if record.engine_up else self.DOWN_TTL
             if age < ttl or (not self.is_worker and age < RECORD_FRESH.total_seconds()):
                 return bool(record.engine_up)
@@ -281,7 +281,10 @@ class EngineHealth:
             log.warning("no lab worker has reported lately: is `lms labs worker` running?")
             return False
         if not self.probe_soon().wait(wait):
-            return False
+            # A slow answer on a loaded host is not a dead engine: while the last outcome
+            # (still fresh) said up, a start may queue; its job meets the engine and fails
+            # with the engine's message if the engine is really gone.
+            return bool(record and record.engine_up and age < RECORD_FRESH.total_seconds())
         local = self._recent_local()
         return bool(local and local[0])
 

@@ -5,6 +5,7 @@ tests/integration/test_lab_sessions.py."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -253,6 +254,28 @@ def test_an_engine_outcome_observed_earlier_does_not_overwrite_a_later_one(app, 
         another_worker_of_this_process.mark(False, observed_at=utcnow() - timedelta(seconds=2))
         assert health.freshest_record().engine_up is True
         assert engine.is_up()
+
+
+def test_a_slow_probe_does_not_refuse_starts_while_the_engine_was_last_seen_up(
+    app, fake, monkeypatch
+):
+    # On a loaded host a ping may take longer than a request waits for it: the last
+    # outcome (up, still fresh) lets the start queue; an old one does not.
+    monkeypatch.setattr(fake, "ping", lambda: time.sleep(1.5))
+    with app.app_context():
+        engine = health.engine_health()
+        engine.mark(True, observed_at=utcnow() - timedelta(seconds=8))
+        assert engine.is_up(wait=0.2)
+        time.sleep(1.6)  # the slow probe finishes (up); then an outcome from long ago
+        stale = health.EngineHealth(app, lambda: fake)
+        stale.is_worker = True
+        db.session.execute(
+            db.update(health.WorkerRecord).values(
+                engine_checked_at=utcnow() - timedelta(seconds=30)
+            )
+        )
+        db.session.commit()
+        assert not stale.is_up(wait=0.2)
 
 
 def test_lab_endpoints_are_documented(client):
