@@ -11,8 +11,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 
 .PHONY: install system-deps python-deps assets services docker-engine base-images postgres \
-        session-holder lab-wheels run serve demo-data test test-sqlite test-sqlite-engine \
-        test-sqlite-db test-postgres lint bench \
+        session-holder lab-wheels run serve demo-data test test-sqlite test-postgres lint bench \
         bench-backends bench-exercise clean translations messages
 
 install: system-deps python-deps assets session-holder lab-wheels translations
@@ -77,9 +76,9 @@ run: demo-data serve
 serve:
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) 'lms:create_app()'
 
-# Installs everything and runs the whole suite on SQLite and the database tests again on
-# PostgreSQL, in three concurrent passes (scripts/test-both-databases.sh: the engine and
-# browser tests' output first, then the others'; fails when any pass fails).
+# Installs everything and runs the whole suite on SQLite and, at the same time, the
+# database tests again on PostgreSQL (scripts/test-both-databases.sh: its output
+# follows the SQLite pass's; fails when either pass fails).
 test: install services postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -87,12 +86,6 @@ test: install services postgres
 
 test-sqlite:
 	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
-
-test-sqlite-engine:
-	$(VENV)/bin/pytest -q -p no:cacheprovider -m "docker or browser" $(PYTEST_ARGS)
-
-test-sqlite-db:
-	$(VENV)/bin/pytest -q -p no:cacheprovider -m "not docker and not browser" $(PYTEST_ARGS)
 
 test-postgres:
 	LMS_TEST_DATABASE_URL=postgresql+psycopg://lms:lms@127.0.0.1:5432/lms_test \
