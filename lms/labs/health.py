@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 HEALTH_KEY = "lab_engine_health"
 PROBE_SECONDS = 5.0  # a worker probes the engine this often
+FIRST_PROBE_WAIT = 5.0  # seconds a request waits on a first probe (no outcome recorded yet)
 RECORD_FRESH = timedelta(seconds=15)  # an older record (or heartbeat) is not trusted
 DOWN_REMEMBERED = timedelta(seconds=60)  # pages say "down" for this long after a failure
 
@@ -280,6 +281,10 @@ class EngineHealth:
         if not self.is_worker:
             log.warning("no lab worker has reported lately: is `lms labs worker` running?")
             return False
+        if record is None:
+            # This process's first probe also connects and agrees the API version: on a
+            # loaded host (a swarm) that alone can take seconds; it is no sign of a hang.
+            wait = max(wait, FIRST_PROBE_WAIT)
         if not self.probe_soon().wait(wait):
             # A slow answer on a loaded host is not a dead engine: while the last outcome
             # (still fresh) said up, a start may queue; its job meets the engine and fails
